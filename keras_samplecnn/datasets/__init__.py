@@ -1,0 +1,1 @@
+"""Dataset helpers, including the embedded demo dataset."""
