@@ -44,3 +44,29 @@ def feature_spec(num_labels):
 def shard_name(split, index, num_shards):
     """`train-00000-of-00016.tfrecord`."""
     return f"{split}-{index:05d}-of-{num_shards:05d}.tfrecord"
+
+
+def serialize_example(pcm, sample_rate, labels, clip_id="", path=""):
+    """One clip as a serialized `tf.train.Example`.
+
+    Args:
+        pcm: 1-D int16 NumPy array (mono PCM).
+        sample_rate: sample rate in Hz.
+        labels: 1-D float sequence (multi-hot or one-hot).
+        clip_id, path: strings identifying the clip.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    pcm = np.asarray(pcm)
+    if pcm.dtype != np.int16 or pcm.ndim != 1:
+        raise ValueError(f"pcm must be a 1-D int16 array, got {pcm.dtype} with shape {pcm.shape}")
+    feature = {
+        AUDIO: tf.train.Feature(bytes_list=tf.train.BytesList(value=[pcm.astype("<i2").tobytes()])),
+        NUM_SAMPLES: tf.train.Feature(int64_list=tf.train.Int64List(value=[pcm.shape[0]])),
+        SAMPLE_RATE: tf.train.Feature(int64_list=tf.train.Int64List(value=[int(sample_rate)])),
+        LABELS: tf.train.Feature(float_list=tf.train.FloatList(value=[float(v) for v in labels])),
+        CLIP_ID: tf.train.Feature(bytes_list=tf.train.BytesList(value=[str(clip_id).encode()])),
+        PATH: tf.train.Feature(bytes_list=tf.train.BytesList(value=[str(path).encode()])),
+    }
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
