@@ -1,0 +1,9 @@
+"""Keras layers of the sample-level CNN family (one layer per module)."""
+
+from keras_samplecnn.layers.mel import LogMelSpectrogram
+from keras_samplecnn.layers.multi_level import MultiLevelConcat
+from keras_samplecnn.layers.res_block import ResBlock
+from keras_samplecnn.layers.sample_conv import SampleConv
+from keras_samplecnn.layers.se_block import SEBlock
+
+__all__ = ["LogMelSpectrogram", "MultiLevelConcat", "ResBlock", "SEBlock", "SampleConv"]

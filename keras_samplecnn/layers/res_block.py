@@ -1,0 +1,139 @@
+"""Residual sample-level blocks (Res-1/Res-2) and their SE variants (ReSE-1/ReSE-2)."""
+
+import keras
+
+from keras_samplecnn.layers.sample_conv import PACKAGE
+from keras_samplecnn.layers.se_block import SEBlock
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ResBlock(keras.layers.Layer):
+    """A residual sample-level block, optionally with squeeze-and-excitation (ReSE).
+
+    Main path with `num_convs=2` (Res-2 / ReSE-2):
+    Conv(k) → BN → ReLU → Dropout → Conv(k) → BN [→ SE];
+    with `num_convs=1` (Res-1 / ReSE-1): Conv(k) → BN [→ SE].
+    Shortcut: identity, or Conv(1×1) → BN when the number of channels changes.
+    Then Add → ReLU → MaxPool(pool_size).
+
+    Args:
+        filters: number of output channels.
+        num_convs: 1 or 2 convolutions on the main path.
+        se_ratio: `None` for a plain residual block; else the SE hidden-width
+            ratio (see `SEBlock`), which makes this a ReSE block.
+        dropout: dropout rate between the two convolutions (0.2 in the paper).
+        kernel_size: convolution length (3).
+        pool_size: max-pooling length at the end (3); `None` or 1 for none.
+        kernel_initializer: initialiser of every convolution.
+        **kwargs: base `Layer` arguments.
+
+    Input shape: `(batch, time, channels)`; output: `(batch, time // pool_size,
+    filters)`.
+
+    Example:
+    >>> x = keras.random.normal((2, 81, 128))
+    >>> ResBlock(256, se_ratio=0.5)(x).shape
+    (2, 27, 256)
+
+    Reference: Kim, Lee, Nam, "Sample-level CNN Architectures for Music
+    Auto-tagging Using Raw Waveforms", ICASSP 2018 (arXiv:1710.10451), and
+    Kim, Lee, Nam, "Comparison and Analysis of SampleCNN Architectures for
+    Audio Classification", IEEE JSTSP 2019 (Res-1/ReSE-1).
+    """
+
+    def __init__(
+        self,
+        filters,
+        num_convs=2,
+        se_ratio=None,
+        dropout=0.2,
+        kernel_size=3,
+        pool_size=3,
+        kernel_initializer="he_uniform",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if num_convs not in (1, 2):
+            raise ValueError(f"num_convs must be 1 or 2, got {num_convs}")
+        self.filters = filters
+        self.num_convs = num_convs
+        self.se_ratio = se_ratio
+        self.dropout = dropout
+        self.kernel_size = kernel_size
+        self.pool_size = pool_size
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+
+        policy = self.dtype_policy
+        self.conv1 = self._conv(kernel_size, "conv1")
+        self.bn1 = keras.layers.BatchNormalization(dtype=policy, name="bn1")
+        self.conv2 = self.bn2 = self.drop = None
+        if num_convs == 2:
+            self.relu1 = keras.layers.ReLU(dtype=policy, name="relu1")
+            self.drop = keras.layers.Dropout(dropout, dtype=policy, name="dropout")
+            self.conv2 = self._conv(kernel_size, "conv2")
+            self.bn2 = keras.layers.BatchNormalization(dtype=policy, name="bn2")
+        self.se = SEBlock(se_ratio, dtype=policy, name="se") if se_ratio else None
+        self.shortcut_conv = self.shortcut_bn = None  # made in build() if widths differ
+        self.add = keras.layers.Add(dtype=policy, name="add")
+        self.relu = keras.layers.ReLU(dtype=policy, name="relu")
+        self.pool = None
+        if pool_size and pool_size > 1:
+            self.pool = keras.layers.MaxPooling1D(pool_size, dtype=policy, name="pool")
+
+    def _conv(self, size, name):
+        return keras.layers.Conv1D(
+            self.filters,
+            size,
+            padding="same",
+            use_bias=False,  # BatchNorm follows: a bias would be cancelled by its mean
+            kernel_initializer=self.kernel_initializer,
+            dtype=self.dtype_policy,
+            name=name,
+        )
+
+    def build(self, input_shape):
+        main_shape = (*input_shape[:-1], self.filters)
+        self.conv1.build(input_shape)
+        self.bn1.build(main_shape)
+        if self.conv2 is not None:
+            self.conv2.build(main_shape)
+            self.bn2.build(main_shape)
+        if self.se is not None:
+            self.se.build(main_shape)
+        if input_shape[-1] != self.filters:
+            self.shortcut_conv = self._conv(1, "shortcut_conv")
+            self.shortcut_bn = keras.layers.BatchNormalization(dtype=self.dtype_policy, name="shortcut_bn")
+            self.shortcut_conv.build(input_shape)
+            self.shortcut_bn.build(main_shape)
+
+    def call(self, inputs, training=None):
+        x = self.bn1(self.conv1(inputs), training=training)
+        if self.conv2 is not None:
+            x = self.drop(self.relu1(x), training=training)
+            x = self.bn2(self.conv2(x), training=training)
+        if self.se is not None:
+            x = self.se(x)
+        shortcut = inputs
+        if self.shortcut_conv is not None:
+            shortcut = self.shortcut_bn(self.shortcut_conv(inputs), training=training)
+        x = self.relu(self.add([x, shortcut]))
+        return self.pool(x) if self.pool is not None else x
+
+    def compute_output_shape(self, input_shape):
+        shape = (*input_shape[:-1], self.filters)
+        if self.pool is not None:
+            shape = self.pool.compute_output_shape(shape)
+        return shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            filters=self.filters,
+            num_convs=self.num_convs,
+            se_ratio=self.se_ratio,
+            dropout=self.dropout,
+            kernel_size=self.kernel_size,
+            pool_size=self.pool_size,
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+        )
+        return config

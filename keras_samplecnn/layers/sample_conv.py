@@ -1,0 +1,109 @@
+"""The sample-level convolution block and the strided stem."""
+
+import keras
+
+PACKAGE = "keras_samplecnn"
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class SampleConv(keras.layers.Layer):
+    """Conv1D → BatchNorm → ReLU → optional MaxPool: the sample-level block.
+
+    With the defaults this is one block of the m^n-DCNN: a convolution with a
+    small kernel (m = 3) at stride 1 and "same" padding, batch normalisation,
+    ReLU, then max-pooling by m so each block divides the time axis by m.
+    `SampleConv.stem(filters, size)` gives the strided first layer instead
+    (kernel = stride = size, "valid" padding, no pooling).
+
+    Args:
+        filters: number of output channels.
+        kernel_size: convolution length (m in the paper).
+        strides: convolution stride (1 for blocks, = kernel for the stem).
+        padding: `"same"` or `"valid"`.
+        pool_size: max-pooling length after the ReLU; `None` or 1 for no pooling.
+        kernel_initializer: initialiser of the convolution (He uniform as in
+            the authors' code).
+        **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
+
+    Input shape: `(batch, time, channels)`. Output shape:
+    `(batch, time // pool_size, filters)` for the block (time // strides for
+    the stem).
+
+    Example:
+    >>> x = keras.random.normal((2, 243, 1))
+    >>> SampleConv(128)(x).shape
+    (2, 81, 128)
+
+    Reference: Lee, Park, Kim, Nam, "Sample-level Deep Convolutional Neural
+    Networks for Music Auto-tagging Using Raw Waveforms", SMC 2017
+    (arXiv:1703.01789).
+    """
+
+    def __init__(
+        self,
+        filters,
+        kernel_size=3,
+        strides=1,
+        padding="same",
+        pool_size=3,
+        kernel_initializer="he_uniform",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if pool_size is not None and pool_size < 1:
+            raise ValueError(f"pool_size must be >= 1 or None, got {pool_size}")
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.strides = strides
+        self.padding = padding
+        self.pool_size = pool_size
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+
+        # Sublayers share the parent's dtype policy so mixed precision reaches them.
+        self.conv = keras.layers.Conv1D(
+            filters,
+            kernel_size,
+            strides=strides,
+            padding=padding,
+            use_bias=False,  # BatchNorm follows: a bias would be cancelled by its mean
+            kernel_initializer=self.kernel_initializer,
+            dtype=self.dtype_policy,
+            name="conv",
+        )
+        self.bn = keras.layers.BatchNormalization(dtype=self.dtype_policy, name="bn")
+        self.relu = keras.layers.ReLU(dtype=self.dtype_policy, name="relu")
+        self.pool = None
+        if pool_size and pool_size > 1:
+            self.pool = keras.layers.MaxPooling1D(pool_size, dtype=self.dtype_policy, name="pool")
+
+    @classmethod
+    def stem(cls, filters, size, **kwargs):
+        """The strided first layer: kernel = stride = `size`, valid padding, no pooling."""
+        return cls(filters, kernel_size=size, strides=size, padding="valid", pool_size=None, **kwargs)
+
+    def build(self, input_shape):
+        self.conv.build(input_shape)
+        conv_shape = self.conv.compute_output_shape(input_shape)
+        self.bn.build(conv_shape)
+
+    def call(self, inputs, training=None):
+        x = self.relu(self.bn(self.conv(inputs), training=training))
+        return self.pool(x) if self.pool is not None else x
+
+    def compute_output_shape(self, input_shape):
+        shape = self.conv.compute_output_shape(input_shape)
+        if self.pool is not None:
+            shape = self.pool.compute_output_shape(shape)
+        return shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            filters=self.filters,
+            kernel_size=self.kernel_size,
+            strides=self.strides,
+            padding=self.padding,
+            pool_size=self.pool_size,
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+        )
+        return config

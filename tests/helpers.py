@@ -1,0 +1,86 @@
+"""Shared checks for layers and models, in the manner of keras-hub's TestCase.
+
+Each helper asserts one behaviour every layer of the package must have: output
+shape, `get_config`/`from_config` round trip, one training step that changes
+the weights, dtype policies reaching every sublayer, `.keras` save/load.
+"""
+
+import os
+
+import keras
+import numpy as np
+
+MIXED_POLICIES = ("mixed_float16", "mixed_bfloat16")
+
+
+def random_input(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype("float32")
+
+
+def wrap(layer, input_shape):
+    """A functional model around one layer (batch dimension left out of `input_shape`)."""
+    inputs = keras.Input(input_shape)
+    return keras.Model(inputs, layer(inputs))
+
+
+def check_output_shape(layer, x, expected_shape):
+    y = layer(x)
+    assert tuple(y.shape) == tuple(expected_shape), (tuple(y.shape), expected_shape)
+    input_shape = [a.shape for a in x] if isinstance(x, list) else x.shape
+    assert tuple(layer.compute_output_shape(input_shape)) == tuple(expected_shape)
+    return y
+
+
+def check_config_round_trip(layer_cls, init_kwargs, x):
+    """`from_config(get_config())` gives an equal config and, with the same weights, equal outputs."""
+    layer = layer_cls(**init_kwargs)
+    y = keras.ops.convert_to_numpy(layer(x))
+    config = layer.get_config()
+    for key in init_kwargs:
+        assert key in config, f"get_config() misses constructor argument {key!r}"
+    clone = layer_cls.from_config(config)
+    clone(x)
+    clone.set_weights(layer.get_weights())
+    assert clone.get_config() == config
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(clone(x)), y, rtol=1e-5, atol=1e-5)
+
+
+def check_training_step(model, x, y, loss="mse"):
+    """One optimiser step moves the trainable weights and gives a finite loss."""
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss=loss)
+    before = [keras.ops.convert_to_numpy(w).copy() for w in model.trainable_weights]
+    history = model.fit(x, y, batch_size=len(x), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    after = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
+    changed = [not np.allclose(a, b) for a, b in zip(before, after)]
+    assert all(changed), f"{changed.count(False)} of {len(changed)} trainable weights did not move"
+
+
+def all_sublayers(layer):
+    return [sub for sub in layer._flatten_layers(include_self=False, recursive=True)]
+
+
+def check_policy_reaches_sublayers(layer, policy, exempt=("predictions",)):
+    """Every sublayer (except the float32 output layer) runs under `policy`."""
+    wrong = [
+        f"{sub.name}: {sub.dtype_policy.name}"
+        for sub in all_sublayers(layer)
+        if sub.name not in exempt
+        and not isinstance(sub, keras.layers.InputLayer)
+        and sub.dtype_policy.name != policy
+    ]
+    assert not wrong, f"sublayers not under {policy}: {wrong}"
+
+
+def check_saving(model, x, tmp_path):
+    """A `.keras` file reloads to the same class and the same outputs."""
+    path = os.path.join(str(tmp_path), "model.keras")
+    expected = keras.ops.convert_to_numpy(model(x, training=False))
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    assert type(restored) is type(model)
+    assert restored.get_config() == model.get_config()
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(restored(x, training=False)), expected, rtol=1e-5, atol=1e-6
+    )
+    return restored
