@@ -83,3 +83,23 @@ def build(name="samplecnn", num_classes=50, **overrides):
     config["num_classes"] = num_classes
     config.setdefault("name", ALIASES.get(name, name))
     return SampleCNN(**config)
+
+
+def parameter_table(names=None):
+    """A Markdown table of every preset's parameter count, with and without multi-level.
+
+    This is the table in the README (`python -m keras_samplecnn.models` prints it).
+    """
+    rows = [
+        "| model | description | input (samples) | parameters | with `multi_level=True` |",
+        "|---|---|---|---|---|",
+    ]
+    for name in names or list_models():
+        model = build(name)
+        config = preset_config(name)
+        multi = "—" if config.get("multi_level") else f"{build(name, multi_level=True).count_params():,}"
+        description = describe_models()[name]
+        rows.append(
+            f"| `{name}` | {description} | {model.input_length} | {model.count_params():,} | {multi} |"
+        )
+    return "\n".join(rows)

@@ -1,0 +1,53 @@
+"""Builds, trains one step, saves and reloads every model of the zoo on one Keras backend.
+
+Run as `KERAS_BACKEND=jax python tests/backend_smoke.py [model ...]`; prints one line per
+model and exits non-zero on the first failure. `tests/test_backends.py` runs it once per
+backend in a subprocess (the backend is fixed when keras is imported).
+"""
+
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+import keras
+import keras_samplecnn
+
+
+def check(name, directory):
+    model = keras_samplecnn.build(name, num_classes=5)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, model.input_length)).astype("float32") * 0.1
+    y = (rng.random((2, 5)) > 0.5).astype("float32")
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True), loss="binary_crossentropy"
+    )
+    before = keras.ops.convert_to_numpy(model.get_layer("predictions").kernel).copy()
+    loss = model.train_on_batch(x, y)
+    after = keras.ops.convert_to_numpy(model.get_layer("predictions").kernel)
+    assert np.isfinite(loss), f"{name}: loss {loss}"
+    assert not np.allclose(before, after), f"{name}: the output layer did not train"
+    expected = keras.ops.convert_to_numpy(model(x, training=False))
+    path = os.path.join(directory, f"{name}.keras")
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    got = keras.ops.convert_to_numpy(restored(x, training=False))
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5, err_msg=f"{name}: reload differs")
+    return float(loss)
+
+
+def main(names):
+    names = names or keras_samplecnn.list_models()
+    with tempfile.TemporaryDirectory() as directory:
+        for name in names:
+            start = time.perf_counter()
+            loss = check(name, directory)
+            print(
+                f"{keras.backend.backend()} {name}: ok (loss {loss:.3f}, {time.perf_counter() - start:.1f} s)"
+            )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
