@@ -1,0 +1,201 @@
+"""Training configuration: YAML on disk, validated dataclasses in code.
+
+A config has five sections; every key is optional and defaults to the papers' setting:
+
+```yaml
+model:        {name: se, multi_level: false, overrides: {se_ratio: 16}}
+data:         {dir: runs/mtat/tfrecords, batch_size: 23, crops_per_clip: 1, ...}
+optimization: {learning_rate: 0.01, momentum: 0.9, decay_factor: 0.2, patience: 2, stages: 5, ...}
+precision:    {policy: auto, xla: auto}
+output:       {dir: runs/mtat_se, tensorboard: true}
+```
+
+An unknown key or a value of the wrong type stops loading with a `ConfigError` that names
+the key and what is allowed.
+"""
+
+import dataclasses
+import typing
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A config file or override that does not fit the schema."""
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    """Which network to train. `overrides` are any `SampleCNN` arguments."""
+
+    name: str = "se"
+    multi_level: bool = False
+    overrides: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class DataConfig:
+    """Where the converted TFRecords are and how batches are made."""
+
+    dir: str = ""
+    batch_size: int = 23
+    crops_per_clip: int = 1
+    shuffle_buffer: int = 2000
+    train_split: str = "train"
+    valid_split: str = "valid"
+    test_split: str = "test"
+    steps_per_epoch: typing.Optional[int] = None  # None: one pass over the clips
+    eval_batch_size: int = 64
+
+
+@dataclasses.dataclass
+class OptimizationConfig:
+    """SGD with Nesterov momentum and staged decay, as in the papers."""
+
+    learning_rate: float = 0.01
+    momentum: float = 0.9
+    nesterov: bool = True
+    decay_factor: float = 0.2
+    patience: int = 2
+    stages: int = 5
+    max_epochs: int = 100
+    max_minutes: typing.Optional[float] = None  # wall-clock budget, checked after each epoch
+    seed: int = 0
+
+
+@dataclasses.dataclass
+class PrecisionConfig:
+    """`policy`: auto | float32 | mixed_bfloat16 | mixed_float16; `xla`: auto | true | false."""
+
+    policy: str = "auto"
+    xla: typing.Union[bool, str] = "auto"
+
+
+@dataclasses.dataclass
+class OutputConfig:
+    """Where checkpoints, logs and reports go."""
+
+    dir: str = "runs/experiment"
+    tensorboard: bool = True
+    verbose: int = 2
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """The whole configuration of a training run."""
+
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    optimization: OptimizationConfig = dataclasses.field(default_factory=OptimizationConfig)
+    precision: PrecisionConfig = dataclasses.field(default_factory=PrecisionConfig)
+    output: OutputConfig = dataclasses.field(default_factory=OutputConfig)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+CHOICES = {
+    ("precision", "policy"): ("auto", "float32", "mixed_bfloat16", "mixed_float16"),
+    ("precision", "xla"): ("auto", True, False),
+}
+
+
+def _type_name(annotation):
+    if typing.get_origin(annotation) is typing.Union:
+        return " or ".join(_type_name(a) for a in typing.get_args(annotation))
+    return "null" if annotation is type(None) else annotation.__name__
+
+
+def _check_value(path, value, annotation):
+    """Returns `value` if it fits `annotation` (ints accepted for floats), else raises."""
+    if typing.get_origin(annotation) is typing.Union:
+        for option in typing.get_args(annotation):
+            try:
+                return _check_value(path, value, option)
+            except ConfigError:
+                pass
+        raise ConfigError(f"{path}: expected {_type_name(annotation)}, got {value!r}")
+    if annotation is type(None):
+        if value is None:
+            return None
+    elif annotation is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    elif annotation is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    elif annotation not in (int, float) and isinstance(value, annotation):
+        return value
+    raise ConfigError(f"{path}: expected {_type_name(annotation)}, got {value!r}")
+
+
+def _build(cls, values, path):
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path or 'config'}: expected a mapping, got {values!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        where = f" in '{path}'" if path else ""
+        raise ConfigError(f"unknown key(s) {unknown}{where}; allowed: {sorted(fields)}")
+    kwargs = {}
+    for name, value in values.items():
+        key = f"{path}.{name}" if path else name
+        if dataclasses.is_dataclass(hints[name]):
+            kwargs[name] = _build(hints[name], value, key)
+            continue
+        value = _check_value(key, value, hints[name])
+        allowed = CHOICES.get((path, name))
+        if allowed is not None and value not in allowed:
+            raise ConfigError(f"{key}: {value!r} is not one of {list(allowed)}")
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+def from_dict(values):
+    """A validated `TrainConfig` from nested dicts."""
+    return _build(TrainConfig, values or {}, "")
+
+
+def apply_overrides(values, overrides):
+    """Applies `key.sub=value` strings (values parsed as YAML) to nested dicts, in place.
+
+    `model.overrides.*` may hold any model argument; every other key is checked later by
+    `from_dict`.
+    """
+    for item in overrides or ():
+        if "=" not in item:
+            raise ConfigError(f"--set expects key=value, got {item!r}")
+        key, raw = item.split("=", 1)
+        parts = key.strip().split(".")
+        node = values
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {key}: {part!r} is not a section")
+        node[parts[-1]] = yaml.safe_load(raw)
+    return values
+
+
+def load(path, overrides=()):
+    """Reads a YAML config, applies `--set` overrides and validates it.
+
+    Args:
+        path: YAML file.
+        overrides: iterable of `section.key=value` strings.
+
+    Returns:
+        A `TrainConfig`.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            values = yaml.safe_load(f) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path} is not valid YAML: {error}") from None
+    return from_dict(apply_overrides(values, overrides))
+
+
+def save(config, path):
+    """Writes `config` as YAML (the copy kept with every run)."""
+    with open(path, "w", encoding="utf-8") as f:
+        yaml.safe_dump(config.to_dict(), f, sort_keys=False)

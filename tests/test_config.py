@@ -1,0 +1,78 @@
+import os
+
+import pytest
+
+from keras_samplecnn.training import config as config_lib
+
+RECIPE_CONFIGS = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "recipes", "configs"
+)
+
+
+def write(tmp_path, text):
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize("name", sorted(f for f in os.listdir(RECIPE_CONFIGS) if f.startswith("mtat_")))
+def test_recipe_configs_are_valid(name):
+    config = config_lib.load(os.path.join(RECIPE_CONFIGS, name))
+    assert config.optimization.learning_rate == 0.01 and config.data.batch_size == 23
+
+
+def test_defaults_are_the_papers():
+    config = config_lib.from_dict({})
+    opt = config.optimization
+    assert (opt.learning_rate, opt.momentum, opt.nesterov, opt.decay_factor, opt.stages) == (
+        0.01,
+        0.9,
+        True,
+        0.2,
+        5,
+    )
+    assert config.data.batch_size == 23
+
+
+def test_valid_file_and_overrides(tmp_path):
+    path = write(tmp_path, "model:\n  name: resse\noptimization:\n  learning_rate: 1\n")
+    config = config_lib.load(
+        path, ["data.batch_size=8", "model.overrides.se_ratio=0.5", "precision.xla=false"]
+    )
+    assert config.model.name == "resse"
+    assert config.optimization.learning_rate == 1.0 and isinstance(config.optimization.learning_rate, float)
+    assert config.data.batch_size == 8 and config.model.overrides == {"se_ratio": 0.5}
+    assert config.precision.xla is False
+
+
+def test_round_trip(tmp_path):
+    config = config_lib.from_dict({"data": {"dir": "x", "steps_per_epoch": 5}})
+    config_lib.save(config, tmp_path / "c.yaml")
+    assert config_lib.load(str(tmp_path / "c.yaml")) == config
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("modle:\n  name: se\n", r"unknown key\(s\) \['modle'\]; allowed: \['data', 'model'"),
+        ("data:\n  batchsize: 3\n", r"unknown key\(s\) \['batchsize'\] in 'data'; allowed: \[.*'batch_size'"),
+        ("data:\n  batch_size: many\n", "data.batch_size: expected int, got 'many'"),
+        ("data:\n  batch_size: 2.5\n", "data.batch_size: expected int, got 2.5"),
+        ("optimization:\n  nesterov: 1\n", "optimization.nesterov: expected bool, got 1"),
+        ("precision:\n  policy: fp8\n", r"precision.policy: 'fp8' is not one of \['auto', 'float32'"),
+        ("precision:\n  xla: maybe\n", "precision.xla: 'maybe' is not one of"),
+        ("data: [1, 2]\n", "data: expected a mapping"),
+        ("model: {name: se\n", "not valid YAML"),
+        ("optimization:\n  max_minutes: soon\n", "optimization.max_minutes: expected float or null"),
+    ],
+)
+def test_invalid_configs(tmp_path, text, message):
+    with pytest.raises(config_lib.ConfigError, match=message):
+        config_lib.load(write(tmp_path, text))
+
+
+def test_bad_override_and_missing_file(tmp_path):
+    with pytest.raises(config_lib.ConfigError, match="key=value"):
+        config_lib.load(write(tmp_path, ""), ["data.batch_size"])
+    with pytest.raises(config_lib.ConfigError, match="not found"):
+        config_lib.load(str(tmp_path / "missing.yaml"))
