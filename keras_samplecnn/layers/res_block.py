@@ -106,11 +106,21 @@ class ResBlock(keras.layers.Layer):
             self.shortcut_conv.build(input_shape)
             self.shortcut_bn.build(main_shape)
 
-    def call(self, inputs, training=None):
+    def _main_path(self, inputs, training=None):
         x = self.bn1(self.conv1(inputs), training=training)
         if self.conv2 is not None:
             x = self.drop(self.relu1(x), training=training)
             x = self.bn2(self.conv2(x), training=training)
+        return x
+
+    def excitation(self, inputs):
+        """The SE gate of a ReSE block for `inputs` (inference mode), `(batch, filters)`."""
+        if self.se is None:
+            raise ValueError(f"{self.name} has no squeeze-and-excitation (se_ratio=None)")
+        return self.se.excitation(self._main_path(inputs, training=False))
+
+    def call(self, inputs, training=None):
+        x = self._main_path(inputs, training=training)
         if self.se is not None:
             x = self.se(x)
         shortcut = inputs

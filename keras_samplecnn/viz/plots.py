@@ -1,0 +1,102 @@
+"""Figures shared by evaluation reports and the visualisation tools.
+
+Every function returns a `matplotlib.figure.Figure` built without pyplot, so it works
+headless (no display, no global state); save it with `fig.savefig("x.png")` or `.svg`.
+"""
+
+import csv
+
+import numpy as np
+from matplotlib.figure import Figure
+
+
+def per_tag_bars(per_tag, metric="roc_auc", title=None):
+    """Horizontal bars of one metric per tag, best first.
+
+    Args:
+        per_tag: list of dicts with keys "tag" and `metric` (as in `results.json`);
+            tags whose metric is None (no positive clip) are left out.
+        metric: "roc_auc" or "pr_auc".
+        title: figure title.
+    """
+    rows = sorted((r for r in per_tag if r.get(metric) is not None), key=lambda r: r[metric])
+    fig = Figure(figsize=(6, max(2.5, 0.18 * len(rows) + 1)), layout="constrained")
+    ax = fig.add_subplot()
+    values = [r[metric] for r in rows]
+    ax.barh(np.arange(len(rows)), values, color="tab:blue")
+    ax.set_yticks(np.arange(len(rows)), [r["tag"] for r in rows], fontsize=7)
+    low = min(values + [0.5])
+    ax.set_xlim(max(0.0, low - 0.05), 1.0)
+    label = {"roc_auc": "ROC-AUC", "pr_auc": "PR-AUC"}.get(metric, metric)
+    ax.set_xlabel(label)
+    if values:
+        ax.axvline(
+            np.mean(values),
+            color="tab:red",
+            linestyle="--",
+            linewidth=1,
+            label=f"macro {np.mean(values):.3f}",
+        )
+        ax.legend(loc="lower right", fontsize=7)
+    ax.set_title(title or f"Per-tag {label}")
+    return fig
+
+
+def training_curves(log_csv):
+    """Loss and validation metrics per epoch from a Keras `CSVLogger` file."""
+    with open(log_csv, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        raise ValueError(f"{log_csv} holds no epochs")
+    epochs = [int(r["epoch"]) + 1 for r in rows]
+    fig = Figure(figsize=(9, 3.2), layout="constrained")
+    loss_ax, metric_ax = fig.subplots(1, 2)
+    for key, style in (("loss", "-"), ("val_loss", "--")):
+        if key in rows[0]:
+            loss_ax.plot(epochs, [float(r[key]) for r in rows], style, label=key)
+    loss_ax.set_xlabel("epoch")
+    loss_ax.set_ylabel("loss")
+    loss_ax.legend(fontsize=7)
+    for key in ("roc_auc", "val_roc_auc", "pr_auc", "val_pr_auc"):
+        if key in rows[0]:
+            metric_ax.plot(
+                epochs, [float(r[key]) for r in rows], "--" if key.startswith("val") else "-", label=key
+            )
+    metric_ax.set_xlabel("epoch")
+    metric_ax.set_ylabel("segment-level AUC")
+    metric_ax.legend(fontsize=7)
+    fig.suptitle("Training curves")
+    return fig
+
+
+def taggram_figure(taggram, tags, segment_seconds, top=None, title="Taggram"):
+    """Time × tag image of segment-level scores (`Tagger.taggram`).
+
+    Args:
+        taggram: `(segments, tags)` scores.
+        tags: tag names.
+        segment_seconds: duration of one row.
+        top: show only the `top` tags with the highest mean score (default: all).
+        title: figure title.
+    """
+    taggram = np.asarray(taggram)
+    rows = np.arange(len(tags))
+    if top:
+        rows = np.sort(np.argsort(-taggram.mean(axis=0))[:top])
+    fig = Figure(figsize=(8, 0.22 * len(rows) + 1.5), layout="constrained")
+    ax = fig.add_subplot()
+    image = ax.imshow(
+        taggram[:, rows].T,
+        aspect="auto",
+        origin="lower",
+        cmap="Blues",
+        vmin=0,
+        vmax=1,
+        extent=(0, len(taggram) * segment_seconds, -0.5, len(rows) - 0.5),
+        interpolation="nearest",
+    )
+    ax.set_yticks(range(len(rows)), [tags[i] for i in rows], fontsize=7)
+    ax.set_xlabel("time (s)")
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, label="score")
+    return fig
