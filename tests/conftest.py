@@ -7,9 +7,8 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _reset_keras_state():
-    """Each test starts with float32 and fresh layer names."""
+def _reset_dtype_policy():
+    """Each test starts with float32, whatever the previous one set."""
     keras.config.set_dtype_policy("float32")
-    keras.backend.clear_session()
     yield
     keras.config.set_dtype_policy("float32")

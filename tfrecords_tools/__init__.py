@@ -1,0 +1,29 @@
+"""Converters from audio dataset layouts to the TFRecords of `keras_samplecnn.data.schema`.
+
+Run as `python -m tfrecords_tools <dataset> --help`. One module per layout (`mtat`, `folder`,
+`speech_commands`, `gtzan`) builds a `DatasetPlan`; `writer.convert` writes it as sharded,
+resumable TFRecords with a `manifest.json`; `writer.verify` checks a finished conversion.
+"""
+
+__version__ = "0.1.0"
+
+from tfrecords_tools.errors import DatasetError, ShardWriteError
+from tfrecords_tools.writer import (
+    ClipJob,
+    DatasetPlan,
+    Rejected,
+    Settings,
+    convert,
+    verify,
+)
+
+__all__ = [
+    "ClipJob",
+    "DatasetError",
+    "DatasetPlan",
+    "Rejected",
+    "Settings",
+    "ShardWriteError",
+    "convert",
+    "verify",
+]

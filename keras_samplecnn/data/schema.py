@@ -69,4 +69,7 @@ def serialize_example(pcm, sample_rate, labels, clip_id="", path=""):
         CLIP_ID: tf.train.Feature(bytes_list=tf.train.BytesList(value=[str(clip_id).encode()])),
         PATH: tf.train.Feature(bytes_list=tf.train.BytesList(value=[str(path).encode()])),
     }
-    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+    example = tf.train.Example(features=tf.train.Features(feature=feature))
+    # Sorted map keys: the same clip gives the same bytes in every process, so a resumed
+    # or parallel conversion is byte-identical to a single uninterrupted one.
+    return example.SerializeToString(deterministic=True)

@@ -1,0 +1,168 @@
+"""The `python -m tfrecords_tools` command: one subcommand per dataset layout, plus `verify`.
+
+    python -m tfrecords_tools mtat --root /data/mtat --out /data/mtat_tfrecords
+    python -m tfrecords_tools mtat --root /data/mtat --out OUT --split-files reference
+    python -m tfrecords_tools gtzan --root /data/gtzan --out OUT --split-ratio 0.8,0.1,0.1
+    python -m tfrecords_tools speech-commands --root /data/speech_commands_v0.02 --out OUT
+    python -m tfrecords_tools folder --audio-dir DIR --labels labels.csv --out OUT
+    python -m tfrecords_tools verify OUT
+
+Exit codes: 0 done; 1 some shards failed (rerun the same command to resume) or `verify`
+found problems; 2 bad usage or an input that is not the expected layout.
+"""
+
+import argparse
+import logging
+import os
+import sys
+
+from tfrecords_tools import folder, gtzan, mtat, speech_commands
+from tfrecords_tools.errors import DatasetError, ShardWriteError
+from tfrecords_tools.writer import SHORT_POLICIES, Settings, convert, verify
+
+log = logging.getLogger("tfrecords_tools")
+
+LAYOUTS = {
+    "mtat": mtat,
+    "folder": folder,
+    "speech-commands": speech_commands,
+    "gtzan": gtzan,
+}
+
+
+def build_parser():
+    """The argparse parser with a subcommand per layout and `verify`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tfrecords_tools",
+        description="Convert audio datasets to sharded, resumable TFRecords for keras_samplecnn.",
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command, module in LAYOUTS.items():
+        subparser = commands.add_parser(
+            command,
+            help=module.__doc__.splitlines()[0],
+            description=module.__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.add_arguments(subparser)
+        _add_output_arguments(subparser, module.DEFAULTS)
+        subparser.set_defaults(run=_run_conversion, layout=module)
+    verify_parser = commands.add_parser(
+        "verify",
+        help="check the shards of a finished conversion against manifest.json",
+        description="Recompute every shard's sha256 and record count and compare them with "
+        "manifest.json; exit 1 if any shard is missing or corrupted.",
+    )
+    verify_parser.add_argument("out_dir", metavar="DIR", help="a folder written by a conversion")
+    _add_log_argument(verify_parser)
+    verify_parser.set_defaults(run=_run_verify)
+    return parser
+
+
+def main(argv=None):
+    """Runs the command line; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
+    )
+    try:
+        return args.run(args)
+    except DatasetError as error:
+        log.error("%s", error)
+        return 2
+    except ShardWriteError as error:
+        log.error("%s", error)
+        return 1
+
+
+def _run_conversion(args):
+    settings = Settings(sample_rate=args.sample_rate, segment_length=args.segment_length, short=args.short)
+    plan = args.layout.plan_from_args(args)
+    convert(
+        plan,
+        args.out,
+        settings,
+        shard_size=args.shard_size,
+        num_shards=args.num_shards,
+        workers=args.workers,
+        show_progress=not args.no_progress,
+    )
+    return 0
+
+
+def _run_verify(args):
+    report = verify(args.out_dir)
+    for problem in report.problems:
+        log.error("%s", problem)
+    if report.ok:
+        log.info("OK: %d shards match the manifest", report.shards_checked)
+        return 0
+    log.error("%d problems in %d shards", len(report.problems), report.shards_checked)
+    return 1
+
+
+def _positive_int(text):
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _add_output_arguments(parser, defaults):
+    group = parser.add_argument_group("output")
+    group.add_argument(
+        "--out",
+        required=True,
+        help="output folder (created; rerunning the same command resumes; "
+        "shards of another configuration in it are replaced)",
+    )
+    group.add_argument(
+        "--sample-rate",
+        type=_positive_int,
+        default=defaults["sample_rate"],
+        help=f"target sample rate in Hz (default {defaults['sample_rate']})",
+    )
+    group.add_argument(
+        "--segment-length",
+        type=_positive_int,
+        default=defaults["segment_length"],
+        help="model input length in samples; shorter clips are padded or "
+        f"skipped (default {defaults['segment_length']})",
+    )
+    group.add_argument(
+        "--short",
+        choices=SHORT_POLICIES,
+        default="pad",
+        help="clips shorter than one segment: zero-pad to one segment (default) "
+        "or skip them (listed in rejected.csv)",
+    )
+    sharding = group.add_mutually_exclusive_group()
+    sharding.add_argument(
+        "--shard-size",
+        type=_positive_int,
+        default=defaults["shard_size"],
+        help=f"clips per shard (default {defaults['shard_size']})",
+    )
+    sharding.add_argument(
+        "--num-shards", type=_positive_int, help="shards per split, instead of --shard-size"
+    )
+    group.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=min(2, os.cpu_count() or 1),
+        help="worker processes, one shard each at a time (default min(2, CPUs))",
+    )
+    group.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_log_argument(group)
+
+
+def _add_log_argument(parser):
+    parser.add_argument(
+        "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="default INFO"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,806 @@
+"""Writes clip jobs as sharded TFRecords: in parallel, atomically, resumably, with a manifest.
+
+A dataset layout module (`mtat`, `folder`, `speech_commands`, `gtzan`) turns a dataset folder
+into a `DatasetPlan`: one `ClipJob` per clip (audio file, labels, id, split) plus the clips it
+already rejected. `convert` writes the plan to an output folder:
+
+    out/
+      train-00000-of-00004.tfrecord   one tf.train.Example per clip (keras_samplecnn.data.schema):
+      ...                             mono int16 PCM at the target rate, the clip stored whole
+      manifest.json                   written last: present if and only if the conversion finished
+      rejected.csv                    path,reason for every clip left out
+      clips.csv                       split,shard,clip_id,path (+ metadata) for every clip written
+      .resume/<shard>.json            record of a finished shard, used to resume
+
+Resuming. Jobs are sorted and dealt round-robin to a fixed number of shards per split, so a
+clip always lands in the same shard of the same run configuration. Each shard is written to
+`.tmp-<name>`, flushed and renamed only when complete; then its sidecar in `.resume/` records
+its sha256, record count and a digest of its jobs (with their file sizes) and settings. A
+rerun skips every shard whose file still matches its sidecar and rewrites the rest, so an
+interrupted conversion continues without duplicating or losing a clip, and the output is
+byte-identical to an uninterrupted run.
+
+Example:
+
+```python
+plan = tfrecords_tools.mtat.plan(root="/data/mtat")
+manifest = convert(plan, "/data/mtat_tfrecords", Settings(sample_rate=22050), workers=2)
+report = verify("/data/mtat_tfrecords")
+```
+"""
+
+import concurrent.futures
+import contextlib
+import csv
+import dataclasses
+import datetime
+import functools
+import hashlib
+import json
+import logging
+import math
+import multiprocessing
+import os
+import queue as queue_lib
+import re
+import struct
+from typing import NamedTuple
+
+import numpy as np
+from tqdm.auto import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from keras_samplecnn.audio import AudioDecodeError, load_audio, to_int16
+from keras_samplecnn.data import schema
+from tfrecords_tools import __version__
+from tfrecords_tools.common import SPLITS
+from tfrecords_tools.errors import DatasetError, ShardWriteError
+
+log = logging.getLogger(__name__)
+
+TASKS = ("multi_label", "single_label")
+SHORT_POLICIES = ("pad", "skip")
+# 3^10 samples, about 2.7 s at 22050 Hz: the input of the 3^9 SampleCNN (Lee et al., 2017).
+DEFAULT_SEGMENT_LENGTH = 59049
+CLIPS = "clips.csv"
+RESUME_DIR = ".resume"
+TMP_PREFIX = ".tmp-"
+# Bump when the bytes written for the same input and settings change, so that shards written
+# by an older version are rewritten instead of resumed.
+FORMAT_VERSION = 1
+_SHARD_FILE = re.compile(r"^[A-Za-z0-9_]+-\d{5}-of-\d{5}\.tfrecord$")
+_MAX_LOGGED_REJECTIONS = 20
+
+
+@dataclasses.dataclass(frozen=True)
+class ClipJob:
+    """One clip to convert.
+
+    Args:
+        source: the audio file (absolute path).
+        path: the file relative to the dataset root; stored in the record and `rejected.csv`.
+        clip_id: the dataset's own id of the clip.
+        labels: multi-hot or one-hot label tuple, in the plan's tag order.
+        split: `train`, `valid` or `test`.
+        start: seconds to skip at the start of the file (for clips cut from a longer file).
+        duration: seconds to keep from `start`, or None for the rest of the file.
+    """
+
+    source: str
+    path: str
+    clip_id: str
+    labels: tuple
+    split: str
+    start: float = 0.0
+    duration: float = None
+
+    def sort_key(self):
+        return (self.path, self.start, self.clip_id)
+
+
+class Rejected(NamedTuple):
+    """A clip left out of the conversion, one row of `rejected.csv`."""
+
+    path: str
+    reason: str
+
+
+@dataclasses.dataclass
+class DatasetPlan:
+    """What a layout module hands to `convert`.
+
+    Args:
+        dataset: dataset name for the manifest (`mtat`, `gtzan`, ...).
+        task: `multi_label` or `single_label`.
+        tags: label names in label order.
+        source: the dataset root, recorded in the manifest.
+        jobs: the `ClipJob`s to convert.
+        rejected: `Rejected` clips found while planning (e.g. listed but missing files).
+        metadata: optional `{job.path: {column: value}}` copied into `clips.csv`.
+    """
+
+    dataset: str
+    task: str
+    tags: list
+    source: str
+    jobs: list
+    rejected: list = dataclasses.field(default_factory=list)
+    metadata: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """How clips are stored.
+
+    Args:
+        sample_rate: target sample rate in Hz; files at other rates are resampled.
+        segment_length: the model's input length in samples; clips shorter than this are
+            padded or skipped, and the manifest counts full segments per split.
+        short: `pad` (zero-pad short clips to one segment) or `skip` (reject them).
+    """
+
+    sample_rate: int = 22050
+    segment_length: int = DEFAULT_SEGMENT_LENGTH
+    short: str = "pad"
+
+    def __post_init__(self):
+        if int(self.sample_rate) != self.sample_rate or self.sample_rate <= 0:
+            raise ValueError(f"sample_rate must be a positive integer, got {self.sample_rate}")
+        if int(self.segment_length) != self.segment_length or self.segment_length <= 0:
+            raise ValueError(f"segment_length must be a positive integer, got {self.segment_length}")
+        if self.short not in SHORT_POLICIES:
+            raise ValueError(f"short must be one of {SHORT_POLICIES}, got {self.short!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ShardTask:
+    """One shard to write: its file name and the jobs dealt to it."""
+
+    out_dir: str
+    split: str
+    index: int
+    num_shards: int
+    jobs: tuple
+    settings: Settings
+
+    @property
+    def name(self):
+        return schema.shard_name(self.split, self.index, self.num_shards)
+
+    @functools.cached_property
+    def _digest(self):
+        content = {
+            "format_version": FORMAT_VERSION,
+            "name": self.name,
+            "settings": dataclasses.asdict(self.settings),
+            # File sizes make a rerun pick up a re-downloaded file that used to be empty or cut.
+            "jobs": [
+                [job.path, job.clip_id, list(job.labels), job.start, job.duration, _file_size(job.source)]
+                for job in self.jobs
+            ],
+        }
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+    def digest(self):
+        """sha256 over everything that determines the shard's bytes (not the source root)."""
+        return self._digest
+
+
+@dataclasses.dataclass
+class ShardResult:
+    """What writing (or resuming) one shard produced."""
+
+    file: str
+    split: str
+    records: int = 0
+    sha256: str = ""
+    segments: int = 0
+    clips: list = dataclasses.field(default_factory=list)  # [clip_id, path] per record
+    rejected: list = dataclasses.field(default_factory=list)  # [path, reason]
+    padded: list = dataclasses.field(default_factory=list)  # paths zero-padded to a segment
+    resumed: bool = False
+
+
+@dataclasses.dataclass
+class VerifyReport:
+    """Result of `verify`: `ok` is True when every shard matches the manifest."""
+
+    ok: bool
+    shards_checked: int
+    problems: list
+
+
+def plan_shards(plan, out_dir, settings, shard_size=None, num_shards=None):
+    """Deals each split's sorted jobs round-robin into a fixed number of shards.
+
+    Round-robin (job i to shard i mod N) rather than contiguous runs mixes every shard across
+    the sorted list, so that a shard is not all one artist or one class.
+
+    Args:
+        plan: a `DatasetPlan`.
+        out_dir: the output folder.
+        settings: `Settings`.
+        shard_size: clips per shard (the shard count is `ceil(clips / shard_size)`), or
+        num_shards: shards per split (at most one per clip). Exactly one must be given.
+
+    Returns:
+        A list of `ShardTask`s, split by split in train, valid, test order.
+    """
+    if (shard_size is None) == (num_shards is None):
+        raise ValueError("give exactly one of shard_size and num_shards")
+    if (shard_size or num_shards) <= 0:
+        raise ValueError("shard_size and num_shards must be positive")
+    tasks = []
+    for split in SPLITS:
+        jobs = sorted((job for job in plan.jobs if job.split == split), key=ClipJob.sort_key)
+        if not jobs:
+            continue
+        count = min(num_shards, len(jobs)) if num_shards else math.ceil(len(jobs) / shard_size)
+        for index in range(count):
+            tasks.append(ShardTask(out_dir, split, index, count, tuple(jobs[index::count]), settings))
+    return tasks
+
+
+def convert(plan, out_dir, settings=None, shard_size=128, num_shards=None, workers=None, show_progress=True):
+    """Converts a `DatasetPlan` into TFRecord shards, `manifest.json` and `rejected.csv`.
+
+    Rerunning with the same plan and settings resumes an interrupted conversion (see the
+    module docstring). Shards in `out_dir` that belong to another configuration are removed.
+
+    Args:
+        plan: the `DatasetPlan` from a layout module.
+        out_dir: output folder (created if needed).
+        settings: `Settings` (default: 22050 Hz, 59049-sample segments, pad short clips).
+        shard_size: clips per shard; ignored when `num_shards` is given.
+        num_shards: shards per split.
+        workers: worker processes (default `min(2, cpu count)`); 1 writes in this process.
+            Workers are started with "spawn" (each imports TensorFlow, a few seconds), so a
+            script calling `convert` with workers > 1 needs the `if __name__ == "__main__":`
+            guard.
+        show_progress: show a tqdm progress bar over clips.
+
+    Returns:
+        The manifest dict (also written to `out_dir/manifest.json`).
+
+    Raises:
+        DatasetError: the plan is inconsistent (duplicate clips, wrong label length, ...).
+        ShardWriteError: some shards failed; the others are kept and a rerun resumes.
+    """
+    settings = settings or Settings()
+    if num_shards is not None:
+        shard_size = None
+    workers = workers or min(2, os.cpu_count() or 1)
+    _check_plan(plan)
+    out_dir = os.path.abspath(out_dir)
+    os.makedirs(os.path.join(out_dir, RESUME_DIR), exist_ok=True)
+    # No manifest means "not finished": drop the old one before touching any shard.
+    _remove(os.path.join(out_dir, schema.MANIFEST))
+    tasks = plan_shards(plan, out_dir, settings, shard_size, num_shards)
+    _remove_leftovers(out_dir, {task.name for task in tasks})
+    _log_start(plan, settings, tasks, workers)
+
+    reporter = _Reporter()
+    reporter.log_rejections(plan.rejected)
+    results, failures = _run_tasks(tasks, workers, show_progress, reporter)
+    if failures:
+        for name, error in failures:
+            log.error("shard %s failed: %s: %s", name, type(error).__name__, error)
+        raise ShardWriteError(
+            f"{len(failures)} of {len(tasks)} shards failed (first: {failures[0][0]}: "
+            f"{failures[0][1]}); the finished shards are kept, rerun the same command to resume"
+        )
+    results.sort(key=lambda result: (SPLITS.index(result.split), result.file))
+    reporter.log_summary(results, settings)
+
+    rejected = sorted(
+        [Rejected(*row) for row in plan.rejected]
+        + [Rejected(*row) for result in results for row in result.rejected]
+    )
+    _write_rejected(out_dir, rejected)
+    _write_clips(out_dir, plan, results)
+    manifest = _manifest(plan, settings, results, rejected)
+    _write_json_atomic(os.path.join(out_dir, schema.MANIFEST), manifest)
+    log.info(
+        "wrote %s: %s; %d rejected",
+        out_dir,
+        ", ".join(f"{split} {info['clips']} clips" for split, info in manifest["splits"].items()),
+        len(rejected),
+    )
+    return manifest
+
+
+def write_shard(task, progress=None):
+    """Writes one shard atomically, or returns the recorded result if it is already complete.
+
+    Args:
+        task: a `ShardTask`.
+        progress: optional callable receiving the number of clips processed.
+
+    Returns:
+        A `ShardResult`.
+    """
+    finished = finished_shard(task)
+    if finished is not None:
+        if progress:
+            progress(len(task.jobs))
+        return finished
+
+    import tensorflow as tf  # Only the workers need TensorFlow, for the TFRecord framing.
+
+    final_path = os.path.join(task.out_dir, task.name)
+    sidecar_path = _sidecar_path(task)
+    _remove(sidecar_path)
+    tmp_path = os.path.join(task.out_dir, TMP_PREFIX + task.name)
+    result = ShardResult(file=task.name, split=task.split)
+    with tf.io.TFRecordWriter(tmp_path) as writer:
+        for job in task.jobs:
+            record = _encode_clip(job, task.settings, result)
+            if record is not None:
+                writer.write(record)
+            if progress:
+                progress(1)
+    _fsync(tmp_path)
+    result.sha256 = sha256_file(tmp_path)
+    os.replace(tmp_path, final_path)
+    # The sidecar is the completion mark: written only after the shard is in place.
+    sidecar = dataclasses.asdict(result)
+    sidecar.pop("resumed")
+    sidecar["plan"] = task.digest()
+    _write_json_atomic(sidecar_path, sidecar)
+    return result
+
+
+def verify(out_dir):
+    """Checks every shard listed in `manifest.json` (sha256 and record count).
+
+    Args:
+        out_dir: a folder written by `convert`.
+
+    Returns:
+        A `VerifyReport`; `problems` names each missing, corrupted or unlisted shard.
+
+    Raises:
+        DatasetError: there is no readable manifest (the conversion never finished).
+    """
+    manifest_path = os.path.join(out_dir, schema.MANIFEST)
+    if not os.path.isfile(manifest_path):
+        raise DatasetError(
+            f"no {schema.MANIFEST} in {out_dir}: not a finished conversion "
+            "(rerun the conversion command to finish it)"
+        )
+    try:
+        with open(manifest_path, encoding="utf-8") as handle:
+            splits = json.load(handle)["splits"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise DatasetError(f"{manifest_path}: not a valid manifest ({error})") from error
+    problems = []
+    listed = set()
+    checked = 0
+    for split, info in splits.items():
+        total = 0
+        for shard in info["shards"]:
+            checked += 1
+            listed.add(shard["file"])
+            problems.extend(_check_shard(out_dir, shard))
+            total += shard["records"]
+        if total != info["clips"]:
+            problems.append(
+                f"{split}: the shards list {total} records but the split has {info['clips']} clips"
+            )
+    for name in sorted(os.listdir(out_dir)):
+        if _SHARD_FILE.match(name) and name not in listed:
+            problems.append(f"{name}: not listed in {schema.MANIFEST}")
+    return VerifyReport(ok=not problems, shards_checked=checked, problems=problems)
+
+
+def sha256_file(path, chunk_size=1 << 20):
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def iter_records(path):
+    """Yields the raw serialized records of a TFRecord file, without TensorFlow.
+
+    The TFRecord framing is: uint64 length, uint32 masked CRC of the length, the data,
+    uint32 masked CRC of the data (little endian). CRCs are not checked here; `verify`
+    relies on the manifest's sha256 instead.
+
+    Raises:
+        ValueError: the file ends inside a record.
+    """
+    with open(path, "rb") as handle:
+        while True:
+            header = handle.read(12)
+            if not header:
+                return
+            if len(header) < 12:
+                raise ValueError(f"{path}: ends inside a record header")
+            (length,) = struct.unpack("<Q", header[:8])
+            data = handle.read(length)
+            if len(data) < length or len(handle.read(4)) < 4:
+                raise ValueError(f"{path}: ends inside a record")
+            yield data
+
+
+def read_examples(path):
+    """Decodes every record of a shard to plain values, for tests and inspection.
+
+    Returns:
+        A list of dicts with `audio` (int16 array), `num_samples`, `sample_rate`, `labels`
+        (float32 array), `clip_id` and `path` (str), in file order.
+    """
+    import tensorflow as tf
+
+    examples = []
+    for record in iter_records(path):
+        feature = tf.train.Example.FromString(record).features.feature
+        examples.append(
+            {
+                schema.AUDIO: np.frombuffer(feature[schema.AUDIO].bytes_list.value[0], "<i2"),
+                schema.NUM_SAMPLES: feature[schema.NUM_SAMPLES].int64_list.value[0],
+                schema.SAMPLE_RATE: feature[schema.SAMPLE_RATE].int64_list.value[0],
+                schema.LABELS: np.array(feature[schema.LABELS].float_list.value, np.float32),
+                schema.CLIP_ID: feature[schema.CLIP_ID].bytes_list.value[0].decode(),
+                schema.PATH: feature[schema.PATH].bytes_list.value[0].decode(),
+            }
+        )
+    return examples
+
+
+def count_records(path):
+    """Number of records in a TFRecord file, found by walking the length fields."""
+    size = os.path.getsize(path)
+    count = 0
+    with open(path, "rb") as handle:
+        position = 0
+        while position < size:
+            header = handle.read(8)
+            if len(header) < 8:
+                raise ValueError(f"{path}: ends inside a record header")
+            (length,) = struct.unpack("<Q", header)
+            position += 8 + 4 + length + 4
+            if position > size:
+                raise ValueError(f"{path}: a record runs past the end of the file")
+            handle.seek(position)
+            count += 1
+    return count
+
+
+def _check_plan(plan):
+    if plan.task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {plan.task!r}")
+    seen = set()
+    for job in plan.jobs:
+        if job.split not in SPLITS:
+            raise DatasetError(f"{job.path}: unknown split {job.split!r}, expected {SPLITS}")
+        if len(job.labels) != len(plan.tags):
+            raise DatasetError(f"{job.path}: {len(job.labels)} labels but the plan has {len(plan.tags)} tags")
+        key = job.sort_key()
+        if key in seen:
+            raise DatasetError(f"{job.path}: listed twice")
+        seen.add(key)
+
+
+def _encode_clip(job, settings, result):
+    """Decodes one clip and returns its serialized Example, or records why it was rejected."""
+    try:
+        audio = load_audio(job.source, settings.sample_rate)
+    except AudioDecodeError as error:
+        result.rejected.append([job.path, error.reason])
+        return None
+    if job.start or job.duration is not None:
+        begin = round(job.start * settings.sample_rate)
+        end = None if job.duration is None else begin + round(job.duration * settings.sample_rate)
+        audio = audio[begin:end]
+        if audio.size == 0:
+            result.rejected.append([job.path, f"nothing to cut at {job.start} s"])
+            return None
+    length = settings.segment_length
+    if audio.shape[0] < length:
+        if settings.short == "skip":
+            reason = (
+                f"shorter than one segment ({audio.shape[0]} < {length} samples at "
+                f"{settings.sample_rate} Hz), skipped (--short skip)"
+            )
+            result.rejected.append([job.path, reason])
+            return None
+        audio = np.pad(audio, (0, length - audio.shape[0]))
+        result.padded.append(job.path)
+    record = schema.serialize_example(
+        to_int16(audio), settings.sample_rate, job.labels, clip_id=job.clip_id, path=job.path
+    )
+    result.records += 1
+    result.segments += audio.shape[0] // length
+    result.clips.append([job.clip_id, job.path])
+    return record
+
+
+def finished_shard(task):
+    """The recorded `ShardResult` if the task's shard is complete and intact, else None.
+
+    Complete and intact: its sidecar exists and was written for the same jobs and settings,
+    and the shard file still has the recorded sha256 and record count.
+    """
+    final_path = os.path.join(task.out_dir, task.name)
+    sidecar_path = _sidecar_path(task)
+    try:
+        with open(sidecar_path, encoding="utf-8") as handle:
+            record = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    if record.get("plan") != task.digest() or not os.path.isfile(final_path):
+        return None
+    try:
+        intact = (
+            sha256_file(final_path) == record["sha256"] and count_records(final_path) == record["records"]
+        )
+    except (OSError, ValueError, KeyError):
+        intact = False
+    if not intact:
+        log.warning("%s does not match its record; rewriting it", os.path.basename(final_path))
+        return None
+    record.pop("plan")
+    return ShardResult(**record, resumed=True)
+
+
+def _sidecar_path(task):
+    return os.path.join(task.out_dir, RESUME_DIR, task.name + ".json")
+
+
+def _check_shard(out_dir, shard):
+    path = os.path.join(out_dir, shard["file"])
+    if not os.path.isfile(path):
+        return [f"{shard['file']}: missing"]
+    problems = []
+    if sha256_file(path) != shard["sha256"]:
+        problems.append(f"{shard['file']}: corrupted (sha256 differs from the manifest)")
+    try:
+        records = count_records(path)
+    except ValueError as error:
+        problems.append(f"{shard['file']}: corrupted ({error})")
+    else:
+        if records != shard["records"]:
+            problems.append(f"{shard['file']}: {records} records, the manifest lists {shard['records']}")
+    return problems
+
+
+# -- running the shard tasks ------------------------------------------------------------------
+
+_progress_queue = None
+
+
+def _init_worker(progress_queue):
+    global _progress_queue
+    _progress_queue = progress_queue
+
+
+def _write_shard_in_worker(task):
+    return write_shard(task, progress=_progress_queue.put)
+
+
+def _run_tasks(tasks, workers, show_progress, reporter):
+    """Runs every task; returns `(results, [(shard name, exception)])`."""
+    results, failures, to_write = [], [], []
+    # Check finished shards here, so that a rerun with nothing left to do starts no workers.
+    for task in tasks:
+        finished = finished_shard(task)
+        if finished is None:
+            to_write.append(task)
+        else:
+            results.append(finished)
+            reporter.log_rejections(finished.rejected)
+    total = sum(len(task.jobs) for task in tasks)
+    bar = tqdm(
+        total=total,
+        initial=total - sum(len(task.jobs) for task in to_write),
+        unit="clip",
+        disable=not show_progress,
+        dynamic_ncols=True,
+    )
+
+    def finish(task, future_or_call):
+        try:
+            result = future_or_call()
+        except Exception as error:  # noqa: BLE001 - a failed shard must not stop the others.
+            failures.append((task.name, error))
+            return
+        results.append(result)
+        reporter.log_rejections(result.rejected)
+
+    # Route log lines through tqdm so they do not break the bar.
+    redirect = logging_redirect_tqdm() if show_progress else contextlib.nullcontext()
+    with bar, redirect:
+        if workers <= 1 or len(to_write) <= 1:  # Also when nothing is left to write.
+            for task in to_write:
+                finish(task, lambda task=task: write_shard(task, progress=bar.update))
+            return results, failures
+        # "spawn": the parent has TensorFlow loaded, and forking a process with TensorFlow's
+        # threads running can deadlock the child.
+        context = multiprocessing.get_context("spawn")
+        progress_queue = context.Queue()
+        pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=min(workers, len(to_write)),
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(progress_queue,),
+        )
+        try:
+            pending = {pool.submit(_write_shard_in_worker, task): task for task in to_write}
+            while pending:
+                done, _ = concurrent.futures.wait(
+                    pending, timeout=0.2, return_when=concurrent.futures.FIRST_COMPLETED
+                )
+                _drain(progress_queue, bar)
+                for future in done:
+                    finish(pending.pop(future), future.result)
+            _drain(progress_queue, bar)
+        finally:
+            # On Ctrl-C, do not wait for queued shards; unfinished ones stay as .tmp files.
+            pool.shutdown(wait=True, cancel_futures=True)
+    return results, failures
+
+
+def _drain(progress_queue, bar):
+    while True:
+        try:
+            bar.update(progress_queue.get_nowait())
+        except queue_lib.Empty:
+            return
+
+
+class _Reporter:
+    """Logs rejected clips as shards finish, up to a limit, then only counts them."""
+
+    def __init__(self):
+        self.logged = 0
+        self.hidden = 0
+
+    def log_rejections(self, rows):
+        for path, reason in rows:
+            if self.logged < _MAX_LOGGED_REJECTIONS:
+                log.warning("rejected %s: %s", path, reason)
+                self.logged += 1
+            else:
+                self.hidden += 1
+
+    def log_summary(self, results, settings):
+        if self.hidden:
+            log.warning("... and %d more rejected clips, listed in %s", self.hidden, schema.REJECTED)
+        resumed = sum(result.resumed for result in results)
+        if resumed:
+            log.info("resumed: %d of %d shards were already complete and verified", resumed, len(results))
+        padded = sum(len(result.padded) for result in results)
+        if padded:
+            log.info(
+                "zero-padded %d clips shorter than one segment (%d samples) to one segment "
+                "(--short pad); e.g. %s",
+                padded,
+                settings.segment_length,
+                next(result.padded[0] for result in results if result.padded),
+            )
+
+
+def _log_start(plan, settings, tasks, workers):
+    seconds = settings.segment_length / settings.sample_rate
+    action = {
+        "pad": "zero-padded to one segment (--short pad)",
+        "skip": f"skipped and listed in {schema.REJECTED} (--short skip)",
+    }[settings.short]
+    log.info(
+        "%s: %d clips, %d labels (%s), %d shards, workers=%d, %d Hz; clips shorter than %d "
+        "samples (%.2f s) are %s",
+        plan.dataset,
+        len(plan.jobs),
+        len(plan.tags),
+        plan.task,
+        len(tasks),
+        workers,
+        settings.sample_rate,
+        settings.segment_length,
+        seconds,
+        action,
+    )
+
+
+# -- output files -----------------------------------------------------------------------------
+
+
+def _manifest(plan, settings, results, rejected):
+    splits = {}
+    for split in SPLITS:
+        shards = [result for result in results if result.split == split]
+        splits[split] = {
+            "clips": sum(result.records for result in shards),
+            "segments": sum(result.segments for result in shards),
+            "shards": [
+                {"file": result.file, "records": result.records, "sha256": result.sha256} for result in shards
+            ],
+        }
+    return {
+        "dataset": plan.dataset,
+        "task": plan.task,
+        "tags": list(plan.tags),
+        "sample_rate": settings.sample_rate,
+        "segment_length": settings.segment_length,
+        "short": settings.short,
+        "splits": splits,
+        "rejected": len(rejected),
+        "source": plan.source,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "tool_version": __version__,
+    }
+
+
+def _write_rejected(out_dir, rejected):
+    path = os.path.join(out_dir, schema.REJECTED)
+    with open(path + ".tmp", "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(Rejected._fields)
+        writer.writerows(rejected)
+    os.replace(path + ".tmp", path)
+
+
+def _write_clips(out_dir, plan, results):
+    columns = []
+    for values in plan.metadata.values():
+        columns.extend(name for name in values if name not in columns)
+    path = os.path.join(out_dir, CLIPS)
+    with open(path + ".tmp", "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["split", "shard", "clip_id", "path", *columns])
+        for result in results:
+            for clip_id, clip_path in result.clips:
+                extra = plan.metadata.get(clip_path, {})
+                writer.writerow(
+                    [
+                        result.split,
+                        result.file,
+                        clip_id,
+                        clip_path,
+                        *(extra.get(name, "") for name in columns),
+                    ]
+                )
+    os.replace(path + ".tmp", path)
+
+
+def _write_json_atomic(path, content):
+    with open(path + ".tmp", "w", encoding="utf-8") as handle:
+        json.dump(content, handle, indent=2)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(path + ".tmp", path)
+
+
+def _fsync(path):
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _file_size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return -1
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+def _remove_leftovers(out_dir, planned):
+    """Removes temp files of an interrupted run and shards of another configuration."""
+    for name in sorted(os.listdir(out_dir)):
+        if name.startswith(TMP_PREFIX):
+            _remove(os.path.join(out_dir, name))
+        elif _SHARD_FILE.match(name) and name not in planned:
+            log.warning("removing %s: not part of this configuration's shards", name)
+            _remove(os.path.join(out_dir, name))
+            _remove(os.path.join(out_dir, RESUME_DIR, name + ".json"))
