@@ -89,7 +89,7 @@ class Tagger:
         averaged over segments. Shape `(features,)`."""
         if self._embedder is None:
             features = self.model.get_layer(self.model.feature_layer_name).output
-            self._embedder = keras.Model(self.model.inputs, features)
+            self._embedder = keras.Model(self.model.input, features)
         segments = self._segments(path)
         return np.asarray(self._embedder.predict(segments, batch_size=self.batch_size, verbose=0)).mean(
             axis=0

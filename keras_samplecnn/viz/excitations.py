@@ -46,7 +46,7 @@ def excitations(model, segments, labels=None, tags=None, batch_size=16):
         `"tags"`.
     """
     blocks = se_blocks(model)
-    feeds = keras.Model(model.inputs, [model.get_layer(feed).output for _, _, feed in blocks])
+    feeds = keras.Model(model.input, [model.get_layer(feed).output for _, _, feed in blocks])
     sums = [0.0] * len(blocks)
     tag_sums = [0.0] * len(blocks)
     count, tag_counts = 0, 0.0
