@@ -40,7 +40,7 @@ class DataConfig:
     dir: str = ""
     batch_size: int = 23
     crops_per_clip: int = 1
-    shuffle_buffer: int = 2000
+    shuffle_buffer: int = 512  # clips (about 1.3 MB each at 22050 Hz)
     train_split: str = "train"
     valid_split: str = "valid"
     test_split: str = "test"

@@ -1,0 +1,153 @@
+"""The `samplecnn` command: train, evaluate, tag, embed, convert, models.
+
+    samplecnn train recipes/configs/mtat_se.yaml --set data.dir=DATA --set output.dir=runs/se
+    samplecnn evaluate runs/se/best.keras --data DATA [--split test] [--out DIR]
+    samplecnn tag song.mp3 other.flac --model runs/se/best.keras [--top-k 5] [--json]
+    samplecnn embed song.mp3 --model runs/se/best.keras [--out embeddings.npz]
+    samplecnn convert mtat --root MTAT --out DATA          (same as python -m tfrecords_tools)
+    samplecnn models
+
+Exit codes: 0 success; 1 some files could not be processed (the others were); 2 bad usage,
+a bad config, or a model file that is not a keras_samplecnn model.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported
+
+
+def _train(args):
+    from keras_samplecnn.training import config as config_lib
+    from keras_samplecnn.training.trainer import train
+
+    config = config_lib.load(args.config, args.set)
+    if not config.data.dir:
+        raise config_lib.ConfigError("data.dir is empty: give it in the config or with --set data.dir=DIR")
+    print(train(config))
+    return 0
+
+
+def _evaluate(args):
+    from keras_samplecnn.evaluation import evaluate
+
+    results = evaluate(args.model, args.data, split=args.split, batch_size=args.batch_size, out_dir=args.out)
+    print(json.dumps({k: results[k] for k in ("roc_auc", "pr_auc", "num_clips", "excluded_tags")}, indent=2))
+    return 0
+
+
+def _for_each_file(args, work):
+    """Runs `work(tagger, path)` for each file; a failing file is reported, the rest go on."""
+    from keras_samplecnn.audio import AudioDecodeError
+    from keras_samplecnn.tagger import Tagger
+
+    tagger = Tagger(args.model)
+    results, failures = {}, 0
+    for path in args.files:
+        try:
+            results[path] = work(tagger, path)
+        except (AudioDecodeError, OSError) as error:
+            failures += 1
+            print(f"error: {path}: {getattr(error, 'reason', error)}", file=sys.stderr)
+    return results, failures
+
+
+def _tag(args):
+    results, failures = _for_each_file(args, lambda tagger, path: tagger.tag(path, top_k=args.top_k))
+    if args.json:
+        print(json.dumps({path: dict(tags) for path, tags in results.items()}, indent=2))
+    else:
+        for path, tags in results.items():
+            print(path)
+            for tag, score in tags:
+                print(f"  {score:.3f}  {tag}")
+    return 1 if failures else 0
+
+
+def _embed(args):
+    import numpy as np
+
+    results, failures = _for_each_file(args, lambda tagger, path: tagger.embed(path))
+    if args.out:
+        np.savez(args.out, paths=np.array(list(results)), embeddings=np.stack(list(results.values())))
+        print(f"{len(results)} embeddings of size {len(next(iter(results.values())))} written to {args.out}")
+    else:
+        print(json.dumps({path: [round(float(v), 6) for v in e] for path, e in results.items()}))
+    return 1 if failures else 0
+
+
+def _convert(args):
+    from tfrecords_tools.cli import main as convert_main
+
+    return convert_main(args.rest)
+
+
+def _models(args):
+    from keras_samplecnn.models.registry import parameter_table
+
+    print(parameter_table())
+    return 0
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="samplecnn", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("train", help="train from a YAML config (rerun to resume)")
+    p.add_argument("config", help="YAML config, e.g. recipes/configs/mtat_se.yaml")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
+    p.set_defaults(run=_train)
+
+    p = commands.add_parser("evaluate", help="clip-level ROC-AUC / PR-AUC on a converted split")
+    p.add_argument("model", help="a .keras file saved by training")
+    p.add_argument("--data", required=True, help="converted TFRecords folder (with manifest.json)")
+    p.add_argument("--split", default="test")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--out", help="write results.json, report.md and plots here")
+    p.set_defaults(run=_evaluate)
+
+    for name, helptext, run in (
+        ("tag", "top tags of audio files", _tag),
+        ("embed", "clip embeddings (features before the head) of audio files", _embed),
+    ):
+        p = commands.add_parser(name, help=helptext)
+        p.add_argument("files", nargs="+", metavar="FILE")
+        p.add_argument("--model", required=True, help="a .keras file saved by training")
+        if name == "tag":
+            p.add_argument("--top-k", type=int, default=10)
+            p.add_argument("--json", action="store_true", help="print JSON instead of a list")
+        else:
+            p.add_argument("--out", help="write an .npz (paths, embeddings) instead of printing JSON")
+        p.set_defaults(run=run)
+
+    p = commands.add_parser("convert", help="convert a dataset to TFRecords (python -m tfrecords_tools)",
+                            add_help=False)  # fmt: skip
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(run=_convert)
+
+    p = commands.add_parser("models", help="the model zoo with parameter counts")
+    p.set_defaults(run=_models)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    from keras_samplecnn.training.config import ConfigError
+
+    try:
+        return args.run(args)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except ValueError as error:
+        # Tagger/evaluate: not one of our models, mismatched tags, empty split, ...
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,13 @@
+"""Clip-level evaluation: metrics (scikit-learn) and reports."""
+
+from keras_samplecnn.evaluation.evaluator import evaluate, predict_clips, write_report
+from keras_samplecnn.evaluation.metrics import average_by_clip, classification_metrics, tagging_metrics
+
+__all__ = [
+    "average_by_clip",
+    "classification_metrics",
+    "evaluate",
+    "predict_clips",
+    "tagging_metrics",
+    "write_report",
+]

@@ -1,0 +1,171 @@
+"""Trains a model of the zoo on converted TFRecords, the papers' way, resumably."""
+
+import contextlib
+import json
+import math
+import os
+
+import keras
+
+from keras_samplecnn.data import pipeline
+from keras_samplecnn.models import build
+from keras_samplecnn.training import config as config_lib
+from keras_samplecnn.training import precision
+from keras_samplecnn.training.callbacks import StagedDecay, TimeBudget
+
+BEST = "best.keras"
+LOG = "training_log.csv"
+BACKUP = "backup"
+SCHEDULE_STATE = "schedule_state.json"
+
+
+def _strategy_scope():
+    """`MirroredStrategy` when TensorFlow sees several GPUs, else a no-op scope."""
+    if precision.gpu_count() > 1:
+        import tensorflow as tf
+
+        return tf.distribute.MirroredStrategy().scope()
+    return contextlib.nullcontext()
+
+
+def build_model(config, manifest, policy):
+    """The model named in `config`, sized for the dataset described by `manifest`."""
+    task = manifest.get("task", "multi_label")
+    kwargs = dict(config.model.overrides)
+    kwargs.setdefault("sample_rate", manifest["sample_rate"])
+    kwargs.setdefault("activation", "softmax" if task == "single_label" else "sigmoid")
+    if config.model.multi_level:
+        kwargs["multi_level"] = True
+    try:
+        return build(
+            config.model.name,
+            num_classes=len(manifest["tags"]),
+            tags=manifest["tags"],
+            dtype=policy,
+            **kwargs,
+        )
+    except ValueError as error:
+        raise config_lib.ConfigError(f"model: {error}") from None
+
+
+def compile_model(model, config, jit_compile, task):
+    opt = config.optimization
+    optimizer = keras.optimizers.SGD(opt.learning_rate, momentum=opt.momentum, nesterov=opt.nesterov)
+    if task == "single_label":
+        loss, metrics = "categorical_crossentropy", ["accuracy"]
+    else:
+        loss = "binary_crossentropy"
+        # Segment-level AUCs for monitoring; final numbers come from the clip-level evaluation.
+        metrics = [
+            keras.metrics.AUC(multi_label=True, name="roc_auc"),
+            keras.metrics.AUC(curve="PR", multi_label=True, name="pr_auc"),
+        ]
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit_compile)
+
+
+def finished(out):
+    """Whether `out` holds a completed run (schedule ended or epochs done, best model saved)."""
+    state_path = os.path.join(out, SCHEDULE_STATE)
+    if not (os.path.exists(state_path) and os.path.exists(os.path.join(out, BEST))):
+        return False
+    with open(state_path, encoding="utf-8") as f:
+        return bool(json.load(f).get("finished"))
+
+
+def train(config, extra_callbacks=()):
+    """Trains as configured; running the same config again resumes an interrupted run.
+
+    Writes into `config.output.dir`: `config.yaml`, `best.keras` (lowest validation loss),
+    `training_log.csv`, `tensorboard/`, `schedule_state.json`, and `backup/` while the run
+    is unfinished. A finished run is not trained again.
+
+    Args:
+        config: a `TrainConfig`.
+        extra_callbacks: more Keras callbacks (appended after the built-in ones).
+
+    Returns:
+        the path of the best checkpoint.
+    """
+    out = config.output.dir
+    best_path = os.path.join(out, BEST)
+    if finished(out):
+        print(f"{out} holds a finished run; its best model is {best_path}")
+        return best_path
+    os.makedirs(out, exist_ok=True)
+    config_lib.save(config, os.path.join(out, "config.yaml"))
+    manifest = pipeline.read_manifest(config.data.dir)
+    task = manifest.get("task", "multi_label")
+    policy, jit_compile = precision.resolve(config.precision.policy, config.precision.xla)
+    keras.utils.set_random_seed(config.optimization.seed)
+
+    with _strategy_scope():
+        model = build_model(config, manifest, policy)
+        compile_model(model, config, jit_compile, task)
+
+    data = config.data
+    train_clips = manifest["splits"][data.train_split]["clips"]
+    steps = data.steps_per_epoch or max(1, math.ceil(train_clips * data.crops_per_clip / data.batch_size))
+    train_ds = pipeline.train_dataset(
+        data.dir,
+        split=data.train_split,
+        segment_length=model.input_length,
+        batch_size=data.batch_size,
+        crops_per_clip=data.crops_per_clip,
+        shuffle_buffer=data.shuffle_buffer,
+        seed=config.optimization.seed,
+    )
+    valid_ds = pipeline.eval_dataset(
+        data.dir, split=data.valid_split, segment_length=model.input_length, batch_size=data.eval_batch_size
+    ).map(lambda audio, labels, clip: (audio, labels))
+    valid_segments = pipeline.count_segments(manifest, data.valid_split, model.input_length)
+
+    callbacks = [
+        # First, so that it restores weights, optimizer and epoch before anything else runs.
+        keras.callbacks.BackupAndRestore(
+            os.path.join(out, BACKUP), save_freq="epoch", delete_checkpoint=True
+        ),
+        StagedDecay(
+            factor=config.optimization.decay_factor,
+            patience=config.optimization.patience,
+            stages=config.optimization.stages,
+            best_path=best_path,
+            state_path=os.path.join(out, SCHEDULE_STATE),
+        ),
+        keras.callbacks.CSVLogger(os.path.join(out, LOG), append=True),
+    ]
+    if config.output.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(os.path.join(out, "tensorboard")))
+    if config.optimization.max_minutes:
+        callbacks.append(TimeBudget(config.optimization.max_minutes))
+    callbacks.extend(extra_callbacks)
+
+    print(
+        f"Training {model.name} ({model.count_params():,} parameters) on {train_clips} clips, "
+        f"{steps} steps of {data.batch_size} per epoch; policy {policy}, XLA {'on' if jit_compile else 'off'}; "
+        f"output in {out}"
+    )
+    model.fit(
+        train_ds,
+        epochs=config.optimization.max_epochs,
+        steps_per_epoch=steps,
+        validation_data=valid_ds,
+        validation_steps=math.ceil(valid_segments / data.eval_batch_size) if valid_segments else None,
+        callbacks=callbacks,
+        shuffle=False,  # the pipeline shuffles
+        verbose=config.output.verbose,
+    )
+    _mark_finished(out)
+    return best_path
+
+
+def _mark_finished(out):
+    """Records that `fit` returned (epochs done, schedule ended or time budget spent)."""
+    state_path = os.path.join(out, SCHEDULE_STATE)
+    state = {}
+    if os.path.exists(state_path):
+        with open(state_path, encoding="utf-8") as f:
+            state = json.load(f)
+    state["finished"] = True
+    with open(state_path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(state, f)
+    os.replace(state_path + ".tmp", state_path)

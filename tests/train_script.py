@@ -1,0 +1,37 @@
+"""Runs `train()` on a config; with `--kill-at EPOCH:BATCH` the process dies there like SIGKILL.
+
+Used by tests/test_training.py to interrupt a run mid-epoch and start it again.
+"""
+
+import argparse
+import os
+
+import keras
+
+from keras_samplecnn.training import config as config_lib
+from keras_samplecnn.training.trainer import train
+
+
+class KillAt(keras.callbacks.Callback):
+    def __init__(self, epoch, batch):
+        super().__init__()
+        self.epoch, self.batch, self.current = epoch, batch, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.current == self.epoch and batch == self.batch:
+            os._exit(137)  # no cleanup, no callbacks: as abrupt as a kill
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("config")
+    parser.add_argument("--kill-at")
+    args = parser.parse_args()
+    callbacks = []
+    if args.kill_at:
+        epoch, batch = map(int, args.kill_at.split(":"))
+        callbacks.append(KillAt(epoch, batch))
+    print(train(config_lib.load(args.config), extra_callbacks=callbacks))
