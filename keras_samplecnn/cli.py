@@ -5,6 +5,7 @@
     samplecnn tag song.mp3 other.flac --model runs/se/best.keras [--top-k 5] [--json]
     samplecnn embed song.mp3 --model runs/se/best.keras [--out embeddings.npz]
     samplecnn convert mtat --root MTAT --out DATA          (same as python -m tfrecords_tools)
+    samplecnn visualize runs/se/best.keras --out figures/
     samplecnn models
 
 Exit codes: 0 success; 1 some files could not be processed (the others were); 2 bad usage,
@@ -84,6 +85,21 @@ def _convert(args):
     return convert_main(args.rest)
 
 
+def _visualize(args):
+    from keras_samplecnn.viz.report import visualize_model
+
+    paths = visualize_model(
+        args.model,
+        args.out,
+        input_length=args.input_length,
+        steps=args.steps,
+        filters=args.filters,
+        fmt=args.format,
+    )
+    print(f"{len(paths)} images and index.md written to {args.out}")
+    return 0
+
+
 def _models(args):
     from keras_samplecnn.models.registry import parameter_table
 
@@ -128,6 +144,17 @@ def build_parser():
                             add_help=False)  # fmt: skip
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(run=_convert)
+
+    p = commands.add_parser("visualize", help="filter spectra of every layer, sorted by peak frequency")
+    p.add_argument("model", help="a .keras file saved by training")
+    p.add_argument("--out", required=True, help="folder for the images and index.md")
+    p.add_argument(
+        "--input-length", type=int, default=729, help="probe length in samples (729 as in the papers)"
+    )
+    p.add_argument("--steps", type=int, default=18, help="gradient-ascent steps (18 as in the papers)")
+    p.add_argument("--filters", type=int, default=64, help="at most this many filters per layer")
+    p.add_argument("--format", choices=("png", "svg"), default="png")
+    p.set_defaults(run=_visualize)
 
     p = commands.add_parser("models", help="the model zoo with parameter counts")
     p.set_defaults(run=_models)

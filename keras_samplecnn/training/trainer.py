@@ -117,7 +117,11 @@ def train(config, extra_callbacks=()):
     valid_ds = pipeline.eval_dataset(
         data.dir, split=data.valid_split, segment_length=model.input_length, batch_size=data.eval_batch_size
     ).map(lambda audio, labels, clip: (audio, labels))
-    valid_segments = pipeline.count_segments(manifest, data.valid_split, model.input_length)
+    # The manifest counts segments of the converted length; for another length let Keras run
+    # validation to the end of the data.
+    valid_segments = None
+    if manifest.get("segment_length") == model.input_length:
+        valid_segments = manifest["splits"][data.valid_split]["segments"]
 
     callbacks = [
         # First, so that it restores weights, optimizer and epoch before anything else runs.
