@@ -41,6 +41,7 @@ def parse_args(doc, argv):
     parser.add_argument("--demo", action="store_true",
                         help="generate the synthetic demo dataset, convert, train, evaluate (CPU, ~10 min)")  # fmt: skip
     parser.add_argument("--demo-clips", type=int, default=None, help="clips in the demo dataset")
+    parser.add_argument("--demo-seconds", type=float, default=None, help="length of each demo clip")
     parser.add_argument(
         "--workers", type=int, default=None, help="processes for demo synthesis and conversion"
     )
@@ -110,7 +111,7 @@ def run(config_name, doc, argv=None):
 
     start = time.monotonic()
     if args.demo:
-        data_dir = make_demo_data(out_dir, args.demo_clips, segment_length, sample_rate, args.workers)
+        data_dir = make_demo_data(out_dir, args.demo_clips, args.demo_seconds, segment_length, sample_rate, args.workers)
     else:
         data_dir = find_data(
             args.data or config.data.dir, out_dir, script, segment_length, sample_rate, args.workers
@@ -142,11 +143,11 @@ def _demo_overrides():
     return overrides
 
 
-def make_demo_data(out_dir, n_clips, segment_length, sample_rate, workers):
+def make_demo_data(out_dir, n_clips, seconds, segment_length, sample_rate, workers):
     """Synthesises the demo MTAT folder and converts it, each step skipped if already done."""
     import yaml
 
-    from keras_samplecnn.datasets import make_demo_mtat
+    from keras_samplecnn.datasets.demo_mtat import make_demo_mtat
 
     with open(os.path.join(CONFIGS, "demo.yaml"), encoding="utf-8") as f:
         dataset = yaml.safe_load(f)["dataset"]
@@ -154,7 +155,7 @@ def make_demo_data(out_dir, n_clips, segment_length, sample_rate, workers):
     complete = os.path.join(root, ".complete")  # written last: an interrupted synthesis is redone
     if not os.path.exists(complete):
         print(f"Synthesising the demo dataset in {root} ...")
-        make_demo_mtat(root, n_clips=n_clips or dataset["n_clips"], clip_seconds=dataset["clip_seconds"],
+        make_demo_mtat(root, n_clips=n_clips or dataset["n_clips"], clip_seconds=seconds or dataset["clip_seconds"],
                        seed=dataset["seed"], workers=workers)  # fmt: skip
         open(complete, "w").close()
     return convert_mtat(
