@@ -206,18 +206,15 @@ def read_annotations(path):
 
 def reference_tags():
     """The packaged reference MTAT top-50 tag list, in its label order."""
-    return _resource_lines("mtat_top50_tags.txt")
+    from keras_samplecnn.datasets.mtat_layout import load_top50_tags
+
+    return load_top50_tags()
 
 
 def reference_split_files():
     """Paths of the packaged reference split lists (train, valid, test)."""
     folder = importlib.resources.files("keras_samplecnn") / "resources"
     return [str(folder / f"mtat_split_{split}.txt") for split in SPLITS]
-
-
-def _resource_lines(name):
-    text = (importlib.resources.files("keras_samplecnn") / "resources" / name).read_text("utf-8")
-    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def _choose_tags(tag_names, matrix, num_tags, tags):

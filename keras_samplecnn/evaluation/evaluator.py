@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from keras_samplecnn.data import pipeline
-from keras_samplecnn.evaluation.metrics import average_by_clip, classification_metrics, tagging_metrics
+from keras_samplecnn.evaluation.metrics import classification_metrics, tagging_metrics
 from keras_samplecnn.tagger import Tagger
 
 RESULTS = "results.json"
@@ -31,7 +31,7 @@ def predict_clips(model, data_dir, split="test", batch_size=64):
     if not clips:
         raise ValueError(f"split {split!r} of {data_dir} holds no clips")
     clips = np.concatenate(clips)
-    clip_scores = average_by_clip(np.concatenate(scores), clips)
+    clip_scores = pipeline.average_by_clip(np.concatenate(scores), clips)
     clip_labels = np.zeros_like(clip_scores)
     clip_labels[clips] = np.concatenate(labels)
     return clip_labels, clip_scores

@@ -4,29 +4,6 @@ import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 
-def average_by_clip(segment_scores, clip_index, num_clips=None):
-    """Mean of the segment predictions of each clip (the papers' test protocol).
-
-    Args:
-        segment_scores: `(segments, K)` predictions.
-        clip_index: `(segments,)` integer clip of each segment.
-        num_clips: number of clips (default `max(clip_index) + 1`); every clip must have
-            at least one segment.
-
-    Returns:
-        `(num_clips, K)` clip-level scores.
-    """
-    scores = np.asarray(segment_scores, dtype=np.float64)
-    index = np.asarray(clip_index, dtype=np.int64)
-    num_clips = int(index.max()) + 1 if num_clips is None else num_clips
-    counts = np.bincount(index, minlength=num_clips)
-    if np.any(counts == 0):
-        raise ValueError(f"{int(np.sum(counts == 0))} clip(s) have no segment")
-    sums = np.zeros((num_clips, scores.shape[1]))
-    np.add.at(sums, index, scores)
-    return sums / counts[:, None]
-
-
 def tagging_metrics(y_true, y_score, tags):
     """Macro ROC-AUC and PR-AUC (average precision) over tags, with a per-tag table.
 

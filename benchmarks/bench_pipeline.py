@@ -1,0 +1,182 @@
+"""Input-pipeline throughput: TFRecords + tf.data against a plain Python loader, same audio.
+
+What it measures, on the embedded demo dataset (synthetic MTAT, 29.1-s 16-kHz mp3 clips):
+
+1. generating the demo (clips/s), and converting it with `python -m tfrecords_tools mtat`
+   (mp3 decode + resampling to 22050 Hz + sharded TFRecords; clips/s);
+2. training segments per second (59049-sample segments at 22050 Hz, batches of 23) from
+   `keras_samplecnn.data.train_dataset`, for several `crops_per_clip` and with `cache`;
+3. the same from the loader a user would write without TFRecords: a Python generator that
+   decodes an mp3 with soundfile, resamples it with soxr, takes a random crop with NumPy and
+   stacks batches (one decode per segment, and one decode per `k` segments);
+4. evaluation segments per second (`eval_dataset`, every segment of every test clip).
+
+Run (about 2-3 minutes on a 2-core CPU):
+
+    python benchmarks/bench_pipeline.py                 # 200 demo clips in a temporary folder
+    python benchmarks/bench_pipeline.py --clips 400 --work-dir /tmp/bench --keep
+
+It prints a Markdown table; targets: >= 5,000 training segments/s and >= 10x the plain loader.
+"""
+
+import argparse
+import importlib.util
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+SAMPLE_RATE = 22050
+SEGMENT = 59049
+BATCH = 23
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clips", type=int, default=200, help="demo clips to generate (default 200)")
+    parser.add_argument("--work-dir", help="folder for the demo and its TFRecords (default: a temporary one)")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--seconds", type=float, default=8.0, help="measuring time per configuration")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count(), help="processes for generation/conversion"
+    )
+    return parser.parse_args()
+
+
+def throughput(batches, seconds, warmup=5):
+    """Segments per second of an iterator of (audio, labels) batches, after a warm-up."""
+    for _ in range(warmup):
+        next(batches)
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        audio = next(batches)[0]
+        count += len(audio)
+    return count / (time.perf_counter() - start)
+
+
+def plain_loader(paths, labels, crops_per_clip, rng):
+    """What one writes without TFRecords: decode, resample, crop in Python, stack batches."""
+    import soundfile as sf
+    import soxr
+
+    def segments():
+        while True:
+            i = rng.integers(len(paths))
+            audio, rate = sf.read(paths[i], dtype="float32")
+            if audio.ndim > 1:
+                audio = audio.mean(axis=1)
+            audio = soxr.resample(audio, rate, SAMPLE_RATE, quality="HQ")
+            if len(audio) < SEGMENT:
+                audio = np.pad(audio, (0, SEGMENT - len(audio)))
+            for _ in range(crops_per_clip):
+                start = rng.integers(len(audio) - SEGMENT + 1)
+                yield audio[start : start + SEGMENT], labels[i]
+
+    stream = segments()
+    while True:
+        batch = [next(stream) for _ in range(BATCH)]
+        yield np.stack([a for a, _ in batch]), np.stack([y for _, y in batch])
+
+
+def convert(demo_dir, out_dir, workers):
+    """Convert with the project's converter; returns (clips, seconds) or None if unavailable."""
+    if importlib.util.find_spec("tfrecords_tools.__main__") is None:
+        return None
+    command = [sys.executable, "-m", "tfrecords_tools", "mtat", "--root", demo_dir, "--out", out_dir]
+    command += ["--sample-rate", str(SAMPLE_RATE), "--workers", str(workers), "--no-progress"]
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seconds = time.perf_counter() - start
+    from keras_samplecnn.data import read_manifest
+
+    manifest = read_manifest(out_dir)
+    return sum(manifest.num_clips(s) for s in manifest.split_names), seconds
+
+
+def main():
+    args = parse_args()
+    work = args.work_dir or tempfile.mkdtemp(prefix="bench_pipeline_")
+    demo_dir, tfr_dir = os.path.join(work, "demo_mtat"), os.path.join(work, "tfrecords")
+    rows = []  # (what, number, unit, note)
+    try:
+        from keras_samplecnn.datasets import make_demo_mtat
+
+        if not os.path.exists(os.path.join(demo_dir, "annotations_final.csv")):
+            start = time.perf_counter()
+            make_demo_mtat(demo_dir, n_clips=args.clips, workers=args.workers, progress=False)
+            rows.append(
+                ("demo generation", args.clips / (time.perf_counter() - start), "clips/s", "synthesis + mp3")
+            )
+        converted = (
+            None
+            if os.path.exists(os.path.join(tfr_dir, "manifest.json"))
+            else convert(demo_dir, tfr_dir, args.workers)
+        )
+        if converted:
+            rows.append(
+                (
+                    "conversion (tfrecords_tools mtat)",
+                    converted[0] / converted[1],
+                    "clips/s",
+                    "mp3 -> 22050 Hz TFRecords",
+                )
+            )
+        elif not os.path.exists(os.path.join(tfr_dir, "manifest.json")):
+            print("python -m tfrecords_tools is not available: conversion not measured", file=sys.stderr)
+            return 1
+
+        import tensorflow as tf
+
+        from keras_samplecnn.data import eval_dataset, read_manifest, train_dataset
+
+        tf.config.set_visible_devices([], "GPU")
+        manifest = read_manifest(tfr_dir)
+        # The plain loader reads the same clips: the converted training split's mp3s.
+        import csv
+
+        with open(os.path.join(tfr_dir, "clips.csv"), newline="") as f:
+            train_paths = [r["path"] for r in csv.DictReader(f) if r["split"] == "train"]
+        paths = [p if os.path.isabs(p) else os.path.join(demo_dir, p) for p in train_paths]
+        labels = np.zeros((len(paths), manifest.num_labels), np.float32)
+        rng = np.random.default_rng(0)
+
+        results = {}
+        for k in (1, 4, 10):
+            results[f"plain k={k}"] = throughput(plain_loader(paths, labels, k, rng), args.seconds, warmup=2)
+        for k, cache in ((1, False), (4, False), (10, False), (10, True)):
+            ds = train_dataset(
+                tfr_dir, segment_length=SEGMENT, batch_size=BATCH, crops_per_clip=k, cache=cache
+            )
+            # Let `cache` fill (one pass) before timing: the steady state of a multi-epoch run.
+            warmup = manifest.num_clips("train") * k // BATCH + 5 if cache else 5
+            results[f"tf.data k={k}{' cache' if cache else ''}"] = throughput(iter(ds), args.seconds, warmup)
+        evaluation = eval_dataset(tfr_dir, "test", segment_length=SEGMENT, batch_size=64).repeat()
+        results["tf.data eval (all segments)"] = throughput(iter(evaluation), args.seconds)
+    finally:
+        if not args.keep and not args.work_dir:
+            shutil.rmtree(work, ignore_errors=True)
+
+    base = results["plain k=1"]
+    print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, TensorFlow {tf.__version__}; "
+          f"{args.clips} demo clips, segments of {SEGMENT} samples at {SAMPLE_RATE} Hz, batch {BATCH}; "
+          "k = crops_per_clip\n")  # fmt: skip
+    print("| pipeline | segments/s | vs plain loader k=1 | vs plain loader, same k |")
+    print("|---|---:|---:|---:|")
+    for name, value in results.items():
+        k = name.split("k=")[1].split()[0] if "k=" in name else None
+        same = results.get(f"plain k={k}") if k and not name.startswith("plain") else None
+        print(f"| {name} | {value:,.0f} | {value / base:.1f}x | {f'{value / same:.1f}x' if same else ''} |")
+    print("\n| step | rate | note |")
+    print("|---|---:|---|")
+    for what, value, unit, note in rows:
+        print(f"| {what} | {value:.1f} {unit} | {note} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
