@@ -4,24 +4,31 @@ The public surface: `build(name, num_classes=50, **overrides)`, `list_models()`,
 `describe_models()`, `SampleCNN`, `Tagger`, and the subpackages `layers`, `models`,
 `data`, `datasets`, `training`, `evaluation`, `viz`.
 
-Attributes are imported on first use, so that `import keras_samplecnn.audio` (the dataset
-converters) does not pay for importing Keras and TensorFlow.
+The layers and models are imported with the package, so that their classes are registered
+and `keras.saving.load_model("model.keras")` works after `import keras_samplecnn`; the
+other subpackages are imported on first use.
 """
 
 import importlib
 
+from keras_samplecnn import layers, models
+from keras_samplecnn.models import SampleCNN, build, describe_models, list_models
+
 __version__ = "0.1.0"
 
-_ATTRIBUTES = {
-    "SampleCNN": "keras_samplecnn.models",
-    "build": "keras_samplecnn.models",
-    "describe_models": "keras_samplecnn.models",
-    "list_models": "keras_samplecnn.models",
-    "Tagger": "keras_samplecnn.tagger",
-}
-_SUBPACKAGES = ("layers", "models", "data", "datasets", "training", "evaluation", "viz")
+_ATTRIBUTES = {"Tagger": "keras_samplecnn.tagger"}
+_SUBPACKAGES = ("data", "datasets", "training", "evaluation", "viz")
 
-__all__ = sorted(_ATTRIBUTES) + list(_SUBPACKAGES)
+__all__ = [
+    "SampleCNN",
+    "Tagger",
+    "build",
+    "describe_models",
+    "layers",
+    "list_models",
+    "models",
+    *_SUBPACKAGES,
+]
 
 
 def __getattr__(name):

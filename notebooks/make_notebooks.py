@@ -121,7 +121,116 @@ display(fig)"""),
     ]
 
 
-NOTEBOOKS = {"filter_spectra.ipynb": filter_spectra}
+DEMO_MODEL = """\
+import subprocess, sys
+REPO = os.path.abspath(os.path.join(os.getcwd(), "..")) if os.path.basename(os.getcwd()) == "notebooks" else os.getcwd()
+REPO = os.environ.get("SAMPLECNN_REPO", REPO)
+RUN = os.environ.get("SAMPLECNN_RUN", os.path.join(REPO, "runs", "mtat_se_demo"))
+DATA = os.path.join(RUN, "tfrecords")
+if MODEL_PATH is None:
+    MODEL_PATH = os.path.join(RUN, "best.keras")
+    if not os.path.exists(MODEL_PATH):
+        # The demo recipe end to end: synthesise MTAT-layout audio, convert, train, evaluate.
+        command = [sys.executable, os.path.join(REPO, "recipes", "mtat_se.py"), "--demo", "--out", RUN]
+        if QUICK:
+            command += ["--demo-clips", "48", "--demo-seconds", "3", "--set", "optimization.max_epochs=1",
+                        "--set", "data.steps_per_epoch=4", "--set", "output.tensorboard=false"]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode:
+            raise RuntimeError(result.stderr[-3000:])
+print("model:", MODEL_PATH)"""
+
+
+def se_excitations():
+    return [
+        new_markdown_cell("""\
+# Squeeze-and-excitation: which channels does each tag excite?
+
+Kim, Lee and Nam (ICASSP 2018, section 4.3) average the SE gates of every block over the
+clips of each tag. In the first blocks all tags excite the channels alike (the gate follows
+loudness); in the last blocks the pattern becomes tag-specific. This notebook repeats the
+analysis on the demo model of `recipes/mtat_se.py --demo` (or any SE / ReSE model:
+set `SAMPLECNN_MODEL` and `SAMPLECNN_RUN`)."""),
+        new_code_cell(SETUP),
+        new_code_cell(DEMO_MODEL),
+        new_code_cell("""\
+from keras_samplecnn.data import eval_dataset, read_manifest
+model = keras.saving.load_model(MODEL_PATH)
+tags = read_manifest(DATA)["tags"]
+segments = eval_dataset(DATA, split="valid", segment_length=model.input_length, batch_size=16)
+result = viz.excitations(model, segments, tags=tags)
+blocks = [k for k in result if k != "tags"]
+print(len(blocks), "SE blocks:", ", ".join(blocks))"""),
+        new_markdown_cell("""\
+## Tag specificity per block
+
+For each block: the spread of the per-tag mean excitations across tags, averaged over
+channels. The paper's observation is that it grows with depth."""),
+        new_code_cell("""\
+present = [i for i, row in enumerate(result[blocks[0]]["per_tag"]) if row.any()]
+for block in blocks:
+    per_tag = result[block]["per_tag"][present]
+    print(f"{block:>7}: mean gate {result[block]['mean'].mean():.3f}, spread across tags {per_tag.std(axis=0).mean():.4f}")"""),
+        new_code_cell("""\
+shown = [tags[i] for i in present[:8]]
+display(viz.excitation_figure(result, tags=shown, blocks=[blocks[0], blocks[len(blocks) // 2], blocks[-1]]))"""),
+        new_markdown_cell("""\
+## What to look for
+
+* **First block**: rows look alike: every tag opens the same channels (loudness-like).
+* **Last block**: rows differ: tags excite different channels. Channels are ordered by the
+  first tag's excitation, so a row that is not a smooth ramp is a tag that uses other
+  channels.
+* A trained demo model is small and trained for minutes; a model trained on MTAT shows the
+  effect more clearly."""),
+    ]
+
+
+def tagging_a_song():
+    return [
+        new_markdown_cell("""\
+# Tagging a song
+
+`keras_samplecnn.Tagger` loads a trained model once and tags any audio file: it decodes the
+file (any format soundfile reads), mixes it to mono, resamples it to the model's rate, cuts
+it into the model's segments and averages the segment predictions, as the papers evaluate.
+The tag list, sample rate and segment length travel inside the `.keras` file."""),
+        new_code_cell(SETUP),
+        new_code_cell(DEMO_MODEL),
+        new_markdown_cell("## A song to tag: a test clip of the demo dataset, or your own file (`SONG`)"),
+        new_code_cell("""\
+import glob
+# Folders d/ to f/ hold the test split: clips the model did not train on.
+SONG = os.environ.get("SAMPLECNN_SONG") or sorted(glob.glob(os.path.join(RUN, "demo_mtat", "[def]", "*.mp3")))[0]
+tagger = keras_samplecnn.Tagger(MODEL_PATH)
+print(os.path.basename(SONG))
+for tag, score in tagger.tag(SONG, top_k=5):
+    print(f"{score:6.3f}  {tag}")"""),
+        new_markdown_cell("""\
+## Taggram: the scores of every segment over time
+
+Each column is one segment (`tagger.segment_seconds` long); here the 15 tags with the
+highest mean score."""),
+        new_code_cell("""\
+taggram = tagger.taggram(SONG)
+display(viz.taggram_figure(taggram, tagger.tags, tagger.segment_seconds, top=15))"""),
+        new_markdown_cell("""\
+## Embeddings for other tasks
+
+`tagger.embed` returns the features the head sees (the multi-level features for multi-level
+models), averaged over segments: a fixed-size description of the song for similarity
+search or a new classifier."""),
+        new_code_cell("""\
+embedding = tagger.embed(SONG)
+print(embedding.shape, float(np.linalg.norm(embedding)))"""),
+    ]
+
+
+NOTEBOOKS = {
+    "filter_spectra.ipynb": filter_spectra,
+    "se_excitations.ipynb": se_excitations,
+    "tagging_a_song.ipynb": tagging_a_song,
+}
 
 
 def main():

@@ -160,3 +160,11 @@ def test_summary_runs_in_a_fresh_interpreter():
     code = "import keras_samplecnn as k; k.build('resse').summary()"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "multi_level" in out and "26,434,738" in out
+
+
+def test_load_model_after_importing_the_package(tmp_path):
+    path = tmp_path / "m.keras"
+    keras_samplecnn.build("frame", num_classes=2).save(path)
+    code = f"import keras, keras_samplecnn; print(type(keras.saving.load_model({str(path)!r})).__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "SampleCNN", out.stderr[-2000:]

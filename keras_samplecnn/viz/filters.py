@@ -100,23 +100,31 @@ def filter_responses(
     return {"inputs": best_x, "filters": filters, "initial_activation": initial, "final_activation": best}
 
 
-def filter_spectra(inputs, sample_rate, sort=True):
-    """Log power spectra of responses (one 729-point frame each in the papers), sorted by peak.
+def filter_spectra(inputs, sample_rate, sort=True, smooth=5, log=False):
+    """Power spectra of responses (one frame each, as in the papers), sorted by peak frequency.
 
     Args:
         inputs: `(filters, samples)` array, e.g. `filter_responses(...)["inputs"]`.
         sample_rate: to label frequencies in Hz.
         sort: order filters by the frequency of their spectral peak.
+        smooth: moving-average width in bins; a single frame's spectrum is noisy, and a
+            light smoothing makes each filter's band (and the sorted ridge) visible.
+        log: apply the authors' compression log10(1 + 10·P) instead of showing power.
 
     Returns:
-        dict with `spectra` `(filters, bins)` = log10(1 + 10·|X|²) (each row scaled to a
-        maximum of 1), `frequencies` (Hz), `order` (original filter index of each row) and
-        `peak_frequencies` (Hz, per row).
+        dict with `spectra` `(filters, bins)` (each row scaled to a maximum of 1),
+        `frequencies` (Hz), `order` (original filter index of each row),
+        `peak_frequencies` (Hz, per row) and `log`.
     """
     inputs = np.asarray(inputs, dtype=np.float64)
     inputs = inputs - inputs.mean(axis=1, keepdims=True)  # DC says nothing about a band
     power = np.abs(np.fft.rfft(inputs, axis=1)) ** 2
-    spectra = np.log10(1 + 10 * power / (power.max(axis=1, keepdims=True) + 1e-12))
+    if smooth and smooth > 1:
+        kernel = np.ones(smooth) / smooth
+        power = np.apply_along_axis(np.convolve, 1, power, kernel, mode="same")
+    spectra = power / (power.max(axis=1, keepdims=True) + 1e-12)
+    if log:
+        spectra = np.log10(1 + 10 * spectra) / np.log10(11)
     peaks = np.argmax(spectra, axis=1)
     order = np.argsort(peaks, kind="stable") if sort else np.arange(len(spectra))
     frequencies = np.fft.rfftfreq(inputs.shape[1], 1 / sample_rate)
@@ -125,10 +133,11 @@ def filter_spectra(inputs, sample_rate, sort=True):
         "frequencies": frequencies,
         "order": order,
         "peak_frequencies": frequencies[peaks[order]],
+        "log": log,
     }
 
 
-def kernel_spectra(model, fft_length=512, sort=True):
+def kernel_spectra(model, fft_length=512, sort=True, smooth=1):
     """Frequency responses of the first layer's kernels (the stem), sorted by peak.
 
     Args:
@@ -145,7 +154,7 @@ def kernel_spectra(model, fft_length=512, sort=True):
     kernel = keras.ops.convert_to_numpy(stem.conv.kernel)[:, 0, :].T  # (filters, taps)
     padded = np.zeros((kernel.shape[0], max(fft_length, kernel.shape[1])))
     padded[:, : kernel.shape[1]] = kernel
-    return filter_spectra(padded, model.sample_rate, sort=sort)
+    return filter_spectra(padded, model.sample_rate, sort=sort, smooth=smooth)
 
 
 def spectra_figure(result, title=""):
@@ -164,5 +173,6 @@ def spectra_figure(result, title=""):
     ax.set_xlabel("frequency (kHz)")
     ax.set_ylabel("filter (sorted by peak frequency)")
     ax.set_title(title)
-    fig.colorbar(image, ax=ax, label="log10(1 + 10·|X|²), per filter")
+    label = "log10(1 + 10·P), P = power / max" if result.get("log") else "power / max, per filter"
+    fig.colorbar(image, ax=ax, label=label)
     return fig
