@@ -3,7 +3,6 @@ import os
 import numpy as np
 import pytest
 
-import keras
 
 import keras_samplecnn
 from keras_samplecnn import viz
