@@ -28,7 +28,7 @@ A folder already converted with `python -m tfrecords_tools mtat` (it holds manif
 can be given to --data directly.
 
 No data at hand? `python {script} --demo` runs the whole recipe on a synthetic demo dataset
-in MTAT's exact layout (about 10 minutes on a 2-core CPU).
+in MTAT's exact layout (about 8 minutes on a 2-core CPU).
 """
 
 
@@ -39,7 +39,7 @@ def parse_args(doc, argv):
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key, e.g. --set optimization.learning_rate=0.005")  # fmt: skip
     parser.add_argument("--demo", action="store_true",
-                        help="generate the synthetic demo dataset, convert, train, evaluate (CPU, ~10 min)")  # fmt: skip
+                        help="generate the synthetic demo dataset, convert, train, evaluate (CPU, ~8 min)")  # fmt: skip
     parser.add_argument("--demo-clips", type=int, default=None, help="clips in the demo dataset")
     parser.add_argument("--demo-seconds", type=float, default=None, help="length of each demo clip")
     parser.add_argument(
@@ -93,9 +93,10 @@ def run(config_name, doc, argv=None):
 
     script = os.path.relpath(sys.argv[0]) if sys.argv and sys.argv[0] else f"recipes/{config_name}.py"
     overrides = list(args.set)
-    if args.demo:
+    demo = _read_demo() if args.demo else None
+    if demo:
         # Demo settings first, so that --set still wins.
-        overrides = _demo_overrides() + overrides
+        overrides = _demo_overrides(demo) + overrides
     try:
         config = config_lib.load(os.path.join(CONFIGS, f"{config_name}.yaml"), overrides)
     except config_lib.ConfigError as error:
@@ -103,15 +104,24 @@ def run(config_name, doc, argv=None):
     out_dir = args.out or (config.output.dir + ("_demo" if args.demo else ""))
     config.output.dir = out_dir
 
-    from keras_samplecnn.models import build
+    from keras_samplecnn.models import preset_config
+    from keras_samplecnn.models.samplecnn import input_geometry
 
-    probe = build(config.model.name, **config.model.overrides)
-    segment_length, sample_rate = probe.input_length, probe.sample_rate
-    del probe
+    # The segment length and rate the data must be converted for, without building the model.
+    try:
+        model_args = {**preset_config(config.model.name), **config.model.overrides}
+    except ValueError as error:
+        sys.exit(f"error: model.name: {error}")
+    geometry = {k: model_args[k] for k in ("m", "n", "input_length", "stem_size") if k in model_args}
+    segment_length, _ = input_geometry(**geometry)
+    sample_rate = model_args.get("sample_rate", 22050)
 
     start = time.monotonic()
     if args.demo:
-        data_dir = make_demo_data(out_dir, args.demo_clips, args.demo_seconds, segment_length, sample_rate, args.workers)
+        dataset = dict(demo["dataset"])
+        dataset["n_clips"] = args.demo_clips or dataset["n_clips"]
+        dataset["clip_seconds"] = args.demo_seconds or dataset["clip_seconds"]
+        data_dir = make_demo_data(out_dir, dataset, segment_length, sample_rate, args.workers)
     else:
         data_dir = find_data(
             args.data or config.data.dir, out_dir, script, segment_length, sample_rate, args.workers
@@ -129,11 +139,15 @@ def run(config_name, doc, argv=None):
     return results
 
 
-def _demo_overrides():
+def _read_demo():
     import yaml
 
     with open(os.path.join(CONFIGS, "demo.yaml"), encoding="utf-8") as f:
-        demo = yaml.safe_load(f)
+        return yaml.safe_load(f)
+
+
+def _demo_overrides(demo):
+    """`--set` strings for every config section of demo.yaml (its `dataset` part is not config)."""
     overrides = []
     for section, values in demo.items():
         if section == "dataset":
@@ -143,19 +157,18 @@ def _demo_overrides():
     return overrides
 
 
-def make_demo_data(out_dir, n_clips, seconds, segment_length, sample_rate, workers):
-    """Synthesises the demo MTAT folder and converts it, each step skipped if already done."""
-    import yaml
+def make_demo_data(out_dir, dataset, segment_length, sample_rate, workers):
+    """Synthesises the demo MTAT folder and converts it, each step skipped if already done.
 
+    `dataset` holds `n_clips`, `clip_seconds` and `seed` (demo.yaml's `dataset` section).
+    """
     from keras_samplecnn.datasets.demo_mtat import make_demo_mtat
 
-    with open(os.path.join(CONFIGS, "demo.yaml"), encoding="utf-8") as f:
-        dataset = yaml.safe_load(f)["dataset"]
     root = os.path.join(out_dir, "demo_mtat")
     complete = os.path.join(root, ".complete")  # written last: an interrupted synthesis is redone
     if not os.path.exists(complete):
         print(f"Synthesising the demo dataset in {root} ...")
-        make_demo_mtat(root, n_clips=n_clips or dataset["n_clips"], clip_seconds=seconds or dataset["clip_seconds"],
+        make_demo_mtat(root, n_clips=dataset["n_clips"], clip_seconds=dataset["clip_seconds"],
                        seed=dataset["seed"], workers=workers)  # fmt: skip
         open(complete, "w").close()
     return convert_mtat(

@@ -5,7 +5,7 @@
 
 Paper: MTAT clip-level macro ROC-AUC 0.9102 (0.9113 with --set model.multi_level=true).
 Hardware and time: on one GPU the full run takes hours (up to 100 epochs over 15k clips);
---demo runs on a 2-core CPU in about 10 minutes with a quarter-width model (see the README).
+--demo runs on a 2-core CPU in about 8 minutes with a quarter-width model (see the README).
 """
 
 from common import run

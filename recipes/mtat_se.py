@@ -5,7 +5,7 @@
 
 Paper: MTAT clip-level macro ROC-AUC 0.9083 (0.9111 with --set model.multi_level=true).
 Hardware and time: on one GPU the full run takes hours (up to 100 epochs over 15k clips);
---demo runs on a 2-core CPU in about 10 minutes (see the README for the measured output).
+--demo runs on a 2-core CPU in about 8 minutes (see the README for the measured output).
 """
 
 from common import run

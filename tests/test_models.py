@@ -10,7 +10,7 @@ import keras
 
 import keras_samplecnn
 from keras_samplecnn.models import SampleCNN, default_filters
-from keras_samplecnn.models.samplecnn import output_frames
+from keras_samplecnn.models.samplecnn import input_geometry, output_frames
 from tests import helpers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -107,7 +107,11 @@ def test_tags_travel_with_the_model(tmp_path):
     [
         ({"name": "vgg"}, "unknown model 'vgg'; choose one of: samplecnn, se"),
         ({"name": "se", "blocks": 3}, r"unknown argument\(s\) \['blocks'\]"),
-        ({"name": "samplecnn", "input_length": 10000}, "too short .* at least 59049 samples"),
+        (
+            {"name": "samplecnn", "input_length": 10000},
+            r"too short .* at least 59049 samples \(or fewer blocks: n <= 7\)",
+        ),
+        ({"name": "samplecnn", "input_length": 729}, r"\(or fewer blocks: n <= 5\)"),
         ({"name": "samplecnn", "filters": [128] * 3}, "one width per block: 9 values"),
         ({"name": "samplecnn", "block": "dense"}, "unknown block 'dense'"),
         ({"name": "samplecnn", "m": 1}, "m >= 2"),
@@ -149,6 +153,12 @@ def test_training_step_moves_every_weight():
     x = helpers.random_input((4, 729))
     y = (helpers.random_input((4, 4), 1) > 0).astype("float32")
     helpers.check_training_step(model, x, y, loss="binary_crossentropy")
+
+
+def test_input_geometry_matches_the_built_model():
+    for m, n, length, _, stem in SMC2017_CONFIGS[:6]:
+        assert input_geometry(m, n, length) == (length, stem)
+    assert input_geometry() == (59049, 3)
 
 
 def test_default_filters_rule():

@@ -1,7 +1,5 @@
 """The m^n sample-level CNN backbone + tagging head, for every block type of the papers."""
 
-import math
-
 import keras
 
 from keras_samplecnn.layers import (
@@ -32,6 +30,19 @@ def default_filters(n):
     JSTSP 2019 code uses the same rule for its 8-block speech/scene models.
     """
     return [128 if i < 2 else 512 if i == n - 1 else 256 for i in range(n)]
+
+
+def input_geometry(m=3, n=9, input_length=None, stem_size=None):
+    """`(input_length, stem_size)` with the defaults `SampleCNN` applies.
+
+    `input_length` defaults to `stem_size * m**n` (59049 for 3^9), `stem_size` to
+    `max(m, input_length // m**n)`, so each row of the SMC 2017 table is just (m, n, length).
+    """
+    if input_length is None:
+        input_length = (stem_size or m) * m**n
+    if stem_size is None:
+        stem_size = max(m, input_length // m**n)
+    return input_length, stem_size
 
 
 def output_frames(input_length, m, n, stem_size, frontend="waveform"):
@@ -138,17 +149,16 @@ class SampleCNN(keras.Model):
             raise ValueError(f"unknown frontend {frontend!r}; choose one of {list(FRONTENDS)}")
         if int(m) != m or m < 2 or int(n) != n or n < 1:
             raise ValueError(f"need integers m >= 2 and n >= 1, got m={m}, n={n}")
-        if input_length is None:
-            input_length = (stem_size or m) * m**n
-        if stem_size is None:
-            stem_size = max(m, input_length // m**n)
+        input_length, stem_size = input_geometry(m, n, input_length, stem_size)
         frames = output_frames(input_length, m, n, stem_size, frontend)
         if frames < 1:
-            minimum = stem_size * m**n
+            fits = 0  # the most blocks this length allows (integer arithmetic, no log rounding)
+            while output_frames(input_length, m, fits + 1, stem_size, frontend) >= 1:
+                fits += 1
             raise ValueError(
                 f"input_length={input_length} is too short for a stem of {stem_size} and "
-                f"{n} poolings by {m}: it needs at least {minimum} samples "
-                f"(or fewer blocks: n <= {max(0, int(math.log(max(1, input_length // stem_size), m)))})"
+                f"{n} poolings by {m}: it needs at least {stem_size * m**n} samples "
+                f"(or fewer blocks: n <= {fits})"
             )
         filters = list(filters) if filters is not None else default_filters(n)
         if len(filters) != n:

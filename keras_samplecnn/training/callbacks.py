@@ -9,6 +9,14 @@ import numpy as np
 import keras
 
 
+def write_json_atomic(path, content):
+    """Writes JSON through a temporary file and a rename: a kill never leaves half a file."""
+    temporary = path + ".tmp"
+    with open(temporary, "w", encoding="utf-8") as f:
+        json.dump(content, f)
+    os.replace(temporary, path)
+
+
 class StagedDecay(keras.callbacks.Callback):
     """Best checkpoint + staged learning-rate decay on a validation plateau (SampleCNN papers).
 
@@ -86,12 +94,8 @@ class StagedDecay(keras.callbacks.Callback):
         )
 
     def _save(self):
-        if not self.state_path:
-            return
-        temporary = self.state_path + ".tmp"
-        with open(temporary, "w", encoding="utf-8") as f:
-            json.dump(self.state, f)
-        os.replace(temporary, self.state_path)  # atomic: a kill never leaves half a file
+        if self.state_path:
+            write_json_atomic(self.state_path, self.state)
 
 
 class TimeBudget(keras.callbacks.Callback):

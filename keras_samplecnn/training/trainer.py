@@ -11,7 +11,7 @@ from keras_samplecnn.data import pipeline
 from keras_samplecnn.models import build
 from keras_samplecnn.training import config as config_lib
 from keras_samplecnn.training import precision
-from keras_samplecnn.training.callbacks import StagedDecay, TimeBudget
+from keras_samplecnn.training.callbacks import StagedDecay, TimeBudget, write_json_atomic
 
 BEST = "best.keras"
 LOG = "training_log.csv"
@@ -170,6 +170,4 @@ def _mark_finished(out):
         with open(state_path, encoding="utf-8") as f:
             state = json.load(f)
     state["finished"] = True
-    with open(state_path + ".tmp", "w", encoding="utf-8") as f:
-        json.dump(state, f)
-    os.replace(state_path + ".tmp", state_path)
+    write_json_atomic(state_path, state)
