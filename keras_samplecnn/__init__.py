@@ -4,14 +4,15 @@ The public surface: `build(name, num_classes=50, **overrides)`, `list_models()`,
 `describe_models()`, `SampleCNN`, `Tagger`, and the subpackages `layers`, `models`,
 `data`, `datasets`, `training`, `evaluation`, `viz`.
 
-The layers and models are imported with the package, so that their classes are registered
-and `keras.saving.load_model("model.keras")` works after `import keras_samplecnn`; the
-other subpackages are imported on first use.
+The layers, models and the training optimizer are imported with the package, so that their
+classes are registered and `keras.saving.load_model("model.keras")` works after
+`import keras_samplecnn`; the other subpackages are imported on first use.
 """
 
 import importlib
 
 from keras_samplecnn import layers, models
+from keras_samplecnn.training import optimizers as _optimizers  # noqa: F401  (registers StepDecaySGD)
 from keras_samplecnn.models import SampleCNN, build, describe_models, list_models
 
 __version__ = "0.1.0"

@@ -32,6 +32,8 @@ def test_defaults_are_the_papers():
         5,
     )
     assert config.data.batch_size == 23
+    # Keras 2's SGD(decay=1e-6), the authors' effective patience, every segment per epoch.
+    assert (opt.step_decay, opt.patience, config.data.crops_per_clip) == (1e-6, 3, "all")
 
 
 def test_valid_file_and_overrides(tmp_path):
@@ -43,6 +45,11 @@ def test_valid_file_and_overrides(tmp_path):
     assert config.optimization.learning_rate == 1.0 and isinstance(config.optimization.learning_rate, float)
     assert config.data.batch_size == 8 and config.model.overrides == {"se_ratio": 0.5}
     assert config.precision.xla is False
+
+
+def test_yaml_exponents_without_a_dot_are_numbers(tmp_path):
+    config = config_lib.load(write(tmp_path, "optimization:\n  step_decay: 1e-6\n"))  # a str to PyYAML
+    assert config.optimization.step_decay == 1e-6
 
 
 def test_round_trip(tmp_path):
@@ -64,6 +71,10 @@ def test_round_trip(tmp_path):
         ("data: [1, 2]\n", "data: expected a mapping"),
         ("model: {name: se\n", "not valid YAML"),
         ("optimization:\n  max_minutes: soon\n", "optimization.max_minutes: expected float or null"),
+        ("data:\n  crops_per_clip: some\n", 'data.crops_per_clip: \'some\' is not "all" or an int >= 1'),
+        ("data:\n  crops_per_clip: 0\n", 'data.crops_per_clip: 0 is not "all" or an int >= 1'),
+        ("optimization:\n  patience: 0\n", "optimization.patience: 0 is not an int >= 1"),
+        ("optimization:\n  step_decay: -1\n", "optimization.step_decay: -1.0 is not a number >= 0"),
     ],
 )
 def test_invalid_configs(tmp_path, text, message):

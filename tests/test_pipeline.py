@@ -135,6 +135,46 @@ def test_seeded_deterministic_runs_repeat(data_dir):
         np.testing.assert_array_equal(a, b)
 
 
+def test_all_segments_pass_yields_every_segment_once_on_a_shifted_grid(data_dir):
+    ds = pipeline.train_dataset(
+        data_dir, segment_length=SEGMENT, batch_size=7, crops_per_clip="all", repeat=False,
+        drop_remainder=False, clips_per_parse=5, segment_shuffle_buffer=30,
+    )  # fmt: skip
+    starts = {c: [] for c in range(len(LENGTHS))}
+    for audio, labels in ds.as_numpy_iterator():
+        for a, y in zip(audio, labels):
+            clip, start = locate(a, y)
+            starts[clip].append(start)
+    for clip, length in enumerate(LENGTHS):
+        count = max(1, length // SEGMENT)
+        first = min(starts[clip])
+        assert sorted(starts[clip]) == [first + j * SEGMENT for j in range(count)], clip
+        assert 0 <= first <= max(length - count * SEGMENT, 0), clip  # the grid stays inside the clip
+    total = sum(len(v) for v in starts.values())
+    assert total == pipeline.count_segments(data_dir, "train", SEGMENT) == sum(max(1, n // SEGMENT) for n in LENGTHS)
+
+
+def test_all_segments_grid_offsets_change_between_passes(data_dir):
+    ds = pipeline.train_dataset(data_dir, segment_length=SEGMENT, batch_size=5, crops_per_clip="all")
+    first_starts = set()
+    for audio, labels in ds.take(200).as_numpy_iterator():  # about 14 passes of 73 segments
+        for a, y in zip(audio, labels):
+            clip, start = locate(a, y)
+            if clip == 4:  # 999 samples: 9 segments, 99 samples of room for the grid
+                first_starts.add(start % SEGMENT)
+    assert len(first_starts) >= 8 and max(first_starts) <= 99
+
+
+def test_count_segments_for_another_length_reads_the_shards(data_dir):
+    assert pipeline.count_segments(data_dir, "train", 150) == sum(max(1, n // 150) for n in LENGTHS)
+
+
+def test_bad_crops_per_clip(data_dir):
+    for bad in (0, "some", 1.5):
+        with pytest.raises(ValueError, match="crops_per_clip"):
+            pipeline.train_dataset(data_dir, segment_length=SEGMENT, crops_per_clip=bad)
+
+
 @pytest.mark.parametrize("num_shards", [2, 3, 5])  # 3 files: by file for 2 and 3, by record for 5
 def test_training_shards_partition_the_clips(data_dir, num_shards):
     parts = []

@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import yaml
 
@@ -11,6 +12,8 @@ import keras
 from keras_samplecnn.data.pipeline import read_manifest
 from keras_samplecnn.evaluation import evaluate, predict_clips, tagging_metrics
 from keras_samplecnn.training import config as config_lib
+from keras_samplecnn.training.callbacks import StagedDecay
+from keras_samplecnn.training.optimizers import StepDecaySGD
 from keras_samplecnn.training.trainer import BEST, LOG, finished, train
 from tests.tiny_data import TAGS, make_tiny_mtat
 
@@ -76,12 +79,76 @@ def test_staged_decay_reloads_best_and_stops(tiny_data, tmp_path):
     assert rates[0] == 5.0 and rates[1] == pytest.approx(1.0)  # x0.2 at the stage change
 
 
+class Plateau(keras.callbacks.Callback):
+    """Reports a validation loss that never improves after the first epoch."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_loss"] = 1.0
+
+
+class Record(keras.callbacks.Callback):
+    """What each epoch starts with: learning rate, optimizer step count, weights."""
+
+    def __init__(self):
+        super().__init__()
+        self.rates, self.steps, self.start_weights, self.end_weights = [], [], [], []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        optimizer = self.model.optimizer
+        self.rates.append(float(keras.ops.convert_to_numpy(optimizer.learning_rate)))
+        self.steps.append(int(keras.ops.convert_to_numpy(optimizer.iterations)))
+        self.start_weights.append(self.model.get_weights())
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.end_weights.append(self.model.get_weights())
+
+
+def test_five_stages_on_a_plateau(tmp_path):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.Dense(1)])
+    model.compile(StepDecaySGD(0.01, momentum=0.9, nesterov=True, step_decay=1e-6), "mse")
+    x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    schedule = StagedDecay(0.01, factor=0.2, patience=1, stages=5, best_path=str(tmp_path / "best.keras"))
+    record = Record()
+    # Plateau runs first and changes the logs the schedule sees; Record reads what it set.
+    model.fit(x, x[:, :1], batch_size=16, epochs=30, verbose=0, callbacks=[Plateau(), schedule, record])
+    # A stage lasts patience + 1 epochs on a plateau (its first epoch improves on the stage's
+    # fresh best); five stages, then training ends.
+    expected = [0.01 * 0.2 ** (epoch // 2) for epoch in range(10)]
+    np.testing.assert_allclose(record.rates, expected, rtol=1e-6)
+    # Each stage starts from the best weights (epoch 0's) with a fresh optimizer.
+    assert record.steps == [0, 4, 0, 4, 0, 4, 0, 4, 0, 4]
+    for epoch in (2, 4, 6, 8):
+        for now, best in zip(record.start_weights[epoch], record.end_weights[0]):
+            np.testing.assert_array_equal(now, best)
+    assert schedule.state["finished"] and schedule.state["stage"] == 4
+
+
 def run_script(config_path, *extra):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     command = [sys.executable, os.path.join(HERE, "train_script.py"), config_path, *extra]
     return subprocess.run(
         command, capture_output=True, text=True, env=env, cwd=os.path.dirname(HERE), timeout=600
     )
+
+
+def test_resume_across_a_stage_change_keeps_the_schedule(tiny_data, tmp_path):
+    out = str(tmp_path / "run")
+    config_path = str(tmp_path / "config.yaml")
+    config = make_config(tiny_data, out, patience=1, stages=3, max_epochs=20)
+    with open(config_path, "w") as f:
+        yaml.safe_dump(config.to_dict(), f)
+    # Stage 1 begins at epoch 2; the run dies in the middle of it.
+    killed = run_script(config_path, "--plateau", "--kill-at", "2:3")
+    assert killed.returncode == 137, killed.stderr[-2000:]
+    assert [r["epoch"] for r in read_log(out)] == ["0", "1"]
+    resumed = run_script(config_path, "--plateau")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    rows = read_log(out)
+    assert [r["epoch"] for r in rows] == [str(e) for e in range(6)]
+    expected = [0.05 * 0.2 ** (epoch // 2) for epoch in range(6)]  # make_config's rate, x0.2 per stage
+    np.testing.assert_allclose([float(r["learning_rate"]) for r in rows], expected, rtol=1e-6)
+    assert [int(float(r["stage"])) for r in rows] == [0, 0, 1, 1, 2, 2]
+    assert finished(out)
 
 
 def test_killed_run_resumes_where_it_was(tiny_data, tmp_path):

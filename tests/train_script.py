@@ -1,6 +1,8 @@
 """Runs `train()` on a config; with `--kill-at EPOCH:BATCH` the process dies there like SIGKILL.
 
-Used by tests/test_training.py to interrupt a run mid-epoch and start it again.
+Used by tests/test_training.py to interrupt a run mid-epoch and start it again. With
+`--plateau` the schedule sees a validation loss that never improves after the first epoch, so
+its stage changes fall on known epochs.
 """
 
 import argparse
@@ -9,6 +11,7 @@ import os
 import keras
 
 from keras_samplecnn.training import config as config_lib
+from keras_samplecnn.training.callbacks import StagedDecay
 from keras_samplecnn.training.trainer import train
 
 
@@ -29,7 +32,16 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("config")
     parser.add_argument("--kill-at")
+    parser.add_argument("--plateau", action="store_true")
     args = parser.parse_args()
+    if args.plateau:
+        schedule_epoch_end = StagedDecay.on_epoch_end
+
+        def plateau(self, epoch, logs=None):
+            logs["val_loss"] = 1.0
+            schedule_epoch_end(self, epoch, logs)
+
+        StagedDecay.on_epoch_end = plateau
     callbacks = []
     if args.kill_at:
         epoch, batch = map(int, args.kill_at.split(":"))

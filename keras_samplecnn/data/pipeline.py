@@ -74,6 +74,7 @@ __all__ = [
     "TensorflowIOUnavailable",
     "audio_file_dataset",
     "average_by_clip",
+    "count_segments",
     "eval_dataset",
     "read_manifest",
     "shard_files",
@@ -92,6 +93,27 @@ def shard_files(data_dir, split):
     if not files:
         raise ManifestError(f"split {split!r} of {data_dir} has no shards")
     return files
+
+
+def count_segments(data_dir, split, segment_length):
+    """Non-overlapping full segments of `segment_length` in a split (at least one per clip).
+
+    This is what one pass of `train_dataset(crops_per_clip="all")` or `eval_dataset` yields.
+    The manifest records it for the length the data were converted for; for another length
+    the clips' sample counts are read from the shards (one pass over the files).
+    """
+    manifest = read_manifest(data_dir)
+    if manifest.segment_length == segment_length and manifest.num_segments(split) is not None:
+        return int(manifest.num_segments(split))
+    spec = {schema.NUM_SAMPLES: tf.io.FixedLenFeature([], tf.int64)}
+    records = tf.data.TFRecordDataset(shard_files(data_dir, split), buffer_size=READ_BUFFER_BYTES)
+    counts = records.batch(256).map(
+        lambda serialized: tf.reduce_sum(
+            tf.maximum(tf.io.parse_example(serialized, spec)[schema.NUM_SAMPLES] // segment_length, 1)
+        ),
+        num_parallel_calls=AUTOTUNE,
+    )
+    return int(sum(counts.as_numpy_iterator()))
 
 
 def _resolve(data, split, num_labels):
@@ -177,6 +199,30 @@ def _random_crops(audio, segment_length, crops, seed):
     return tf.strings.substr(audio[None, :], start * schema.PCM_BYTES_PER_SAMPLE, length)
 
 
+def _all_segments(audio, segment_length, seed, random_offset=True):
+    """Every non-overlapping full segment of every clip, as byte strings `[segments]`, and the
+    clip (row) each one comes from.
+
+    A clip of n samples gives `max(1, n // segment_length)` segments; with `random_offset`
+    the whole grid is shifted by a random start in `0 .. n - count * segment_length` (the
+    samples left over), a fresh one every time the clip is read.
+    """
+    samples = _num_samples(audio)  # [clips]
+    counts = tf.maximum(samples // segment_length, 1)
+    offset = tf.zeros_like(counts)
+    if random_offset:
+        room = tf.maximum(samples - counts * segment_length, 0)
+        uniform = tf.random.stateless_uniform(tf.shape(counts), seed=seed, dtype=tf.float64)
+        offset = tf.minimum(tf.cast(tf.floor(uniform * tf.cast(room + 1, tf.float64)), tf.int64), room)
+    position = tf.range(tf.reduce_max(counts), dtype=tf.int64)[None, :]  # [1, widest]
+    valid = position < counts[:, None]  # [clips, widest]
+    starts = tf.where(valid, offset[:, None] + position * segment_length, 0) * schema.PCM_BYTES_PER_SAMPLE
+    length = tf.fill(tf.shape(starts), tf.constant(segment_length * schema.PCM_BYTES_PER_SAMPLE, tf.int64))
+    pieces = tf.strings.substr(audio[:, None], starts, length)
+    clip_of_segment = tf.repeat(tf.range(tf.shape(counts)[0]), tf.cast(counts, tf.int32))
+    return tf.boolean_mask(pieces, valid), clip_of_segment
+
+
 # ----------------------------------------------------------------------------------------------
 # Training
 # ----------------------------------------------------------------------------------------------
@@ -199,8 +245,10 @@ def train_dataset(
     parallel_reads=4,
     num_labels=None,
     deterministic=False,
+    segment_shuffle_buffer=2048,
+    clips_per_parse=16,
 ):
-    """Random segments of the training clips, shuffled and batched.
+    """Training segments of the clips, shuffled and batched: every segment, or random crops.
 
     Args:
         data: a folder written by `tfrecords_tools` (with `manifest.json`), or a list of
@@ -209,9 +257,15 @@ def train_dataset(
         segment_length: samples per segment, the model's input length (59049 = 3^10 for the
             3^9 SampleCNN, Lee et al. 2017).
         batch_size: segments per batch (23 in the papers' code).
-        crops_per_clip: independent random segments taken from every clip read (1 in the
-            papers). With k > 1 the same B clips give k batches, each of B different clips,
-            shuffled among other batches: k times fewer bytes read and parsed per segment.
+        crops_per_clip: `"all"`: every non-overlapping segment of every clip once per pass
+            (10 per 29-s MTAT clip), the authors' epoch (their data are stored as segments,
+            tae-jun/resemul `build_mtt.py`), each clip's grid shifted by a random offset
+            within its leftover samples, new at every pass (an augmentation the authors did
+            not use); the segments of `clips_per_parse` clips at a time go through a
+            `segment_shuffle_buffer`. Or an int k: independent random segments from every
+            clip read. With k > 1 the same B clips give k batches, each of B different
+            clips, shuffled among other batches: k times fewer bytes read and parsed per
+            segment.
         shuffle_buffer: clips held for shuffling. Each clip stays whole in memory (about
             1.3 MB for 29 s at 22050 Hz).
         num_shards, shard_index: this pipeline's part of the data when several pipelines
@@ -228,13 +282,19 @@ def train_dataset(
         parallel_reads: files read at once.
         num_labels: labels per record, for files without a manifest.
         deterministic: a fixed element order (slower); with `seed`, the same batches every run.
+        segment_shuffle_buffer: segments held for shuffling with `crops_per_clip="all"`
+            (2048 segments of 59049 samples hold 240 MB).
+        clips_per_parse: clips parsed together with `crops_per_clip="all"`.
 
     Returns:
         a `tf.data.Dataset` of `(audio, labels)`: float32 `[batch, segment_length]` in
         [-1, 1) and float32 `[batch, K]`.
     """
-    if crops_per_clip < 1 or batch_size < 1 or segment_length < 1:
-        raise ValueError("crops_per_clip, batch_size and segment_length must be >= 1")
+    every_segment = crops_per_clip == "all"
+    if not every_segment and not (isinstance(crops_per_clip, int) and crops_per_clip >= 1):
+        raise ValueError(f'crops_per_clip must be "all" or an int >= 1, got {crops_per_clip!r}')
+    if batch_size < 1 or segment_length < 1:
+        raise ValueError("batch_size and segment_length must be >= 1")
     _check_sharding(num_shards, shard_index)
     files, _, num_labels = _resolve(data, split, num_labels)
     by_file = num_shards > 1 and len(files) >= num_shards
@@ -262,11 +322,33 @@ def train_dataset(
         records = records.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         records = records.repeat()
-    batches = records.batch(batch_size, drop_remainder=drop_remainder)
     # One stateless seed pair per batch: crops are reproducible with a fixed `seed` however
     # the parallel map schedules its calls, and new in every epoch when not repeated.
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
     spec = schema.feature_spec(num_labels)
+    options = tf.data.Options()
+    options.deterministic = deterministic
+    if every_segment:
+
+        def parse_and_cut(serialized, cut_seed):
+            parsed = tf.io.parse_example(serialized, spec)
+            pieces, clip_of_segment = _all_segments(parsed[schema.AUDIO], segment_length, cut_seed)
+            return pieces, tf.gather(parsed[schema.LABELS], clip_of_segment)
+
+        segments = tf.data.Dataset.zip((records.batch(clips_per_parse), seeds)).map(
+            parse_and_cut, num_parallel_calls=AUTOTUNE, deterministic=deterministic
+        )
+        segments = segments.unbatch()
+        if segment_shuffle_buffer > 1:
+            segments = segments.shuffle(segment_shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+        batches = segments.batch(batch_size, drop_remainder=drop_remainder).map(
+            lambda pieces, labels: (_decode_pcm(pieces, segment_length), labels),
+            num_parallel_calls=AUTOTUNE,
+            deterministic=deterministic,
+        )
+        return batches.with_options(options).prefetch(AUTOTUNE)
+
+    batches = records.batch(batch_size, drop_remainder=drop_remainder)
     k = crops_per_clip
 
     def parse_and_crop(serialized, crop_seed):
@@ -290,8 +372,6 @@ def train_dataset(
             num_parallel_calls=AUTOTUNE,
             deterministic=deterministic,
         )
-    options = tf.data.Options()
-    options.deterministic = deterministic
     return batches.with_options(options).prefetch(AUTOTUNE)
 
 
@@ -357,23 +437,11 @@ def eval_dataset(
         if num_shards > 1:
             indexed = indexed.shard(num_shards, shard_index)
     spec = schema.feature_spec(num_labels)
-    segment_bytes = segment_length * schema.PCM_BYTES_PER_SAMPLE
 
     def cut(index, serialized):
         parsed = tf.io.parse_example(serialized, spec)
-        counts = tf.maximum(_num_samples(parsed[schema.AUDIO]) // segment_length, 1)  # [clips]
-        widest = tf.reduce_max(counts)
-        position = tf.range(widest, dtype=tf.int64)[None, :]  # [1, widest]
-        valid = position < counts[:, None]  # [clips, widest]
-        starts = tf.where(valid, position * segment_bytes, 0)
-        length = tf.fill(tf.shape(starts), tf.constant(segment_bytes, tf.int64))
-        pieces = tf.strings.substr(parsed[schema.AUDIO][:, None], starts, length)
-        clip_of_segment = tf.repeat(tf.range(tf.shape(counts)[0]), tf.cast(counts, tf.int32))
-        return (
-            tf.boolean_mask(pieces, valid),
-            tf.gather(parsed[schema.LABELS], clip_of_segment),
-            tf.gather(index, clip_of_segment),
-        )
+        pieces, clip_of_segment = _all_segments(parsed[schema.AUDIO], segment_length, None, random_offset=False)
+        return pieces, tf.gather(parsed[schema.LABELS], clip_of_segment), tf.gather(index, clip_of_segment)
 
     segments = indexed.batch(clips_per_parse).map(cut, num_parallel_calls=AUTOTUNE, deterministic=False)
     segments = segments.rebatch(batch_size)

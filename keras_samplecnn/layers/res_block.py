@@ -24,7 +24,9 @@ class ResBlock(keras.layers.Layer):
         dropout: dropout rate between the two convolutions (0.2 in the paper).
         kernel_size: convolution length (3).
         pool_size: max-pooling length at the end (3); `None` or 1 for none.
-        kernel_initializer: initialiser of every convolution.
+        kernel_initializer: initialiser of the main-path convolutions (He uniform).
+        shortcut_initializer: initialiser of the 1×1 shortcut convolution (Glorot
+            uniform, as `rese_block` in tae-jun/resemul `model.py`).
         **kwargs: base `Layer` arguments.
 
     Input shape: `(batch, time, channels)`; output: `(batch, time // pool_size,
@@ -50,6 +52,7 @@ class ResBlock(keras.layers.Layer):
         kernel_size=3,
         pool_size=3,
         kernel_initializer="he_uniform",
+        shortcut_initializer="glorot_uniform",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -62,6 +65,7 @@ class ResBlock(keras.layers.Layer):
         self.kernel_size = kernel_size
         self.pool_size = pool_size
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.shortcut_initializer = keras.initializers.get(shortcut_initializer)
 
         policy = self.dtype_policy
         self.conv1 = self._conv(kernel_size, "conv1")
@@ -80,13 +84,13 @@ class ResBlock(keras.layers.Layer):
         if pool_size and pool_size > 1:
             self.pool = keras.layers.MaxPooling1D(pool_size, dtype=policy, name="pool")
 
-    def _conv(self, size, name):
+    def _conv(self, size, name, initializer=None):
         return keras.layers.Conv1D(
             self.filters,
             size,
             padding="same",
             use_bias=False,  # BatchNorm follows: a bias would be cancelled by its mean
-            kernel_initializer=self.kernel_initializer,
+            kernel_initializer=initializer or self.kernel_initializer,
             dtype=self.dtype_policy,
             name=name,
         )
@@ -101,7 +105,7 @@ class ResBlock(keras.layers.Layer):
         if self.se is not None:
             self.se.build(main_shape)
         if input_shape[-1] != self.filters:
-            self.shortcut_conv = self._conv(1, "shortcut_conv")
+            self.shortcut_conv = self._conv(1, "shortcut_conv", self.shortcut_initializer)
             self.shortcut_bn = keras.layers.BatchNormalization(dtype=self.dtype_policy, name="shortcut_bn")
             self.shortcut_conv.build(input_shape)
             self.shortcut_bn.build(main_shape)
@@ -145,5 +149,6 @@ class ResBlock(keras.layers.Layer):
             kernel_size=self.kernel_size,
             pool_size=self.pool_size,
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+            shortcut_initializer=keras.initializers.serialize(self.shortcut_initializer),
         )
         return config

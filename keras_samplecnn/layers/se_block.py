@@ -20,7 +20,8 @@ class SEBlock(keras.layers.Layer):
 
     Args:
         ratio: hidden width as a multiple of the number of channels.
-        kernel_initializer: initialiser of both dense layers.
+        kernel_initializer: initialiser of both dense layers (Glorot uniform, as
+            `se_fn` in tae-jun/resemul `model.py`).
         **kwargs: base `Layer` arguments.
 
     Input shape: `(batch, time, channels)`; output: the same shape.
@@ -36,7 +37,7 @@ class SEBlock(keras.layers.Layer):
     Auto-tagging Using Raw Waveforms", ICASSP 2018 (arXiv:1710.10451).
     """
 
-    def __init__(self, ratio=16, kernel_initializer="he_uniform", **kwargs):
+    def __init__(self, ratio=16, kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
         if ratio <= 0:
             raise ValueError(f"SE ratio must be > 0, got {ratio}")

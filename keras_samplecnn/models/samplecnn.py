@@ -73,8 +73,16 @@ class SampleCNN(keras.Model):
       with `multi_level=True` the max-pooled outputs of the last
       `num_levels` blocks concatenated (`MultiLevelConcat`).
     - head: Dense(head_units) → BN → ReLU → Dropout(dropout) →
-      Dense(num_classes, activation) in float32. With the time axis at 1 the
-      first Dense is the 1×1 convolution of the SMC 2017 model.
+      Dense(num_classes, activation) in float32. The hidden width defaults to
+      the width of the features, as the authors' `Dense(x.shape[-1])`
+      (tae-jun/resemul `model.py`): 512 for the 3^9 model, 1024 with
+      multi-level aggregation. With the time axis at 1 the first Dense is the
+      1×1 convolution of the SMC 2017 model (jongpillee/sampleCNN).
+
+    Initialisers follow the authors' code: He uniform for the convolutions,
+    Glorot uniform for the 1×1 shortcut convolutions, the SE and the head's
+    dense layers (tae-jun/resemul `model.py`; jongpillee/sampleCNN uses He
+    uniform convolutions and Keras' default Glorot uniform output layer).
 
     Args:
         num_classes: number of outputs (50 MTAT tags). Defaults to `len(tags)`
@@ -95,7 +103,8 @@ class SampleCNN(keras.Model):
         se_ratio: SE hidden-width ratio for "se"/"rese" blocks (16 in the
             ICASSP 2018 code).
         block_dropout: dropout inside Res-2/ReSE-2 blocks (0.2).
-        head_units: width of the hidden dense layer (512).
+        head_units: width of the hidden dense layer; default (None) the width
+            of the features it sees.
         dropout: dropout before the output layer (0.5).
         activation: output activation, "sigmoid" (multi-label) or "softmax".
         frontend: "waveform" or "mel".
@@ -128,7 +137,7 @@ class SampleCNN(keras.Model):
         filters=None,
         se_ratio=16,
         block_dropout=0.2,
-        head_units=512,
+        head_units=None,
         dropout=0.5,
         activation="sigmoid",
         frontend="waveform",
@@ -216,7 +225,11 @@ class SampleCNN(keras.Model):
             features = keras.layers.GlobalMaxPooling1D(dtype=dtype, name="features")(x)
         # No bias: the BatchNorm after it cancels one.
         x = keras.layers.Dense(
-            head_units, use_bias=False, kernel_initializer="he_uniform", dtype=dtype, name="head_dense"
+            head_units or features.shape[-1],
+            use_bias=False,
+            kernel_initializer="glorot_uniform",
+            dtype=dtype,
+            name="head_dense",
         )(features)
         x = keras.layers.BatchNormalization(dtype=dtype, name="head_bn")(x)
         x = keras.layers.ReLU(dtype=dtype, name="head_relu")(x)

@@ -18,35 +18,66 @@ def write_json_atomic(path, content):
 
 
 class StagedDecay(keras.callbacks.Callback):
-    """Best checkpoint + staged learning-rate decay on a validation plateau (SampleCNN papers).
+    """The papers' staged learning rates, best checkpoint, resumable (SampleCNN papers).
 
-    Each epoch that improves `monitor` is saved to `best_path`. When `monitor` has not
-    improved for `patience` epochs, the best weights are reloaded and the learning rate is
-    multiplied by `factor`; after `stages` learning rates (0.01 → 0.002 → 0.0004 → 0.00008
-    → 0.000016 for 5 stages) a further plateau ends training. The best value, the stage and
-    the patience counter are written to `state_path` after every epoch, so a run restarted
-    by `BackupAndRestore` continues the same schedule and never overwrites a better
-    checkpoint with a worse one (as a fresh `ModelCheckpoint` would). Files are replaced
+    Stage k trains at `learning_rate * factor**k` (0.01 → 0.002 → 0.0004 → 0.00008 →
+    0.000016 for 5 stages), whatever a reload or a restart put in the optimizer. A stage ends
+    when `monitor` has not improved on the stage's own best for `patience` epochs; the next
+    stage starts from the best weights so far with a reset optimizer (momentum and step count
+    zero, as the authors' code, which compiles a fresh SGD for every stage). A plateau in the
+    last stage ends training. Each stage's best starts afresh, as the authors' per-stage
+    `EarlyStopping` does, so every stage lasts at least `patience + 1` epochs.
+
+    Each epoch that improves on the best of the whole run is saved to `best_path`. The best
+    values, stage and patience counter go to `state_path` after every epoch, so a run
+    restarted by `BackupAndRestore` continues the same schedule; put this callback before
+    `BackupAndRestore` so that a backup is taken after a stage change. Files are replaced
     atomically: a kill at any moment leaves the previous version intact.
 
+    Patience: the authors' Keras 2.0.5 `EarlyStopping(patience=p)` stopped after p + 1
+    epochs without improvement (an off-by-one fixed in Keras 2.1, keras-team/keras#8100);
+    here `patience` counts the epochs without improvement that end a stage, so their p = 2
+    (tae-jun/resemul, ICASSP 2018) is `patience=3` and their p = 3 (jongpillee/sampleCNN,
+    SMC 2017, Keras 1) is `patience=4`. Their tf.keras code (tae-jun/sampleaudio, JSTSP
+    2019) had the fix: p = 2 is `patience=2`.
+
     Args:
-        factor: learning-rate multiplier at each stage change (0.2).
-        patience: epochs without improvement before a stage change (2 in ICASSP 2018).
+        learning_rate: the rate of stage 0 (0.01 in the papers).
+        factor: learning-rate multiplier from one stage to the next (0.2).
+        patience: epochs without improvement that end a stage.
         stages: number of learning rates in the schedule (5).
         best_path: where the best model is saved (`.keras`).
         state_path: JSON file holding the schedule's state between restarts.
         monitor: the metric, lower is better (`val_loss`).
     """
 
-    def __init__(self, factor=0.2, patience=2, stages=5, best_path=None, state_path=None, monitor="val_loss"):
+    def __init__(
+        self,
+        learning_rate=0.01,
+        factor=0.2,
+        patience=3,
+        stages=5,
+        best_path=None,
+        state_path=None,
+        monitor="val_loss",
+    ):
         super().__init__()
+        if patience < 1 or stages < 1:
+            raise ValueError(f"need patience >= 1 and stages >= 1, got {patience} and {stages}")
+        self.learning_rate = learning_rate
         self.factor = factor
         self.patience = patience
         self.stages = stages
         self.best_path = best_path
         self.state_path = state_path
         self.monitor = monitor
-        self.state = {"best": float("inf"), "wait": 0, "stage": 0, "finished": False}
+        self.state = {"best": float("inf"), "stage_best": float("inf"), "wait": 0, "stage": 0, "finished": False}
+        self._epoch_rate = None
+
+    def stage_rate(self, stage=None):
+        """The learning rate of `stage` (default: the current one)."""
+        stage = self.state["stage"] if stage is None else stage
+        return self.learning_rate * self.factor**stage
 
     def on_train_begin(self, logs=None):
         if self.state_path and os.path.exists(self.state_path):
@@ -55,26 +86,31 @@ class StagedDecay(keras.callbacks.Callback):
         if self.state["finished"]:
             self.model.stop_training = True
 
-    def _learning_rate(self):
-        return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+    def on_epoch_begin(self, epoch, logs=None):
+        # Here rather than in on_train_begin: BackupAndRestore restores the optimizer there,
+        # learning rate included, and the stage's rate must win.
+        self._epoch_rate = self.stage_rate()
+        _optimizer(self.model).learning_rate.assign(self._epoch_rate)
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
         if value is None or not np.isfinite(value):
             raise RuntimeError(f"StagedDecay needs a finite {self.monitor!r} each epoch, got {value!r}")
+        if logs is not None:  # what this epoch trained with, before any change below
+            logs["learning_rate"] = self._epoch_rate
+            logs["stage"] = self.state["stage"]
         if value < self.state["best"]:
-            self.state.update(best=float(value), wait=0)
+            self.state["best"] = float(value)
             if self.best_path:
                 temporary = os.path.join(os.path.dirname(self.best_path) or ".", ".saving-best.keras")
                 self.model.save(temporary)
                 os.replace(temporary, self.best_path)
+        if value < self.state["stage_best"]:
+            self.state.update(stage_best=float(value), wait=0)
         else:
             self.state["wait"] += 1
             if self.state["wait"] >= self.patience:
                 self._next_stage(epoch)
-        if logs is not None:
-            logs["learning_rate"] = self._learning_rate()
-            logs["stage"] = self.state["stage"]
         self._save()
 
     def _next_stage(self, epoch):
@@ -84,13 +120,15 @@ class StagedDecay(keras.callbacks.Callback):
             self.model.stop_training = True
             return
         if self.best_path and os.path.exists(self.best_path):
-            self.model.load_weights(self.best_path)
-        new_rate = self._learning_rate() * self.factor
-        self.model.optimizer.learning_rate.assign(new_rate)
-        self.state.update(stage=self.state["stage"] + 1, wait=0)
+            self.model.load_weights(self.best_path)  # also loads that epoch's optimizer state
+        self.state.update(stage=self.state["stage"] + 1, wait=0, stage_best=float("inf"))
+        optimizer = _optimizer(self.model)
+        for variable in optimizer.variables:  # momentum and step count, as a fresh SGD
+            variable.assign(np.zeros(variable.shape, variable.dtype))
+        optimizer.learning_rate.assign(self.stage_rate())
         print(
             f"\nEpoch {epoch + 1}: stage {self.state['stage'] + 1}/{self.stages}, best weights reloaded, "
-            f"learning rate {new_rate:.6g}"
+            f"optimizer reset, learning rate {self.stage_rate():.6g}"
         )
 
     def _save(self):
@@ -98,18 +136,29 @@ class StagedDecay(keras.callbacks.Callback):
             write_json_atomic(self.state_path, self.state)
 
 
+def _optimizer(model):
+    """The optimizer whose rate and state the schedule sets (inside a loss-scale wrapper)."""
+    optimizer = model.optimizer
+    return getattr(optimizer, "inner_optimizer", optimizer)
+
+
 class TimeBudget(keras.callbacks.Callback):
-    """Stops training after the epoch that would make the next one overrun `minutes`.
+    """A wall-clock safety net: stops after the epoch that would make the next one overrun.
+
+    It never defines a result: a run it stops says so plainly, and `stopped` records it.
 
     Args:
         minutes: wall-clock budget for `fit`, in minutes.
+        max_epochs: the epochs the run was meant to have (for the message).
     """
 
-    def __init__(self, minutes):
+    def __init__(self, minutes, max_epochs=None):
         super().__init__()
         self.seconds = minutes * 60
+        self.max_epochs = max_epochs
         self.start = self.epoch_start = None
         self.longest = 0.0
+        self.stopped = False
 
     def on_train_begin(self, logs=None):
         self.start = time.monotonic()
@@ -120,6 +169,11 @@ class TimeBudget(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         now = time.monotonic()
         self.longest = max(self.longest, now - self.epoch_start)
-        if now - self.start + self.longest > self.seconds:
-            print(f"\nEpoch {epoch + 1}: time budget of {self.seconds / 60:.1f} min reached; training ends.")
+        if not self.model.stop_training and now - self.start + self.longest > self.seconds:
+            of = f" of {self.max_epochs}" if self.max_epochs else ""
+            print(
+                f"\nStopped by the time budget ({self.seconds / 60:.1f} min) after {epoch + 1}{of} epochs; "
+                "this is not the configured run's result."
+            )
             self.model.stop_training = True
+            self.stopped = True

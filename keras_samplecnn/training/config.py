@@ -4,8 +4,8 @@ A config has five sections; every key is optional and defaults to the papers' se
 
 ```yaml
 model:        {name: se, multi_level: false, overrides: {se_ratio: 16}}
-data:         {dir: runs/mtat/tfrecords, batch_size: 23, crops_per_clip: 1, ...}
-optimization: {learning_rate: 0.01, momentum: 0.9, decay_factor: 0.2, patience: 2, stages: 5, ...}
+data:         {dir: runs/mtat/tfrecords, batch_size: 23, crops_per_clip: all, ...}
+optimization: {learning_rate: 0.01, momentum: 0.9, step_decay: 1.0e-6, decay_factor: 0.2, patience: 3, ...}
 precision:    {policy: auto, xla: auto}
 output:       {dir: runs/mtat_se, tensorboard: true}
 ```
@@ -39,27 +39,36 @@ class DataConfig:
 
     dir: str = ""
     batch_size: int = 23
-    crops_per_clip: int = 1
+    # "all": an epoch is every segment of every training clip once (the papers' epoch);
+    # k: an epoch is k random crops per clip.
+    crops_per_clip: typing.Union[int, str] = "all"
     shuffle_buffer: int = 512  # clips (about 1.3 MB each at 22050 Hz)
+    segment_shuffle_buffer: int = 2048  # segments, with crops_per_clip: all
     train_split: str = "train"
     valid_split: str = "valid"
     test_split: str = "test"
-    steps_per_epoch: typing.Optional[int] = None  # None: one pass over the clips
+    steps_per_epoch: typing.Optional[int] = None  # None: one pass (see crops_per_clip)
     eval_batch_size: int = 64
 
 
 @dataclasses.dataclass
 class OptimizationConfig:
-    """SGD with Nesterov momentum and staged decay, as in the papers."""
+    """SGD with Nesterov momentum, per-step and staged decay, as in the papers' code.
+
+    `patience` counts the epochs without improvement that end a stage: the authors' Keras
+    2.0.5 `EarlyStopping(patience=2)` (ICASSP 2018) waited 3 (see `StagedDecay`).
+    `max_minutes` is a safety net only: a run it stops is reported as cut short.
+    """
 
     learning_rate: float = 0.01
     momentum: float = 0.9
     nesterov: bool = True
+    step_decay: float = 1e-6  # lr / (1 + step_decay * steps in the stage), Keras 2's SGD(decay=)
     decay_factor: float = 0.2
-    patience: int = 2
+    patience: int = 3
     stages: int = 5
     max_epochs: int = 100
-    max_minutes: typing.Optional[float] = None  # wall-clock budget, checked after each epoch
+    max_minutes: typing.Optional[float] = None  # wall-clock safety net, checked after each epoch
     seed: int = 0
 
 
@@ -100,6 +109,18 @@ CHOICES = {
 }
 
 
+# (section, key) -> (test, what the value must be)
+CHECKS = {
+    ("data", "crops_per_clip"): (lambda v: v == "all" or (isinstance(v, int) and v >= 1), '"all" or an int >= 1'),
+    ("data", "batch_size"): (lambda v: v >= 1, "an int >= 1"),
+    ("optimization", "learning_rate"): (lambda v: v > 0, "a number > 0"),
+    ("optimization", "step_decay"): (lambda v: v >= 0, "a number >= 0"),
+    ("optimization", "patience"): (lambda v: v >= 1, "an int >= 1"),
+    ("optimization", "stages"): (lambda v: v >= 1, "an int >= 1"),
+    ("optimization", "max_epochs"): (lambda v: v >= 1, "an int >= 1"),
+}
+
+
 def _type_name(annotation):
     if typing.get_origin(annotation) is typing.Union:
         return " or ".join(_type_name(a) for a in typing.get_args(annotation))
@@ -120,6 +141,11 @@ def _check_value(path, value, annotation):
             return None
     elif annotation is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
+    elif annotation is float and isinstance(value, str):
+        try:  # PyYAML reads 1e-6 (no dot) as a string
+            return float(value)
+        except ValueError:
+            pass
     elif annotation is int and isinstance(value, int) and not isinstance(value, bool):
         return value
     elif annotation not in (int, float) and isinstance(value, annotation):
@@ -146,6 +172,9 @@ def _build(cls, values, path):
         allowed = CHOICES.get((path, name))
         if allowed is not None and value not in allowed:
             raise ConfigError(f"{key}: {value!r} is not one of {list(allowed)}")
+        check = CHECKS.get((path, name))
+        if check is not None and not check[0](value):
+            raise ConfigError(f"{key}: {value!r} is not {check[1]}")
         kwargs[name] = value
     return cls(**kwargs)
 

@@ -12,6 +12,7 @@ from keras_samplecnn.models import build
 from keras_samplecnn.training import config as config_lib
 from keras_samplecnn.training import precision
 from keras_samplecnn.training.callbacks import StagedDecay, TimeBudget, write_json_atomic
+from keras_samplecnn.training.optimizers import StepDecaySGD
 
 BEST = "best.keras"
 LOG = "training_log.csv"
@@ -49,8 +50,11 @@ def build_model(config, manifest, policy):
 
 
 def compile_model(model, config, jit_compile, task):
+    """Compiles with the papers' optimizer (`StepDecaySGD`), loss and monitoring metrics."""
     opt = config.optimization
-    optimizer = keras.optimizers.SGD(opt.learning_rate, momentum=opt.momentum, nesterov=opt.nesterov)
+    optimizer = StepDecaySGD(
+        opt.learning_rate, momentum=opt.momentum, nesterov=opt.nesterov, step_decay=opt.step_decay
+    )
     if task == "single_label":
         loss, metrics = "categorical_crossentropy", ["accuracy"]
     else:
@@ -65,11 +69,7 @@ def compile_model(model, config, jit_compile, task):
 
 def finished(out):
     """Whether `out` holds a completed run (schedule ended or epochs done, best model saved)."""
-    state_path = os.path.join(out, SCHEDULE_STATE)
-    if not (os.path.exists(state_path) and os.path.exists(os.path.join(out, BEST))):
-        return False
-    with open(state_path, encoding="utf-8") as f:
-        return bool(json.load(f).get("finished"))
+    return os.path.exists(os.path.join(out, BEST)) and bool(read_state(out).get("finished"))
 
 
 def train(config, extra_callbacks=()):
@@ -103,8 +103,12 @@ def train(config, extra_callbacks=()):
         compile_model(model, config, jit_compile, task)
 
     data = config.data
-    train_clips = manifest["splits"][data.train_split]["clips"]
-    steps = data.steps_per_epoch or max(1, math.ceil(train_clips * data.crops_per_clip / data.batch_size))
+    train_clips = manifest.num_clips(data.train_split)
+    if data.crops_per_clip == "all":  # the papers' epoch: every segment once
+        segments_per_epoch = pipeline.count_segments(data.dir, data.train_split, model.input_length)
+    else:
+        segments_per_epoch = train_clips * data.crops_per_clip
+    steps = data.steps_per_epoch or max(1, math.ceil(segments_per_epoch / data.batch_size))
     train_ds = pipeline.train_dataset(
         data.dir,
         split=data.train_split,
@@ -112,6 +116,7 @@ def train(config, extra_callbacks=()):
         batch_size=data.batch_size,
         crops_per_clip=data.crops_per_clip,
         shuffle_buffer=data.shuffle_buffer,
+        segment_shuffle_buffer=data.segment_shuffle_buffer,
         seed=config.optimization.seed,
     )
     valid_ds = pipeline.eval_dataset(
@@ -123,30 +128,33 @@ def train(config, extra_callbacks=()):
     if manifest.get("segment_length") == model.input_length:
         valid_segments = manifest["splits"][data.valid_split]["segments"]
 
+    opt = config.optimization
     callbacks = [
-        # First, so that it restores weights, optimizer and epoch before anything else runs.
-        keras.callbacks.BackupAndRestore(
-            os.path.join(out, BACKUP), save_freq="epoch", delete_checkpoint=True
-        ),
+        # Before BackupAndRestore, so that the backup taken at the end of an epoch holds the
+        # reloaded weights and reset optimizer of a stage change (see StagedDecay).
         StagedDecay(
-            factor=config.optimization.decay_factor,
-            patience=config.optimization.patience,
-            stages=config.optimization.stages,
+            learning_rate=opt.learning_rate,
+            factor=opt.decay_factor,
+            patience=opt.patience,
+            stages=opt.stages,
             best_path=best_path,
             state_path=os.path.join(out, SCHEDULE_STATE),
         ),
+        keras.callbacks.BackupAndRestore(os.path.join(out, BACKUP), save_freq="epoch", delete_checkpoint=True),
         keras.callbacks.CSVLogger(os.path.join(out, LOG), append=True),
     ]
     if config.output.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(out, "tensorboard")))
-    if config.optimization.max_minutes:
-        callbacks.append(TimeBudget(config.optimization.max_minutes))
+    budget = TimeBudget(opt.max_minutes, opt.max_epochs) if opt.max_minutes else None
+    if budget:
+        callbacks.append(budget)
     callbacks.extend(extra_callbacks)
 
+    what = "every segment" if data.crops_per_clip == "all" else f"{data.crops_per_clip} random crop(s) per clip"
     print(
         f"Training {model.name} ({model.count_params():,} parameters) on {train_clips} clips, "
-        f"{steps} steps of {data.batch_size} per epoch; policy {policy}, XLA {'on' if jit_compile else 'off'}; "
-        f"output in {out}"
+        f"{steps} steps of {data.batch_size} per epoch ({what}); at most {opt.max_epochs} epochs; "
+        f"policy {policy}, XLA {'on' if jit_compile else 'off'}; output in {out}"
     )
     model.fit(
         train_ds,
@@ -158,16 +166,22 @@ def train(config, extra_callbacks=()):
         shuffle=False,  # the pipeline shuffles
         verbose=config.output.verbose,
     )
-    _mark_finished(out)
+    _mark_finished(out, cut_short=bool(budget and budget.stopped))
     return best_path
 
 
-def _mark_finished(out):
-    """Records that `fit` returned (epochs done, schedule ended or time budget spent)."""
-    state_path = os.path.join(out, SCHEDULE_STATE)
-    state = {}
-    if os.path.exists(state_path):
-        with open(state_path, encoding="utf-8") as f:
-            state = json.load(f)
+def _mark_finished(out, cut_short=False):
+    """Records that `fit` returned (epochs done, schedule ended, or cut short by the time budget)."""
+    state = read_state(out)
     state["finished"] = True
-    write_json_atomic(state_path, state)
+    state["cut_short_by_time_budget"] = cut_short
+    write_json_atomic(os.path.join(out, SCHEDULE_STATE), state)
+
+
+def read_state(out):
+    """The schedule state of the run in `out` (`{}` before its first epoch)."""
+    state_path = os.path.join(out, SCHEDULE_STATE)
+    if not os.path.exists(state_path):
+        return {}
+    with open(state_path, encoding="utf-8") as f:
+        return json.load(f)
