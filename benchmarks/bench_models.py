@@ -25,33 +25,9 @@ import tensorflow as tf  # noqa: E402
 
 import keras  # noqa: E402
 import keras_samplecnn  # noqa: E402
+from keras_samplecnn.benchmarking import forward_flops, matmul_peak  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")  # the v1 profiler API prints deprecation notes
-
-
-def matmul_peak(dtype, size=4096, repeats=5):
-    """Best FLOP/s of a square matmul in `dtype` over a few timed runs."""
-    a = tf.random.normal((size, size), dtype=tf.float32)
-    a = tf.cast(a, dtype)
-    matmul = tf.function(lambda x: tf.matmul(x, x))
-    matmul(a).numpy()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        matmul(a).numpy()
-        best = min(best, time.perf_counter() - start)
-    return 2 * size**3 / best
-
-
-def forward_flops(model):
-    """FLOPs of one segment's forward pass, from the TF graph profiler."""
-    from tensorflow.python.profiler import model_analyzer, option_builder
-
-    spec = tf.TensorSpec([1, model.input_length], tf.float32)
-    graph = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec).graph
-    options = option_builder.ProfileOptionBuilder(option_builder.ProfileOptionBuilder.float_operation())
-    options = options.with_empty_output().build()
-    return model_analyzer.profile(graph, options=options).total_float_ops
 
 
 def rate(step, batch, seconds):
@@ -89,8 +65,8 @@ def main():
     parser.add_argument("--seconds", type=float, default=4.0, help="timed seconds per measurement")
     args = parser.parse_args()
 
-    peak32 = matmul_peak(tf.float32)
-    peak16 = matmul_peak(tf.bfloat16)
+    peak32 = matmul_peak(tf.float32, size=4096)
+    peak16 = matmul_peak(tf.bfloat16, size=4096)
     print(
         f"matmul peak: float32 {peak32 / 1e9:.0f} GFLOP/s, bfloat16 {peak16 / 1e9:.0f} GFLOP/s "
         f"({peak16 / peak32:.2f}x); {os.cpu_count()} CPUs, TF {tf.__version__}, Keras {keras.__version__}\n"

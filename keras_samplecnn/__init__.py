@@ -11,9 +11,13 @@ classes are registered and `keras.saving.load_model("model.keras")` works after
 
 import importlib
 
-from keras_samplecnn import layers, models
-from keras_samplecnn.training import optimizers as _optimizers  # noqa: F401  (registers StepDecaySGD)
-from keras_samplecnn.models import SampleCNN, build, describe_models, list_models
+from keras_samplecnn.quiet import import_keras
+
+import_keras()  # before anything imports TensorFlow: its start-up log lines are dropped
+
+from keras_samplecnn import layers, models  # noqa: E402
+from keras_samplecnn.models import SampleCNN, build, describe_models, list_models  # noqa: E402
+from keras_samplecnn.training import optimizers as _optimizers  # noqa: E402, F401  (registers StepDecaySGD)
 
 __version__ = "0.1.0"
 

@@ -14,10 +14,8 @@ a bad config, or a model file that is not a keras_samplecnn model.
 
 import argparse
 import json
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported
 
 
 def _train(args):
@@ -95,6 +93,9 @@ def _visualize(args):
         steps=args.steps,
         filters=args.filters,
         fmt=args.format,
+        method=args.method,
+        batch_size=args.batch_size,
+        max_length=args.max_length or args.input_length,
     )
     print(f"{len(paths)} images and index.md written to {args.out}")
     return 0
@@ -154,6 +155,21 @@ def build_parser():
     p.add_argument("--steps", type=int, default=18, help="gradient-ascent steps (18 as in the papers)")
     p.add_argument("--filters", type=int, default=64, help="at most this many filters per layer")
     p.add_argument("--format", choices=("png", "svg"), default="png")
+    p.add_argument(
+        "--method",
+        choices=("robust", "paper"),
+        default="robust",
+        help="robust: keep each filter's best input, smoothed spectra (default); "
+        "paper: SMC 2017's exact recipe (18 unit steps, log10(1 + 10|X|^2) of one frame)",
+    )
+    p.add_argument("--batch-size", type=int, help="filters optimised together (default: bounded by memory)")
+    p.add_argument(
+        "--max-length",
+        type=int,
+        help="also probe deeper layers whose receptive field is at most this many samples, with their "
+        "receptive field (default: --input-length, the layers the papers show; 59049 probes all "
+        "of the 3^9 model, minutes instead of seconds)",
+    )
     p.set_defaults(run=_visualize)
 
     p = commands.add_parser("models", help="the model zoo with parameter counts")

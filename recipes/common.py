@@ -1,15 +1,17 @@
 """What every MTAT recipe does: find or convert the data, train, evaluate, report.
 
-A recipe is `run(<config name>, __doc__)`; see `recipes/mtat_se.py`.
+A recipe is `run(<config name>, __doc__)`; see `recipes/mtat_se.py`. Its config is
+`configs/<name>.yaml`; `--profile NAME` merges `configs/profiles/NAME.yaml` (or any YAML file)
+on top, `--set` overrides last. `--demo` runs on the synthetic demo dataset with the profile
+that `configs/demo.yaml` names (`cpu`).
 """
 
 import argparse
-import json
+import contextlib
 import os
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIGS = os.path.join(HERE, "configs")
@@ -28,7 +30,7 @@ A folder already converted with `python -m tfrecords_tools mtat` (it holds manif
 can be given to --data directly.
 
 No data at hand? `python {script} --demo` runs the whole recipe on a synthetic demo dataset
-in MTAT's exact layout (about 8 minutes on a 2-core CPU).
+in MTAT's exact layout (a few minutes on a 2-core CPU).
 """
 
 
@@ -36,10 +38,14 @@ def parse_args(doc, argv):
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", help="converted TFRecords (manifest.json) or the raw MTAT folder")
     parser.add_argument("--out", help="output folder (default: the config's output.dir)")
+    parser.add_argument("--profile", metavar="NAME",
+                        help="settings merged over the config: configs/profiles/NAME.yaml or a YAML path "
+                             "(cpu: the demo's CPU-sized model and schedule)")  # fmt: skip
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key, e.g. --set optimization.learning_rate=0.005")  # fmt: skip
+    parser.add_argument("--seed", type=int, help="training seed (optimization.seed)")
     parser.add_argument("--demo", action="store_true",
-                        help="generate the synthetic demo dataset, convert, train, evaluate (CPU, ~8 min)")  # fmt: skip
+                        help="generate the synthetic demo dataset, convert, train and evaluate with the cpu profile")  # fmt: skip
     parser.add_argument("--demo-clips", type=int, default=None, help="clips in the demo dataset")
     parser.add_argument("--demo-seconds", type=float, default=None, help="length of each demo clip")
     parser.add_argument(
@@ -93,12 +99,13 @@ def run(config_name, doc, argv=None):
 
     script = os.path.relpath(sys.argv[0]) if sys.argv and sys.argv[0] else f"recipes/{config_name}.py"
     overrides = list(args.set)
-    demo = _read_demo() if args.demo else None
-    if demo:
-        # Demo settings first, so that --set still wins.
-        overrides = _demo_overrides(demo) + overrides
+    if args.seed is not None:
+        overrides.append(f"optimization.seed={args.seed}")
+    demo = _read_yaml(os.path.join(CONFIGS, "demo.yaml")) if args.demo else None
+    profile = args.profile or (demo["profile"] if demo else None)
     try:
-        config = config_lib.load(os.path.join(CONFIGS, f"{config_name}.yaml"), overrides)
+        overlays = [profile_path(profile)] if profile else []
+        config = config_lib.load(os.path.join(CONFIGS, f"{config_name}.yaml"), overrides, overlays)
     except config_lib.ConfigError as error:
         sys.exit(f"error: {error}")
     out_dir = args.out or (config.output.dir + ("_demo" if args.demo else ""))
@@ -116,48 +123,71 @@ def run(config_name, doc, argv=None):
     segment_length, _ = input_geometry(**geometry)
     sample_rate = model_args.get("sample_rate", 22050)
 
-    start = time.monotonic()
+    timings = Timings()
     if args.demo:
         dataset = dict(demo["dataset"])
         dataset["n_clips"] = args.demo_clips or dataset["n_clips"]
         dataset["clip_seconds"] = args.demo_seconds or dataset["clip_seconds"]
-        data_dir = make_demo_data(out_dir, dataset, segment_length, sample_rate, args.workers)
+        data_dir = make_demo_data(out_dir, dataset, segment_length, sample_rate, args.workers, timings)
     else:
-        data_dir = find_data(
-            args.data or config.data.dir, out_dir, script, segment_length, sample_rate, args.workers
-        )
+        with timings("conversion"):
+            data_dir = find_data(
+                args.data or config.data.dir, out_dir, script, segment_length, sample_rate, args.workers
+            )
     config.data.dir = data_dir
 
     from keras_samplecnn.evaluation import evaluate
-    from keras_samplecnn.training.trainer import LOG, train
+    from keras_samplecnn.training.trainer import LOG, read_state, train
 
-    best = train(config)
-    results = evaluate(best, data_dir, split=config.data.test_split, out_dir=os.path.join(out_dir, "evaluation"),
-                       training_log=os.path.join(out_dir, LOG))  # fmt: skip
-    minutes = (time.monotonic() - start) / 60
-    print_summary(results, out_dir, minutes)
+    with timings("training"):
+        best = train(config)
+    with timings("evaluation"):
+        results = evaluate(best, data_dir, split=config.data.test_split,
+                           out_dir=os.path.join(out_dir, "evaluation"), training_log=os.path.join(out_dir, LOG))  # fmt: skip
+    timings.save(os.path.join(out_dir, "timings.json"))
+    print_summary(results, out_dir, timings, read_state(out_dir))
     return results
 
 
-def _read_demo():
+class Timings(dict):
+    """Wall-clock seconds per phase of this invocation, saved with the machine's matmul peak."""
+
+    @contextlib.contextmanager
+    def __call__(self, phase):
+        start = time.monotonic()
+        yield
+        self[phase] = self.get(phase, 0.0) + time.monotonic() - start
+
+    def save(self, path):
+        from keras_samplecnn.benchmarking import matmul_peak
+        from keras_samplecnn.training.callbacks import write_json_atomic
+
+        self.peak = matmul_peak()
+        write_json_atomic(path, {"seconds": dict(self), "total_seconds": sum(self.values()),
+                                 "float32_matmul_peak_flops": self.peak})  # fmt: skip
+
+
+def profile_path(profile):
+    """The YAML file of a profile: a name under configs/profiles/, or a path."""
+    from keras_samplecnn.training.config import ConfigError
+
+    if os.path.exists(profile):
+        return profile
+    path = os.path.join(CONFIGS, "profiles", f"{profile}.yaml")
+    if not os.path.exists(path):
+        names = sorted(f[:-5] for f in os.listdir(os.path.join(CONFIGS, "profiles")) if f.endswith(".yaml"))
+        raise ConfigError(f"--profile {profile!r}: no such file, and not one of {names}")
+    return path
+
+
+def _read_yaml(path):
     import yaml
 
-    with open(os.path.join(CONFIGS, "demo.yaml"), encoding="utf-8") as f:
+    with open(path, encoding="utf-8") as f:
         return yaml.safe_load(f)
 
 
-def _demo_overrides(demo):
-    """`--set` strings for every config section of demo.yaml (its `dataset` part is not config)."""
-    overrides = []
-    for section, values in demo.items():
-        if section == "dataset":
-            continue
-        for key, value in values.items():
-            overrides.append(f"{section}.{key}={json.dumps(value)}")
-    return overrides
-
-
-def make_demo_data(out_dir, dataset, segment_length, sample_rate, workers):
+def make_demo_data(out_dir, dataset, segment_length, sample_rate, workers, timings):
     """Synthesises the demo MTAT folder and converts it, each step skipped if already done.
 
     `dataset` holds `n_clips`, `clip_seconds` and `seed` (demo.yaml's `dataset` section).
@@ -168,19 +198,29 @@ def make_demo_data(out_dir, dataset, segment_length, sample_rate, workers):
     complete = os.path.join(root, ".complete")  # written last: an interrupted synthesis is redone
     if not os.path.exists(complete):
         print(f"Synthesising the demo dataset in {root} ...")
-        make_demo_mtat(root, n_clips=dataset["n_clips"], clip_seconds=dataset["clip_seconds"],
-                       seed=dataset["seed"], workers=workers)  # fmt: skip
+        with timings("synthesis"):
+            make_demo_mtat(root, n_clips=dataset["n_clips"], clip_seconds=dataset["clip_seconds"],
+                           seed=dataset["seed"], workers=workers)  # fmt: skip
         open(complete, "w").close()
-    return convert_mtat(
-        root, os.path.join(out_dir, "tfrecords"), segment_length, sample_rate, workers, reference_split=False
-    )
+    with timings("conversion"):
+        return convert_mtat(
+            root, os.path.join(out_dir, "tfrecords"), segment_length, sample_rate, workers, reference_split=False
+        )
 
 
-def print_summary(results, out_dir, minutes):
+def print_summary(results, out_dir, timings, state):
+    from keras_samplecnn.benchmarking import describe_peak
+
     print()
+    if state.get("cut_short_by_time_budget"):
+        print("NOTE: training was stopped by the time budget (optimization.max_minutes) before the configured")
+        print("      epochs ended: the numbers below are not the configured run's result.")
     print(f"Clip-level results on the {results['split']} split ({results['num_clips']} clips):")
     print(f"  macro ROC-AUC  {results['roc_auc']:.4f}")
     print(f"  macro PR-AUC   {results['pr_auc']:.4f}")
     if results["excluded_tags"]:
         print(f"  left out (no positive clip): {', '.join(results['excluded_tags'])}")
-    print(f"Report: {os.path.join(out_dir, 'evaluation', 'report.md')}; total time {minutes:.1f} min")
+    phases = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in timings.items())
+    print(f"Report: {os.path.join(out_dir, 'evaluation', 'report.md')}")
+    print(f"Time: {phases}; total {sum(timings.values()) / 60:.1f} min on this machine "
+          f"({describe_peak(timings.peak)})")  # fmt: skip

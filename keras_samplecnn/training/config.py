@@ -10,11 +10,17 @@ precision:    {policy: auto, xla: auto}
 output:       {dir: runs/mtat_se, tensorboard: true}
 ```
 
+A file may start from another one with `extends: base.yaml` (a path relative to the file):
+its values are merged over the base's, section by section, so a recipe states only what
+differs. Overlays (profiles such as `recipes/configs/profiles/cpu.yaml`) are merged the same
+way on top, then `--set` overrides.
+
 An unknown key or a value of the wrong type stops loading with a `ConfigError` that names
 the key and what is allowed.
 """
 
 import dataclasses
+import os
 import typing
 
 import yaml
@@ -204,16 +210,22 @@ def apply_overrides(values, overrides):
     return values
 
 
-def load(path, overrides=()):
-    """Reads a YAML config, applies `--set` overrides and validates it.
+def merge(base, update):
+    """`update` merged into a copy of `base`: mappings key by key, anything else replaced."""
+    merged = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
-    Args:
-        path: YAML file.
-        overrides: iterable of `section.key=value` strings.
 
-    Returns:
-        A `TrainConfig`.
-    """
+def read_values(path, _chain=()):
+    """The nested dicts of a YAML config file, merged over the file its `extends:` names."""
+    path = os.path.abspath(path)
+    if path in _chain:
+        raise ConfigError(f"{path} extends itself (through {' -> '.join(_chain)})")
     try:
         with open(path, encoding="utf-8") as f:
             values = yaml.safe_load(f) or {}
@@ -221,6 +233,32 @@ def load(path, overrides=()):
         raise ConfigError(f"config file not found: {path}") from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{path} is not valid YAML: {error}") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections, got {values!r}")
+    base = values.pop("extends", None)
+    if base is None:
+        return values
+    if not isinstance(base, str):
+        raise ConfigError(f"{path}: 'extends' takes a file name, got {base!r}")
+    base = os.path.join(os.path.dirname(path), base)
+    return merge(read_values(base, (*_chain, path)), values)
+
+
+def load(path, overrides=(), overlays=()):
+    """Reads a YAML config, merges overlays, applies `--set` overrides and validates it.
+
+    Args:
+        path: YAML file (may `extends:` another).
+        overrides: iterable of `section.key=value` strings.
+        overlays: YAML files merged on top of `path` in order, before `overrides`
+            (profiles such as `recipes/configs/profiles/cpu.yaml`).
+
+    Returns:
+        A `TrainConfig`.
+    """
+    values = read_values(path)
+    for overlay in overlays:
+        values = merge(values, read_values(overlay))
     return from_dict(apply_overrides(values, overrides))
 
 
