@@ -22,7 +22,7 @@ def _train(args):
     from keras_samplecnn.training import config as config_lib
     from keras_samplecnn.training.trainer import train
 
-    config = config_lib.load(args.config, args.set)
+    config = config_lib.load(args.config, args.set, overlays=args.profile)
     if not config.data.dir:
         raise config_lib.ConfigError("data.dir is empty: give it in the config or with --set data.dir=DIR")
     print(train(config))
@@ -116,6 +116,8 @@ def build_parser():
 
     p = commands.add_parser("train", help="train from a YAML config (rerun to resume)")
     p.add_argument("config", help="YAML config, e.g. recipes/configs/mtat_se.yaml")
+    p.add_argument("--profile", action="append", default=[], metavar="YAML",
+                   help="settings merged over the config, e.g. recipes/configs/profiles/cpu.yaml")  # fmt: skip
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     p.set_defaults(run=_train)
 

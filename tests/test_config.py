@@ -87,3 +87,31 @@ def test_bad_override_and_missing_file(tmp_path):
         config_lib.load(write(tmp_path, ""), ["data.batch_size"])
     with pytest.raises(config_lib.ConfigError, match="not found"):
         config_lib.load(str(tmp_path / "missing.yaml"))
+
+
+def test_extends_and_overlays_merge_section_by_section(tmp_path):
+    (tmp_path / "base.yaml").write_text("data:\n  batch_size: 23\n  shuffle_buffer: 7\noptimization:\n  patience: 3\n")
+    child = write(tmp_path, "extends: base.yaml\nmodel:\n  name: rese\n  overrides: {se_ratio: 2}\ndata:\n  batch_size: 8\n")
+    (tmp_path / "profile.yaml").write_text("model:\n  overrides: {n: 8}\noptimization:\n  patience: 2\n")
+    config = config_lib.load(child, ["optimization.patience=5"], overlays=[str(tmp_path / "profile.yaml")])
+    assert (config.data.batch_size, config.data.shuffle_buffer) == (8, 7)  # child over base, base kept
+    assert config.model.overrides == {"se_ratio": 2, "n": 8}  # the overlay adds, keeps the child's
+    assert config.optimization.patience == 5  # --set last
+
+
+def test_extends_cycle_is_an_error(tmp_path):
+    (tmp_path / "a.yaml").write_text("extends: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("extends: a.yaml\n")
+    with pytest.raises(config_lib.ConfigError, match="extends itself"):
+        config_lib.load(str(tmp_path / "a.yaml"))
+
+
+def test_recipes_state_the_authors_schedule():
+    se = config_lib.load(os.path.join(RECIPE_CONFIGS, "mtat_se.yaml"))
+    basic = config_lib.load(os.path.join(RECIPE_CONFIGS, "mtat_basic.yaml"))
+    # Keras 2.0.5 EarlyStopping(patience=2) and Keras 1 patience=3 each waited one epoch more.
+    assert (se.optimization.patience, basic.optimization.patience) == (3, 4)
+    assert se.optimization.step_decay == 1e-6 and se.data.crops_per_clip == "all"
+    cpu = config_lib.load(os.path.join(RECIPE_CONFIGS, "mtat_resse.yaml"),
+                          overlays=[os.path.join(RECIPE_CONFIGS, "profiles", "cpu.yaml")])  # fmt: skip
+    assert cpu.model.name == "resse" and "filters" in cpu.model.overrides

@@ -165,6 +165,20 @@ def test_all_segments_grid_offsets_change_between_passes(data_dir):
     assert len(first_starts) >= 8 and max(first_starts) <= 99
 
 
+def test_all_segments_without_random_offsets_are_the_fixed_grid(data_dir):
+    ds = pipeline.train_dataset(
+        data_dir, segment_length=SEGMENT, batch_size=5, crops_per_clip="all", random_offsets=False,
+        repeat=False, drop_remainder=False,
+    )  # fmt: skip
+    starts = {}
+    for audio, labels in ds.as_numpy_iterator():
+        for a, y in zip(audio, labels):
+            clip, start = locate(a, y)
+            starts.setdefault(clip, []).append(start)
+    for clip, length in enumerate(LENGTHS):
+        assert sorted(starts[clip]) == list(range(0, max(1, length // SEGMENT) * SEGMENT, SEGMENT)), clip
+
+
 def test_count_segments_for_another_length_reads_the_shards(data_dir):
     assert pipeline.count_segments(data_dir, "train", 150) == sum(max(1, n // 150) for n in LENGTHS)
 

@@ -247,6 +247,7 @@ def train_dataset(
     deterministic=False,
     segment_shuffle_buffer=2048,
     clips_per_parse=16,
+    random_offsets=True,
 ):
     """Training segments of the clips, shuffled and batched: every segment, or random crops.
 
@@ -285,6 +286,8 @@ def train_dataset(
         segment_shuffle_buffer: segments held for shuffling with `crops_per_clip="all"`
             (2048 segments of 59049 samples hold 240 MB).
         clips_per_parse: clips parsed together with `crops_per_clip="all"`.
+        random_offsets: with `crops_per_clip="all"`, shift each clip's grid of segments by a
+            random offset at every pass; False cuts them at 0, L, 2L, ... as the authors did.
 
     Returns:
         a `tf.data.Dataset` of `(audio, labels)`: float32 `[batch, segment_length]` in
@@ -332,7 +335,7 @@ def train_dataset(
 
         def parse_and_cut(serialized, cut_seed):
             parsed = tf.io.parse_example(serialized, spec)
-            pieces, clip_of_segment = _all_segments(parsed[schema.AUDIO], segment_length, cut_seed)
+            pieces, clip_of_segment = _all_segments(parsed[schema.AUDIO], segment_length, cut_seed, random_offsets)
             return pieces, tf.gather(parsed[schema.LABELS], clip_of_segment)
 
         segments = tf.data.Dataset.zip((records.batch(clips_per_parse), seeds)).map(

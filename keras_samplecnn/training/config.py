@@ -50,6 +50,7 @@ class DataConfig:
     crops_per_clip: typing.Union[int, str] = "all"
     shuffle_buffer: int = 512  # clips (about 1.3 MB each at 22050 Hz)
     segment_shuffle_buffer: int = 2048  # segments, with crops_per_clip: all
+    random_offsets: bool = True  # crops_per_clip: all: shift each clip's segment grid every epoch
     train_split: str = "train"
     valid_split: str = "valid"
     test_split: str = "test"

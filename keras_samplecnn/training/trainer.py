@@ -117,6 +117,7 @@ def train(config, extra_callbacks=()):
         crops_per_clip=data.crops_per_clip,
         shuffle_buffer=data.shuffle_buffer,
         segment_shuffle_buffer=data.segment_shuffle_buffer,
+        random_offsets=data.random_offsets,
         seed=config.optimization.seed,
     )
     valid_ds = pipeline.eval_dataset(
