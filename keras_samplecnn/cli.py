@@ -169,7 +169,7 @@ def build_parser():
         "--max-length",
         type=int,
         help="also probe deeper layers whose receptive field is at most this many samples, with their "
-        "receptive field (default: --input-length, the layers the papers show; 59049 probes all "
+        "receptive field (default: --input-length, the layers a 729-sample probe covers; 59049 probes all "
         "of the 3^9 model, minutes instead of seconds)",
     )
     p.set_defaults(run=_visualize)

@@ -128,9 +128,176 @@ def test_gradient_ascent_on_other_backends(backend):
     code = (
         "import numpy as np, keras_samplecnn; from keras_samplecnn import viz;"
         "m = keras_samplecnn.build('rese', n=5, input_length=729, se_ratio=0.5);"
-        "r = viz.filter_responses(m, 'block3', filters=range(4), steps=4);"
+        "r = viz.filter_responses(m, 'block3', filters=range(4), steps=4, batch_size=3);"
+        "p = viz.filter_responses(m, 'block3', filters=range(4), steps=4, method='paper');"
+        "assert p['final_activation'].mean() > 5 * p['initial_activation'].mean();"
         "assert r['final_activation'].mean() > 5 * r['initial_activation'].mean(); print('ok')"
     )
     env = dict(os.environ, KERAS_BACKEND=backend)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]
+
+
+def _bumpy(a):
+    from keras import ops
+
+    return a + 2 * ops.sin(a)
+
+
+def _bumpy_conv_model(length=64, taps=5, channels=3, seed=1):
+    """waveform -> Conv1D with activation a + 2 sin(a): smooth and unbounded (float32 and
+    float64 agree, no near-ties at a maximum), yet a unit step often overshoots one of its
+    bumps, so best-keeping and step halving show."""
+    import keras
+
+    inputs = keras.Input((length,))
+    x = keras.layers.Reshape((length, 1), name="add_channel")(inputs)
+    conv = keras.layers.Conv1D(channels, taps, activation=_bumpy, name="stem")
+    model = keras.Model(inputs, conv(x))
+    kernel = np.random.default_rng(seed).normal(0, 0.3, (taps, 1, channels)).astype("float32")
+    bias = np.linspace(-0.2, 0.3, channels).astype("float32")
+    conv.kernel.assign(kernel)
+    conv.bias.assign(bias)
+    return model, kernel[:, 0, :].astype(float), bias.astype(float)
+
+
+def _numpy_activation_and_gradient(x, kernel, bias):
+    """Mean over time of a + 2 sin(a), a the valid correlation, and its input gradient; row i
+    probes filter i."""
+    taps, rows = kernel.shape[0], len(x)
+    frames = np.lib.stride_tricks.sliding_window_view(x, taps, axis=1)  # (rows, time, taps)
+    pre = np.einsum("rtk,kr->rt", frames, kernel[:, :rows]) + bias[:rows, None]
+    slope = (1 + 2 * np.cos(pre)) / pre.shape[1]
+    gradient = np.zeros_like(x)
+    for k in range(taps):  # d pre[t] / d x[t + k] = kernel[k]
+        gradient[:, k : k + pre.shape[1]] += slope * kernel[k, :rows, None]
+    return (pre + 2 * np.sin(pre)).mean(axis=1), gradient
+
+
+def _numpy_ascent(x, kernel, bias, robust, steps):
+    """Both recipes written out independently, in float64. Also returns the number of step
+    halvings and the smallest gap |value - best| the robust recipe decided on."""
+
+    def unit(g):
+        return g / np.sqrt(np.mean(g**2, axis=1, keepdims=True))
+
+    initial, gradient = _numpy_activation_and_gradient(x, kernel, bias)
+    best, size, halvings, gap = initial.copy(), np.ones((len(x), 1)), 0, np.inf
+    for _ in range(steps):
+        if not robust:  # the papers: always step from the current input
+            x = x + unit(_numpy_activation_and_gradient(x, kernel, bias)[1])
+            continue
+        trial = x + size * unit(gradient)
+        values, trial_gradient = _numpy_activation_and_gradient(trial, kernel, bias)
+        gap = min(gap, np.abs(values - best).min())
+        for i in range(len(x)):  # keep the better input, else halve this filter's step
+            if values[i] > best[i]:
+                x[i], best[i], gradient[i] = trial[i], values[i], trial_gradient[i]
+            else:
+                size[i] /= 2
+                halvings += 1
+    final = _numpy_activation_and_gradient(x, kernel, bias)[0]
+    return x, initial, final, halvings, gap
+
+
+# The robust run stops at 10 steps: later, near a local maximum, its keep-or-halve decisions
+# hinge on gaps near float32 resolution, which float64 NumPy may decide differently.
+@pytest.mark.parametrize("method, steps", [("paper", 18), ("robust", 10)])
+def test_ascent_matches_an_independent_numpy_implementation(method, steps):
+    model, kernel, bias = _bumpy_conv_model()
+    start = viz.filter_responses(model, "stem", input_length=64, steps=0, method=method)["inputs"]
+    assert start.shape == (3, 64)
+    assert 0.014 < np.abs(start).max() <= 0.015  # uniform noise in ±0.015
+    robust = method == "robust"
+    x, initial, final, halvings, gap = _numpy_ascent(start.astype(float), kernel, bias, robust, steps)
+    if robust:
+        assert halvings > 0 and gap > 1e-4  # the halving is exercised, and decided clearly
+
+    result = viz.filter_responses(model, "stem", input_length=64, steps=steps, method=method)
+    np.testing.assert_allclose(result["inputs"], x, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(result["initial_activation"], initial, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(result["final_activation"], final, rtol=1e-4, atol=1e-5)
+    other = viz.filter_responses(
+        model, "stem", input_length=64, steps=steps, method="paper" if robust else "robust"
+    )
+    assert not np.allclose(other["inputs"], result["inputs"], atol=1e-2)  # the methods differ here
+
+
+def test_paper_spectrum_is_log10_1_plus_10_power_of_the_middle_frame():
+    rate, frame, k0, amplitude = 729.0, 729, 50, 0.2
+    n = np.arange(frame)
+    tone = amplitude * np.cos(2 * np.pi * k0 * n / frame)
+    other = np.random.default_rng(0).normal(size=frame)  # outer frames must be ignored
+    inputs = np.concatenate([other, tone, other])[None]
+    result = viz.filter_spectra(inputs, rate, method="paper", frame=frame)
+    spectrum = result["spectra"][0]
+    assert spectrum.shape == (frame // 2 + 1,)
+    # |X[k0]| = A·N/2 for a cosine on bin k0; every other bin is 0 (no smoothing, no scaling).
+    assert spectrum[k0] == pytest.approx(np.log10(1 + 10 * (amplitude * frame / 2) ** 2), rel=1e-9)
+    np.testing.assert_allclose(np.delete(spectrum, k0), 0, atol=1e-9)
+    assert result["peak_frequencies"][0] == pytest.approx(k0 * rate / frame)
+    # A bare frame with DC is not mean-removed: bin 0 holds log10(1 + 10·(N·c)²).
+    dc = viz.filter_spectra(np.full((1, frame), 0.01), rate, method="paper")["spectra"][0]
+    assert dc[0] == pytest.approx(np.log10(1 + 10 * (frame * 0.01) ** 2))
+
+
+@pytest.mark.parametrize("method", ["robust", "paper"])
+def test_chunked_ascent_equals_one_batch(small_se_model, method):
+    whole = viz.filter_responses(small_se_model, "block2", filters=range(10), steps=4, method=method)
+    chunked = viz.filter_responses(
+        small_se_model, "block2", filters=range(10), steps=4, method=method, batch_size=3
+    )
+    assert chunked["inputs"].shape == (10, 729)
+    np.testing.assert_allclose(chunked["inputs"], whole["inputs"], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(chunked["final_activation"], whole["final_activation"], rtol=1e-4)
+    np.testing.assert_array_equal(chunked["filters"], np.arange(10))
+
+
+def test_ascent_is_traced_once_per_layer(small_se_model, monkeypatch):
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("counts tf.function traces")
+    from keras_samplecnn.viz import filters as filters_module
+
+    calls = []
+    compile_ascent = filters_module.compile_ascent
+
+    def counting(model, objective, loop):
+        return compile_ascent(model, lambda *a: calls.append(1) or objective(*a), loop)
+
+    monkeypatch.setattr(filters_module, "compile_ascent", counting)
+    counts = []
+    for steps, batch_size in ((2, None), (12, 2)):  # 1 chunk vs 4 chunks of different sizes
+        calls.clear()
+        viz.filter_responses(small_se_model, "block1", filters=range(7), steps=steps, batch_size=batch_size)
+        counts.append(len(calls))
+    # The objective runs in Python only while tracing: the same few calls for 2 steps in one
+    # chunk as for 12 steps in 4 chunks (nothing retraced per step or per chunk).
+    assert counts[0] == counts[1] <= 3, counts
+
+
+def test_bad_method_and_filter(small_se_model):
+    with pytest.raises(ValueError, match="unknown method"):
+        viz.filter_responses(small_se_model, "stem", method="fast")
+    with pytest.raises(ValueError, match=r"must lie in \[0, 128\)"):
+        viz.filter_responses(small_se_model, "stem", filters=[128])
+
+
+def test_cli_visualize_paper_method_and_max_length(tmp_path):
+    from keras_samplecnn.cli import main
+
+    # n=6: block6 sees 2187 samples, more than the 729-sample probe.
+    model = keras_samplecnn.build(
+        "se", num_classes=2, n=6, stem_filters=8, filters=[8] * 6, se_ratio=0.5, head_units=8
+    )
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    base = ["visualize", path, "--steps", "2", "--filters", "3", "--method", "paper"]
+    assert main(base + ["--out", str(tmp_path / "a")]) == 0
+    images = sorted(os.listdir(tmp_path / "a"))
+    assert "06_block5.png" in images and "07_block6.png" not in images
+    index = (tmp_path / "a" / "index.md").read_text()
+    assert "method 'paper'" in index and "--max-length 2187" in index
+    assert main(base + ["--out", str(tmp_path / "b"), "--max-length", "2187", "--batch-size", "2"]) == 0
+    assert "07_block6.png" in os.listdir(tmp_path / "b")

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 import keras
 from keras import ops
 
-from keras_samplecnn.viz.gradients import input_gradient
+from keras_samplecnn.viz.gradients import compile_ascent
 
 
 def feature_extractor(model, layer, input_length):
@@ -47,16 +47,84 @@ def feature_extractor(model, layer, input_length):
     raise AssertionError("unreachable")
 
 
+METHODS = ("robust", "paper")
+SAMPLES_PER_BATCH = 2**18  # default chunk: rows x samples, bounds the activations in memory
+_EPS = 1e-8  # keeps a dead filter's zero gradient at zero instead of NaN
+
+
+def _rms_normalised(gradient):
+    return gradient / (ops.sqrt(ops.mean(ops.square(gradient), axis=1, keepdims=True)) + _EPS)
+
+
+def _paper_loop(steps, step_size):
+    """The papers' ascent: `steps` plain steps along the RMS-normalised gradient."""
+
+    def loop(value_and_grad, value, x):
+        if steps < 1:
+            values = value(x)
+            return x, values, values
+        initial, gradient = value_and_grad(x)
+        x = x + step_size * _rms_normalised(gradient)
+        x = ops.fori_loop(1, steps, lambda i, x: x + step_size * _rms_normalised(value_and_grad(x)[1]), x)
+        return x, initial, value(x)
+
+    return loop
+
+
+def _robust_loop(steps, step_size):
+    """The default ascent: keeps each row's best input, halves its step when a step fails."""
+
+    def loop(value_and_grad, value, x):
+        initial, gradient = value_and_grad(x)
+
+        def step(i, state):
+            best_x, best, best_gradient, sizes = state
+            x = best_x + sizes[:, None] * _rms_normalised(best_gradient)
+            values, gradient = value_and_grad(x)
+            # A unit step can overshoot into a dead-ReLU region: keep each filter's best
+            # input and halve its step when a step does not improve it.
+            improved = values > best
+            rows = improved[:, None]
+            return (
+                ops.where(rows, x, best_x),
+                ops.where(improved, values, best),
+                ops.where(rows, gradient, best_gradient),
+                ops.where(improved, sizes, sizes * 0.5),
+            )
+
+        sizes = ops.full_like(initial, step_size)
+        best_x, best, _, _ = ops.fori_loop(0, steps, step, (x, initial, gradient, sizes))
+        return best_x, initial, best
+
+    return loop
+
+
 def filter_responses(
-    model, layer, input_length=729, filters=None, steps=18, step_size=1.0, noise=0.015, seed=0
+    model,
+    layer,
+    input_length=729,
+    filters=None,
+    steps=18,
+    step_size=1.0,
+    noise=0.015,
+    seed=0,
+    method="robust",
+    batch_size=None,
 ):
     """The input that maximises each filter's mean activation, by gradient ascent.
 
     Starts from uniform noise in ±`noise` and takes `steps` steps of `step_size` along the
-    gradient divided by its RMS (the authors' visualisation settings: 729 samples, ±0.015,
-    18 steps of size 1), keeping each filter's best input and halving its step after a step
-    that does not improve it. All filters are optimised
-    together, one input row per filter.
+    gradient divided by its RMS. One input row per filter; the rows of a chunk of
+    `batch_size` filters are optimised together, and the whole ascent is compiled once per
+    call (`tf.function` / `jax.jit`), so each step costs one forward and one input-gradient
+    pass and nothing is rebuilt or retraced between steps or chunks.
+
+    `method="paper"` is the recipe of Lee et al., "Sample-level Deep Convolutional Neural
+    Networks for Music Auto-tagging Using Raw Waveforms", SMC 2017 (arXiv:1703.01789,
+    fig. 4 and the authors' description): noise in ±0.015, 18 unit steps along the
+    RMS-normalised gradient, the last input is the result. `method="robust"` (default)
+    starts the same way but keeps each filter's best input and halves its step after a
+    step that does not improve it, since a unit step can overshoot into a dead ReLU.
 
     Args:
         model: a `SampleCNN` (any block type and backend with gradients).
@@ -64,44 +132,49 @@ def filter_responses(
         input_length: probe length in samples (must cover the layer's receptive field).
         filters: filter indices to probe (default: all channels of the layer).
         steps, step_size, noise: gradient-ascent settings.
-        seed: noise seed.
+        seed: noise seed (the noise is drawn for all filters at once, so chunking does
+            not change it).
+        method: "robust" or "paper".
+        batch_size: filters optimised together; default: as many as fit in
+            `SAMPLES_PER_BATCH` input samples (all of a 729-sample probe, 4 rows of
+            59049 samples), which bounds memory. Results do not depend on it.
 
     Returns:
         dict with `inputs` `(filters, input_length)`, `filters` (indices),
         `initial_activation` and `final_activation` (mean activation per filter).
     """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {list(METHODS)}")
     extractor = feature_extractor(model, layer, input_length)
     channels = extractor.output.shape[-1]
-    filters = np.arange(channels) if filters is None else np.asarray(filters)
+    filters = np.arange(channels) if filters is None else np.asarray(filters, dtype="int32").reshape(-1)
+    if len(filters) and not (0 <= filters.min() and filters.max() < channels):
+        raise ValueError(f"filter indices must lie in [0, {channels}), got {filters.min()}..{filters.max()}")
     rng = np.random.default_rng(seed)
     x = rng.uniform(-noise, noise, (len(filters), input_length)).astype("float32")
-    selector = ops.convert_to_tensor(np.eye(channels, dtype="float32")[filters])
 
-    def objective(outputs):  # mean activation of filter i in input row i
-        outputs = ops.cast(outputs, "float32")
-        return ops.sum(ops.mean(outputs, axis=1) * selector, axis=-1)
+    def objective(outputs, index):  # mean activation of filter index[i] in input row i
+        means = ops.mean(ops.cast(outputs, "float32"), axis=1)
+        return ops.sum(means * ops.one_hot(index, channels, dtype="float32"), axis=-1)
 
-    initial, gradient = input_gradient(extractor, x, objective)
-    best_x, best, best_gradient = x.copy(), initial.copy(), gradient.copy()
-    sizes = np.full((len(filters), 1), float(step_size))
-    for _ in range(steps):
-        rms = np.sqrt(np.mean(best_gradient**2, axis=1, keepdims=True)) + 1e-8
-        x = best_x + sizes * best_gradient / rms
-        values, gradient = input_gradient(extractor, x, objective)
-        # A unit step can overshoot into a dead-ReLU region: keep each filter's best input
-        # and halve its step when a step does not improve it.
-        improved = values > best
-        best_x[improved], best[improved], best_gradient[improved] = (
-            x[improved],
-            values[improved],
-            gradient[improved],
-        )
-        sizes[~improved] *= 0.5
-    return {"inputs": best_x, "filters": filters, "initial_activation": initial, "final_activation": best}
+    loop = (_paper_loop if method == "paper" else _robust_loop)(steps, float(step_size))
+    run = compile_ascent(extractor, objective, loop)
+    size = int(batch_size or max(1, SAMPLES_PER_BATCH // input_length))
+    parts = [run(x[i : i + size], filters[i : i + size]) for i in range(0, len(filters), size)]
+    inputs, initial, final = (
+        (np.concatenate(p) for p in zip(*parts)) if parts else (x, np.zeros(0), np.zeros(0))
+    )
+    return {
+        "inputs": inputs,
+        "filters": filters,
+        "initial_activation": initial,
+        "final_activation": final,
+        "method": method,
+    }
 
 
-def filter_spectra(inputs, sample_rate, sort=True, smooth=5, log=False):
-    """Power spectra of responses (one frame each, as in the papers), sorted by peak frequency.
+def filter_spectra(inputs, sample_rate, sort=True, smooth=5, log=False, method="robust", frame=729):
+    """Spectra of responses (one frame each, as in the papers), sorted by peak frequency.
 
     Args:
         inputs: `(filters, samples)` array, e.g. `filter_responses(...)["inputs"]`.
@@ -109,22 +182,33 @@ def filter_spectra(inputs, sample_rate, sort=True, smooth=5, log=False):
         sort: order filters by the frequency of their spectral peak.
         smooth: moving-average width in bins; a single frame's spectrum is noisy, and a
             light smoothing makes each filter's band (and the sorted ridge) visible.
-        log: apply the authors' compression log10(1 + 10·P) instead of showing power.
+        log: apply the compression log10(1 + 10·P) to the normalised power P.
+        method: "robust" (default): the mean-removed power spectrum of the whole input,
+            smoothed and scaled to a maximum of 1 per filter (`smooth`, `log` apply).
+            "paper": SMC 2017 (arXiv:1703.01789) exactly: log10(1 + 10·|X|²) of the
+            DFT X of one `frame`-sample frame (the middle one), unsmoothed, unnormalised.
+        frame: frame length of the "paper" method (729 as in the papers).
 
     Returns:
-        dict with `spectra` `(filters, bins)` (each row scaled to a maximum of 1),
-        `frequencies` (Hz), `order` (original filter index of each row),
-        `peak_frequencies` (Hz, per row) and `log`.
+        dict with `spectra` `(filters, bins)`, `frequencies` (Hz), `order` (original filter
+        index of each row), `peak_frequencies` (Hz, per row), `log` and `method`.
     """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {list(METHODS)}")
     inputs = np.asarray(inputs, dtype=np.float64)
-    inputs = inputs - inputs.mean(axis=1, keepdims=True)  # DC says nothing about a band
-    power = np.abs(np.fft.rfft(inputs, axis=1)) ** 2
-    if smooth and smooth > 1:
-        kernel = np.ones(smooth) / smooth
-        power = np.apply_along_axis(np.convolve, 1, power, kernel, mode="same")
-    spectra = power / (power.max(axis=1, keepdims=True) + 1e-12)
-    if log:
-        spectra = np.log10(1 + 10 * spectra) / np.log10(11)
+    if method == "paper":
+        start = max(0, (inputs.shape[1] - frame) // 2)
+        inputs = inputs[:, start : start + frame]
+        spectra = np.log10(1 + 10 * np.abs(np.fft.rfft(inputs, axis=1)) ** 2)
+    else:
+        inputs = inputs - inputs.mean(axis=1, keepdims=True)  # DC says nothing about a band
+        power = np.abs(np.fft.rfft(inputs, axis=1)) ** 2
+        if smooth and smooth > 1:
+            kernel = np.ones(smooth) / smooth
+            power = np.apply_along_axis(np.convolve, 1, power, kernel, mode="same")
+        spectra = power / (power.max(axis=1, keepdims=True) + 1e-12)
+        if log:
+            spectra = np.log10(1 + 10 * spectra) / np.log10(11)
     peaks = np.argmax(spectra, axis=1)
     order = np.argsort(peaks, kind="stable") if sort else np.arange(len(spectra))
     frequencies = np.fft.rfftfreq(inputs.shape[1], 1 / sample_rate)
@@ -133,7 +217,8 @@ def filter_spectra(inputs, sample_rate, sort=True, smooth=5, log=False):
         "frequencies": frequencies,
         "order": order,
         "peak_frequencies": frequencies[peaks[order]],
-        "log": log,
+        "log": log or method == "paper",
+        "method": method,
     }
 
 
@@ -173,6 +258,9 @@ def spectra_figure(result, title=""):
     ax.set_xlabel("frequency (kHz)")
     ax.set_ylabel("filter (sorted by peak frequency)")
     ax.set_title(title)
-    label = "log10(1 + 10·P), P = power / max" if result.get("log") else "power / max, per filter"
+    if result.get("method") == "paper":
+        label = "log10(1 + 10·|X|²)"
+    else:
+        label = "log10(1 + 10·P), P = power / max" if result.get("log") else "power / max, per filter"
     fig.colorbar(image, ax=ax, label=label)
     return fig

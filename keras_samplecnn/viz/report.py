@@ -14,8 +14,22 @@ def convolutional_layers(model):
     return [layer.name for layer in model.layers if layer.name == "stem" or layer.name[5:].isdigit()]
 
 
-def visualize_model(model, out_dir, input_length=729, steps=18, filters=None, fmt="png"):
+def visualize_model(
+    model,
+    out_dir,
+    input_length=729,
+    steps=18,
+    filters=None,
+    fmt="png",
+    method="robust",
+    batch_size=None,
+    max_length=None,
+):
     """Writes the sorted filter spectra of every layer and `index.md` into `out_dir`.
+
+    The cost of a layer grows with its probe length: a block of the 3^9 model whose
+    receptive field is 59049 samples costs 81 times a 729-sample probe per filter (about
+    8 TFLOP for 64 filters and 18 steps), so `max_length` can skip such layers.
 
     Args:
         model: a `SampleCNN` or the path of its `.keras` file.
@@ -25,6 +39,12 @@ def visualize_model(model, out_dir, input_length=729, steps=18, filters=None, fm
         steps: gradient-ascent steps.
         filters: at most this many filters per layer (default: all).
         fmt: "png" or "svg".
+        method: "robust" (default) or "paper" (SMC 2017's exact recipe), see
+            `filter_responses` and `filter_spectra`.
+        batch_size: filters optimised together (default: bounded by memory), see
+            `filter_responses`.
+        max_length: skip layers whose receptive field exceeds both `input_length` and
+            this many samples, and list them in `index.md` (default: probe every layer).
 
     Returns:
         list of the image paths written.
@@ -34,24 +54,39 @@ def visualize_model(model, out_dir, input_length=729, steps=18, filters=None, fm
     if getattr(model, "frontend", "waveform") != "waveform":
         raise ValueError("filter spectra need a raw-waveform model (this one has a mel front end)")
     os.makedirs(out_dir, exist_ok=True)
-    written, lines = [], [f"# Filters of `{model.name}`", "",
-                          "Each image: the input maximising each filter (gradient ascent), its spectrum, "
-                          "filters sorted by peak frequency (SMC 2017, fig. 4).", ""]  # fmt: skip
+    intro = (
+        f"Each image: the input maximising each filter (gradient ascent, method {method!r}), "
+        "its spectrum, filters sorted by peak frequency (SMC 2017, fig. 4)."
+    )
+    written, lines = [], [f"# Filters of `{model.name}`", "", intro, ""]
     result = kernel_spectra(model)
     path = os.path.join(out_dir, f"00_stem_kernels.{fmt}")
     spectra_figure(result, f"{model.name}: stem kernels (direct frequency response)").savefig(path, dpi=100)
     written.append(path)
     lines += [f"## stem kernels\n\n![stem kernels]({os.path.basename(path)})\n"]
+    longest = None if max_length is None else max(input_length, max_length)
     for depth, name in enumerate(tqdm(convolutional_layers(model), desc="layers", unit="layer"), start=1):
         length = max(input_length, receptive_field(model, name))
+        if longest is not None and length > longest:
+            skipped = f"Skipped: its receptive field is {length} samples (`--max-length {length}` probes it)."
+            lines += [f"## {name}\n\n{skipped}\n"]
+            continue
         layer = model.get_layer(name)
         channels = layer.output.shape[-1]
         chosen = None if filters is None or filters >= channels else range(filters)
-        response = filter_responses(model, name, input_length=length, filters=chosen, steps=steps)
-        result = filter_spectra(response["inputs"], model.sample_rate)
+        response = filter_responses(
+            model,
+            name,
+            input_length=length,
+            filters=chosen,
+            steps=steps,
+            method=method,
+            batch_size=batch_size,
+        )
+        result = filter_spectra(response["inputs"], model.sample_rate, method=method, frame=input_length)
         path = os.path.join(out_dir, f"{depth:02d}_{name}.{fmt}")
         spectra_figure(
-            result, f"{model.name}: {name} ({len(result['spectra'])} filters, {length} samples)"
+            result, f"{model.name}: {name} ({len(result['spectra'])} filters, {length} samples, {method})"
         ).savefig(path, dpi=100)
         written.append(path)
         lines += [f"## {name}\n\n![{name}]({os.path.basename(path)})\n"]
