@@ -194,5 +194,13 @@ def main(argv=None):
         return 2
 
 
+def console_main():
+    """The `samplecnn` command: `main` with TensorFlow's native log chatter filtered out."""
+    from keras_samplecnn.quiet import filter_native_logs
+
+    filter_native_logs()
+    return main()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console_main())

@@ -95,6 +95,9 @@ def find_data(data, out_dir, script, segment_length, sample_rate, workers):
 def run(config_name, doc, argv=None):
     """Runs a recipe: config `configs/<config_name>.yaml`, with `--demo` overlays from `configs/demo.yaml`."""
     args = parse_args(doc, argv)
+    from keras_samplecnn.quiet import filter_native_logs
+
+    filter_native_logs()  # a recipe is a command: keep TensorFlow's native chatter off the terminal
     from keras_samplecnn.training import config as config_lib
 
     script = os.path.relpath(sys.argv[0]) if sys.argv and sys.argv[0] else f"recipes/{config_name}.py"

@@ -9,7 +9,7 @@ import pytest
 from tests.tiny_data import SAMPLE_RATE, SEGMENT, make_tiny_mtat
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CHATTER = ("absl::InitializeLog", "oneDNN", "cudart_stub", "cuInit", "cpu_feature_guard", "rebuild TensorFlow")
+CHATTER = ("absl::InitializeLog", "oneDNN", "cudart_stub", "cuInit", "cpu_feature_guard", "rebuild TensorFlow", "DT_")
 
 
 def run(*command):
@@ -37,6 +37,37 @@ def test_filter_drops_chatter_and_keeps_warnings():
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
     assert [line.split("] ")[-1] for line in lines] == ["a real warning", "a real error"], result.stderr
+
+
+def test_process_wide_filter_keeps_python_output_and_real_native_lines():
+    code = (
+        "import os, sys\n"
+        "from keras_samplecnn.quiet import filter_native_logs\n"
+        "filter_native_logs()\n"
+        "os.write(2, b'E0000 00:00:1795688706.089578   13042 util.cc:131] oneDNN supports DT_BOOL only on "
+        "platforms with AVX-512. Falling back to the default Eigen-based implementation if present.\\n')\n"
+        "os.write(2, b'W0000 00:00:1795688706.089578   13042 foo.cc:9] a real native warning\\n')\n"
+        "print('a python line', file=sys.stderr)\n"
+        "raise SystemExit('the traceback-free exit message')\n"
+    )
+    result = run(sys.executable, "-c", code)
+    assert result.returncode == 1
+    assert "oneDNN" not in result.stderr
+    for expected in ("a real native warning", "a python line", "the traceback-free exit message"):
+        assert expected in result.stderr, result.stderr
+
+
+def test_training_command_is_quiet(tmp_path):
+    data = make_tiny_mtat(str(tmp_path / "tiny"))
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "model: {name: se, overrides: {n: 4, input_length: 243, filters: [8, 8, 16, 16], stem_filters: 8}}\n"
+        f"data: {{dir: {data}, batch_size: 8, steps_per_epoch: 2}}\n"
+        f"optimization: {{max_epochs: 1}}\noutput: {{dir: {tmp_path / 'run'}, tensorboard: false}}\n"
+    )
+    result = run(os.path.join(os.path.dirname(sys.executable), "samplecnn"), "train", str(config))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert_quiet(result)
 
 
 def test_package_import_and_commands_are_quiet(tmp_path):

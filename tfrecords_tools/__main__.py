@@ -2,7 +2,10 @@
 
 import sys
 
-from tfrecords_tools.cli import main
+from keras_samplecnn.quiet import filter_native_logs
 
 if __name__ == "__main__":
+    filter_native_logs()  # TensorFlow's native chatter, here and in the worker processes
+    from tfrecords_tools.cli import main
+
     sys.exit(main())
