@@ -28,21 +28,6 @@ CHILD = (
 )
 
 
-def matmul_peak(size=2048, repeats=10):
-    """Best float32 FLOP/s of a `size`² matmul (2·size³ FLOP per product)."""
-    import tensorflow as tf
-
-    a = tf.random.normal((size, size))
-    matmul = tf.function(lambda x: tf.matmul(x, x))
-    matmul(a).numpy()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        matmul(a).numpy()
-        best = min(best, time.perf_counter() - start)
-    return 2 * size**3 / best
-
-
 def run(model, extra):
     """(seconds, peak RSS in GB, exit code) of one `samplecnn visualize` in a fresh process."""
     with tempfile.TemporaryDirectory() as out:
@@ -71,7 +56,9 @@ def main():
         import keras_samplecnn
 
         keras_samplecnn.build("se", num_classes=10).save(args.model)
-    print(f"float32 matmul peak (2048², best of 10): {matmul_peak() / 1e9:.0f} GFLOP/s", flush=True)
+    from keras_samplecnn.benchmarking import matmul_peak
+
+    print(f"float32 matmul peak (2048², best of 10): {matmul_peak(repeats=10) / 1e9:.0f} GFLOP/s", flush=True)
     settings = [[], ["--method", "paper"]] + ([["--max-length", "59049"]] if args.full else [])
     print("| command | seconds | peak RSS (GB) |\n|---|---:|---:|")
     for extra in settings:
