@@ -94,7 +94,7 @@ def find_data(data, out_dir, script, segment_length, sample_rate, workers):
 
 
 def run(config_name, doc, argv=None):
-    """Runs a recipe: config `configs/<config_name>.yaml`, with `--demo` overlays from `configs/demo.yaml`."""
+    """Runs a recipe: `configs/<config_name>.yaml`, a `--profile` over it (`--demo`: demo.yaml's), `--set` last."""
     args = parse_args(doc, argv)
     from keras_samplecnn.quiet import filter_native_logs
 
