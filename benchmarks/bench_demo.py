@@ -39,7 +39,7 @@ def main():
     from keras_samplecnn.benchmarking import forward_flops, matmul_peak
     from keras_samplecnn.data import pipeline
     from keras_samplecnn.training import config as config_lib
-    from keras_samplecnn.training.trainer import LOG, build_model
+    from keras_samplecnn.training.trainer import LOG, build_model, segments_per_epoch
 
     config = config_lib.load(os.path.join(run, "config.yaml"))
     manifest = pipeline.read_manifest(config.data.dir)
@@ -49,12 +49,7 @@ def main():
         epochs = len(list(csv.DictReader(f)))
     length = model.input_length
     segments = {split: pipeline.count_segments(config.data.dir, split, length) for split in manifest["splits"]}
-    if config.data.steps_per_epoch:
-        train_segments = config.data.steps_per_epoch * config.data.batch_size
-    elif config.data.crops_per_clip == "all":
-        train_segments = segments[config.data.train_split]
-    else:
-        train_segments = manifest.num_clips(config.data.train_split) * config.data.crops_per_clip
+    train_segments = segments_per_epoch(config, length)
     work = {
         "training": epochs * train_segments * 3 * flops,
         "validation": epochs * segments[config.data.valid_split] * flops,

@@ -9,8 +9,6 @@ from the ratio of the peaks.
 
 import time
 
-import numpy as np
-
 
 def matmul_peak(dtype="float32", size=2048, repeats=5):
     """Best FLOP/s of a square `size` x `size` TensorFlow matmul in `dtype` over a few runs.
@@ -55,4 +53,4 @@ def forward_flops(model):
 def describe_peak(flops_per_second=None):
     """`"float32 matmul peak 486 GFLOP/s"`, measuring it when not given."""
     peak = matmul_peak() if flops_per_second is None else flops_per_second
-    return f"float32 matmul peak {np.round(peak / 1e9):.0f} GFLOP/s"
+    return f"float32 matmul peak {peak / 1e9:.0f} GFLOP/s"

@@ -17,7 +17,6 @@ import json
 import sys
 
 
-
 def _train(args):
     from keras_samplecnn.training import config as config_lib
     from keras_samplecnn.training.trainer import train

@@ -183,6 +183,13 @@ def _num_samples(audio):
     return tf.cast(tf.strings.length(audio), tf.int64) // schema.PCM_BYTES_PER_SAMPLE
 
 
+def _uniform_starts(room, shape, seed):
+    """Integer starts uniform over `0 .. room` (broadcast to `shape`), from a stateless seed."""
+    uniform = tf.random.stateless_uniform(shape, seed=seed, dtype=tf.float64)
+    start = tf.cast(tf.floor(uniform * tf.cast(room + 1, tf.float64)), tf.int64)
+    return tf.minimum(start, room)  # uniform is < 1, but float rounding must not overshoot
+
+
 def _random_crops(audio, segment_length, crops, seed):
     """`crops` random segments of every clip, as byte strings [crops, batch].
 
@@ -191,9 +198,7 @@ def _random_crops(audio, segment_length, crops, seed):
     of int16 samples.
     """
     room = tf.maximum(_num_samples(audio) - segment_length, 0)  # [batch]
-    uniform = tf.random.stateless_uniform([crops, tf.shape(audio)[0]], seed=seed, dtype=tf.float64)
-    start = tf.cast(tf.floor(uniform * tf.cast(room + 1, tf.float64)), tf.int64)
-    start = tf.minimum(start, room)  # uniform is < 1, but float rounding must not overshoot
+    start = _uniform_starts(room, [crops, tf.shape(audio)[0]], seed)
     length = tf.fill(tf.shape(start), tf.constant(segment_length * schema.PCM_BYTES_PER_SAMPLE, tf.int64))
     # `audio[None]` broadcasts against the [crops, batch] positions without copying clips.
     return tf.strings.substr(audio[None, :], start * schema.PCM_BYTES_PER_SAMPLE, length)
@@ -211,9 +216,7 @@ def _all_segments(audio, segment_length, seed, random_offset=True):
     counts = tf.maximum(samples // segment_length, 1)
     offset = tf.zeros_like(counts)
     if random_offset:
-        room = tf.maximum(samples - counts * segment_length, 0)
-        uniform = tf.random.stateless_uniform(tf.shape(counts), seed=seed, dtype=tf.float64)
-        offset = tf.minimum(tf.cast(tf.floor(uniform * tf.cast(room + 1, tf.float64)), tf.int64), room)
+        offset = _uniform_starts(tf.maximum(samples - counts * segment_length, 0), tf.shape(counts), seed)
     position = tf.range(tf.reduce_max(counts), dtype=tf.int64)[None, :]  # [1, widest]
     valid = position < counts[:, None]  # [clips, widest]
     starts = tf.where(valid, offset[:, None] + position * segment_length, 0) * schema.PCM_BYTES_PER_SAMPLE

@@ -35,7 +35,7 @@ class StagedDecay(keras.callbacks.Callback):
     atomically: a kill at any moment leaves the previous version intact.
 
     Patience: the authors' Keras 2.0.5 `EarlyStopping(patience=p)` stopped after p + 1
-    epochs without improvement (an off-by-one fixed in Keras 2.1, keras-team/keras#8100);
+    epochs without improvement (an off-by-one fixed later, keras-team/keras#8100);
     here `patience` counts the epochs without improvement that end a stage, so their p = 2
     (tae-jun/resemul, ICASSP 2018) is `patience=3` and their p = 3 (jongpillee/sampleCNN,
     SMC 2017, Keras 1) is `patience=4`. Their tf.keras code (tae-jun/sampleaudio, JSTSP

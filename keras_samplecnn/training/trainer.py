@@ -67,6 +67,20 @@ def compile_model(model, config, jit_compile, task):
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit_compile)
 
 
+def segments_per_epoch(config, segment_length):
+    """Training segments in one epoch of `config` for a model input of `segment_length`.
+
+    `steps_per_epoch` batches when it is set; else every segment of every training clip
+    (`crops_per_clip: all`, the papers' epoch) or k random crops per clip.
+    """
+    data = config.data
+    if data.steps_per_epoch:
+        return data.steps_per_epoch * data.batch_size
+    if data.crops_per_clip == "all":
+        return pipeline.count_segments(data.dir, data.train_split, segment_length)
+    return pipeline.read_manifest(data.dir).num_clips(data.train_split) * data.crops_per_clip
+
+
 def finished(out):
     """Whether `out` holds a completed run (schedule ended or epochs done, best model saved)."""
     return os.path.exists(os.path.join(out, BEST)) and bool(read_state(out).get("finished"))
@@ -104,11 +118,7 @@ def train(config, extra_callbacks=()):
 
     data = config.data
     train_clips = manifest.num_clips(data.train_split)
-    if data.crops_per_clip == "all":  # the papers' epoch: every segment once
-        segments_per_epoch = pipeline.count_segments(data.dir, data.train_split, model.input_length)
-    else:
-        segments_per_epoch = train_clips * data.crops_per_clip
-    steps = data.steps_per_epoch or max(1, math.ceil(segments_per_epoch / data.batch_size))
+    steps = max(1, math.ceil(segments_per_epoch(config, model.input_length) / data.batch_size))
     train_ds = pipeline.train_dataset(
         data.dir,
         split=data.train_split,
@@ -123,11 +133,7 @@ def train(config, extra_callbacks=()):
     valid_ds = pipeline.eval_dataset(
         data.dir, split=data.valid_split, segment_length=model.input_length, batch_size=data.eval_batch_size
     ).map(lambda audio, labels, clip: (audio, labels))
-    # The manifest counts segments of the converted length; for another length let Keras run
-    # validation to the end of the data.
-    valid_segments = None
-    if manifest.get("segment_length") == model.input_length:
-        valid_segments = manifest["splits"][data.valid_split]["segments"]
+    valid_segments = pipeline.count_segments(data.dir, data.valid_split, model.input_length)
 
     opt = config.optimization
     callbacks = [
@@ -162,7 +168,7 @@ def train(config, extra_callbacks=()):
         epochs=config.optimization.max_epochs,
         steps_per_epoch=steps,
         validation_data=valid_ds,
-        validation_steps=math.ceil(valid_segments / data.eval_batch_size) if valid_segments else None,
+        validation_steps=math.ceil(valid_segments / data.eval_batch_size),
         callbacks=callbacks,
         shuffle=False,  # the pipeline shuffles
         verbose=config.output.verbose,
