@@ -72,7 +72,6 @@ class StagedDecay(keras.callbacks.Callback):
         self.state_path = state_path
         self.monitor = monitor
         self.state = {"best": float("inf"), "stage_best": float("inf"), "wait": 0, "stage": 0, "finished": False}
-        self._epoch_rate = None
 
     def stage_rate(self, stage=None):
         """The learning rate of `stage` (default: the current one)."""
@@ -89,15 +88,14 @@ class StagedDecay(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         # Here rather than in on_train_begin: BackupAndRestore restores the optimizer there,
         # learning rate included, and the stage's rate must win.
-        self._epoch_rate = self.stage_rate()
-        _optimizer(self.model).learning_rate.assign(self._epoch_rate)
+        _optimizer(self.model).learning_rate.assign(self.stage_rate())
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
         if value is None or not np.isfinite(value):
             raise RuntimeError(f"StagedDecay needs a finite {self.monitor!r} each epoch, got {value!r}")
-        if logs is not None:  # what this epoch trained with, before any change below
-            logs["learning_rate"] = self._epoch_rate
+        if logs is not None:  # what this epoch trained with (read back), before any change below
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(_optimizer(self.model).learning_rate))
             logs["stage"] = self.state["stage"]
         if value < self.state["best"]:
             self.state["best"] = float(value)
