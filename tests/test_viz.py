@@ -126,12 +126,13 @@ def test_gradient_ascent_on_other_backends(backend):
     if importlib.util.find_spec(backend) is None:
         pytest.skip(f"{backend} not installed")
     code = (
-        "import numpy as np, keras_samplecnn; from keras_samplecnn import viz;"
+        "import keras, keras_samplecnn; from keras_samplecnn import viz;"
+        "keras.utils.set_random_seed(0);"  # the same weights every run
         "m = keras_samplecnn.build('rese', n=5, input_length=729, se_ratio=0.5);"
         "r = viz.filter_responses(m, 'block3', filters=range(4), steps=4, batch_size=3);"
         "p = viz.filter_responses(m, 'block3', filters=range(4), steps=4, method='paper');"
-        "assert p['final_activation'].mean() > 5 * p['initial_activation'].mean();"
-        "assert r['final_activation'].mean() > 5 * r['initial_activation'].mean(); print('ok')"
+        "v = [(x['initial_activation'], x['final_activation']) for x in (p, r)];"
+        "assert all(b.mean() > 5 * a.mean() for a, b in v), v; print('ok')"
     )
     env = dict(os.environ, KERAS_BACKEND=backend)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
