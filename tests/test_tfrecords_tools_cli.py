@@ -33,7 +33,7 @@ def test_every_command_has_help(command, capsys):
     else:
         assert COMMANDS[command] in text
         if command != "verify":
-            assert "--shard-size" in text and "--short {pad,skip}" in text
+            assert "--shard-size" in text and "--short {pad,tile,skip}" in text and "--min-seconds" in text
 
 
 def test_missing_root_exits_with_code_2(tmp_path, caplog):

@@ -260,6 +260,46 @@ def test_short_clips_are_padded_or_skipped(tmp_path, caplog, short):
     assert examples["long"]["num_samples"] == 8000
 
 
+def test_short_clips_are_tiled_to_the_minimum_length(tmp_path, caplog):
+    plan = _toy_plan(tmp_path, num_clips=4, seconds=0.05)  # 800 samples
+    long_source = tmp_path / "src" / "clips" / "long.wav"
+    sf.write(long_source, tone(440, 0.5, 16000), 16000)  # 8000 samples: above the minimum, kept whole
+    plan.jobs.append(ClipJob(str(long_source), "clips/long.wav", "long", (1.0, 1.0), "train"))
+    out = tmp_path / "out"
+    settings = Settings(sample_rate=16000, segment_length=1000, short="tile", min_length=3000)
+
+    with caplog.at_level(logging.INFO):
+        manifest = convert(plan, out, settings, num_shards=1, workers=1, show_progress=False)
+
+    examples = {e["clip_id"]: e for _, e in _records(out)}
+    original = to_int16(load_audio(plan.jobs[0].source, 16000))
+    tiled = examples["c00"]["audio"]
+    assert len(original) == 800 and len(tiled) == 3000
+    # 800-sample clip repeated: copies at 0, 800, 1600, 2400 (the last cut at 600 samples).
+    np.testing.assert_array_equal(tiled, np.concatenate([original] * 4)[:3000])
+    assert examples["long"]["num_samples"] == 8000
+    assert manifest["min_length"] == 3000 and manifest["short"] == "tile"
+    assert manifest["splits"]["train"]["segments"] == 2 * (3000 // 1000) + 8000 // 1000  # c00, c01, long
+    assert "tiled 4 clips shorter than 3000 samples" in caplog.text
+
+
+def test_manifest_holds_each_splits_mean_and_std(tmp_path):
+    plan = _toy_plan(tmp_path, num_clips=8)
+    out = tmp_path / "out"
+    manifest = convert(plan, out, Settings(sample_rate=16000, segment_length=1024), num_shards=2, workers=1,
+                       show_progress=False)  # fmt: skip
+    for split in ("train", "valid", "test"):
+        stored = np.concatenate(
+            [e["audio"] for shard in manifest["splits"][split]["shards"] for e in writer.read_examples(out / shard["file"])]
+        ).astype(np.float64) / 32768  # the int16 PCM as the pipeline reads it
+        assert manifest["splits"][split]["mean"] == pytest.approx(stored.mean(), abs=1e-9)
+        assert manifest["splits"][split]["std"] == pytest.approx(stored.std(), rel=1e-6)
+    # A resumed conversion reads the sums back from the shard records.
+    again = convert(plan, out, Settings(sample_rate=16000, segment_length=1024), num_shards=2, workers=1,
+                    show_progress=False)  # fmt: skip
+    assert again["splits"] == manifest["splits"]
+
+
 def test_bad_files_are_rejected_and_the_rest_converts(tmp_path, caplog):
     source = tmp_path / "src" / "clips"
     source.mkdir(parents=True)

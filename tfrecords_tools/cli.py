@@ -78,7 +78,10 @@ def main(argv=None):
 
 
 def _run_conversion(args):
-    settings = Settings(sample_rate=args.sample_rate, segment_length=args.segment_length, short=args.short)
+    min_length = round(args.min_seconds * args.sample_rate) if args.min_seconds else None
+    settings = Settings(
+        sample_rate=args.sample_rate, segment_length=args.segment_length, short=args.short, min_length=min_length
+    )
     plan = args.layout.plan_from_args(args)
     convert(
         plan,
@@ -110,6 +113,13 @@ def _positive_int(text):
     return value
 
 
+def _positive_float(text):
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
 def _add_output_arguments(parser, defaults):
     group = parser.add_argument_group("output")
     group.add_argument(
@@ -128,15 +138,23 @@ def _add_output_arguments(parser, defaults):
         "--segment-length",
         type=_positive_int,
         default=defaults["segment_length"],
-        help="model input length in samples; shorter clips are padded or "
-        f"skipped (default {defaults['segment_length']})",
+        help=f"model input length in samples (default {defaults['segment_length']})",
     )
+    short = defaults.get("short", "pad")
     group.add_argument(
         "--short",
         choices=SHORT_POLICIES,
-        default="pad",
-        help="clips shorter than one segment: zero-pad to one segment (default) "
-        "or skip them (listed in rejected.csv)",
+        default=short,
+        help="clips shorter than --min-seconds (or one segment): zero-pad, tile (repeat end to "
+        f"end) or skip them if shorter than a segment, listed in rejected.csv (default {short})",
+    )
+    min_seconds = defaults.get("min_seconds")
+    group.add_argument(
+        "--min-seconds",
+        type=_positive_float,
+        default=min_seconds,
+        help="pad or tile shorter clips to this length (default "
+        f"{f'{min_seconds:g} s' if min_seconds else 'one segment'})",
     )
     sharding = group.add_mutually_exclusive_group()
     sharding.add_argument(

@@ -59,7 +59,9 @@ from tfrecords_tools.errors import DatasetError, ShardWriteError
 log = logging.getLogger(__name__)
 
 TASKS = ("multi_label", "single_label")
-SHORT_POLICIES = ("pad", "skip")
+# Clips shorter than wanted: zero-pad, tile (repeat the clip end to end, as the JSTSP 2019
+# authors do for short Speech Commands and AudioSet clips) or skip them.
+SHORT_POLICIES = ("pad", "tile", "skip")
 # 3^10 samples, about 2.7 s at 22050 Hz: the input of the 3^9 SampleCNN (Lee et al., 2017).
 DEFAULT_SEGMENT_LENGTH = 59049
 CLIPS = "clips.csv"
@@ -67,7 +69,7 @@ RESUME_DIR = ".resume"
 TMP_PREFIX = ".tmp-"
 # Bump when the bytes written for the same input and settings change, so that shards written
 # by an older version are rewritten instead of resumed.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: per-shard audio statistics (sum, sum of squares) in the sidecar
 _SHARD_FILE = re.compile(r"^[A-Za-z0-9_]+-\d{5}-of-\d{5}\.tfrecord$")
 _MAX_LOGGED_REJECTIONS = 20
 
@@ -134,14 +136,19 @@ class Settings:
 
     Args:
         sample_rate: target sample rate in Hz; files at other rates are resampled.
-        segment_length: the model's input length in samples; clips shorter than this are
-            padded or skipped, and the manifest counts full segments per split.
-        short: `pad` (zero-pad short clips to one segment) or `skip` (reject them).
+        segment_length: the model's input length in samples; the manifest counts full
+            segments per split.
+        short: what happens to a clip shorter than `min_length`: `pad` (zero-pad it),
+            `tile` (repeat it end to end, then cut) or `skip` (reject it if it is shorter
+            than one segment; longer clips are kept as they are).
+        min_length: the length in samples short clips are padded or tiled to; default one
+            segment. The JSTSP 2019 recipes bring every DCASE clip to 10 s this way.
     """
 
     sample_rate: int = 22050
     segment_length: int = DEFAULT_SEGMENT_LENGTH
     short: str = "pad"
+    min_length: int = None
 
     def __post_init__(self):
         if int(self.sample_rate) != self.sample_rate or self.sample_rate <= 0:
@@ -150,6 +157,13 @@ class Settings:
             raise ValueError(f"segment_length must be a positive integer, got {self.segment_length}")
         if self.short not in SHORT_POLICIES:
             raise ValueError(f"short must be one of {SHORT_POLICIES}, got {self.short!r}")
+        if self.min_length is not None and (int(self.min_length) != self.min_length or self.min_length <= 0):
+            raise ValueError(f"min_length must be a positive integer or None, got {self.min_length}")
+
+    @property
+    def target_length(self):
+        """The length short clips are padded or tiled to: `min_length`, at least one segment."""
+        return max(self.segment_length, self.min_length or 0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,7 +211,11 @@ class ShardResult:
     segments: int = 0
     clips: list = dataclasses.field(default_factory=list)  # [clip_id, path] per record
     rejected: list = dataclasses.field(default_factory=list)  # [path, reason]
-    padded: list = dataclasses.field(default_factory=list)  # paths zero-padded to a segment
+    padded: list = dataclasses.field(default_factory=list)  # paths padded or tiled to the target length
+    # Sums over every stored sample (as float in [-1, 1]), for the split's mean and std.
+    samples: int = 0
+    sum: float = 0.0
+    sum_squares: float = 0.0
     resumed: bool = False
 
 
@@ -500,23 +518,34 @@ def _encode_clip(job, settings, result):
             result.rejected.append([job.path, f"nothing to cut at {job.start} s"])
             return None
     length = settings.segment_length
-    if audio.shape[0] < length:
-        if settings.short == "skip":
+    if settings.short == "skip":
+        if audio.shape[0] < length:
             reason = (
                 f"shorter than one segment ({audio.shape[0]} < {length} samples at "
                 f"{settings.sample_rate} Hz), skipped (--short skip)"
             )
             result.rejected.append([job.path, reason])
             return None
-        audio = np.pad(audio, (0, length - audio.shape[0]))
+    elif audio.shape[0] < settings.target_length:
+        audio = _lengthen(audio, settings.target_length, settings.short)
         result.padded.append(job.path)
-    record = schema.serialize_example(
-        to_int16(audio), settings.sample_rate, job.labels, clip_id=job.clip_id, path=job.path
-    )
+    pcm = to_int16(audio)
+    record = schema.serialize_example(pcm, settings.sample_rate, job.labels, clip_id=job.clip_id, path=job.path)
+    stored = pcm.astype(np.float64) / 32768.0
+    result.samples += int(stored.size)
+    result.sum += float(stored.sum())
+    result.sum_squares += float(np.square(stored).sum())
     result.records += 1
     result.segments += audio.shape[0] // length
     result.clips.append([job.clip_id, job.path])
     return record
+
+
+def _lengthen(audio, length, policy):
+    """Zero-pads (`pad`) or repeats end to end (`tile`) `audio` to `length` samples."""
+    if policy == "tile":
+        return np.tile(audio, -(-length // audio.shape[0]))[:length]
+    return np.pad(audio, (0, length - audio.shape[0]))
 
 
 def finished_shard(task):
@@ -676,18 +705,20 @@ class _Reporter:
         padded = sum(len(result.padded) for result in results)
         if padded:
             log.info(
-                "zero-padded %d clips shorter than one segment (%d samples) to one segment "
-                "(--short pad); e.g. %s",
+                "%s %d clips shorter than %d samples to that length (--short %s); e.g. %s",
+                "zero-padded" if settings.short == "pad" else "tiled",
                 padded,
-                settings.segment_length,
+                settings.target_length,
+                settings.short,
                 next(result.padded[0] for result in results if result.padded),
             )
 
 
 def _log_start(plan, settings, tasks, workers):
-    seconds = settings.segment_length / settings.sample_rate
+    length = settings.segment_length if settings.short == "skip" else settings.target_length
     action = {
-        "pad": "zero-padded to one segment (--short pad)",
+        "pad": "zero-padded to that length (--short pad)",
+        "tile": "repeated end to end to that length (--short tile)",
         "skip": f"skipped and listed in {schema.REJECTED} (--short skip)",
     }[settings.short]
     log.info(
@@ -700,8 +731,8 @@ def _log_start(plan, settings, tasks, workers):
         len(tasks),
         workers,
         settings.sample_rate,
-        settings.segment_length,
-        seconds,
+        length,
+        length / settings.sample_rate,
         action,
     )
 
@@ -719,6 +750,7 @@ def _manifest(plan, settings, results, rejected):
             "shards": [
                 {"file": result.file, "records": result.records, "sha256": result.sha256} for result in shards
             ],
+            **_statistics(shards),
         }
     return {
         "dataset": plan.dataset,
@@ -727,12 +759,23 @@ def _manifest(plan, settings, results, rejected):
         "sample_rate": settings.sample_rate,
         "segment_length": settings.segment_length,
         "short": settings.short,
+        "min_length": settings.target_length,
         "splits": splits,
         "rejected": len(rejected),
         "source": plan.source,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "tool_version": __version__,
     }
+
+
+def _statistics(shards):
+    """`mean` and `std` of every stored sample of a split, for input standardisation."""
+    samples = sum(result.samples for result in shards)
+    if not samples:
+        return {"mean": None, "std": None}
+    mean = sum(result.sum for result in shards) / samples
+    variance = max(0.0, sum(result.sum_squares for result in shards) / samples - mean * mean)
+    return {"mean": mean, "std": math.sqrt(variance)}
 
 
 def _write_rejected(out_dir, rejected):
