@@ -31,8 +31,17 @@ def _train(args):
 def _evaluate(args):
     from keras_samplecnn.evaluation import evaluate
 
-    results = evaluate(args.model, args.data, split=args.split, batch_size=args.batch_size, out_dir=args.out)
-    print(json.dumps({k: results[k] for k in ("roc_auc", "pr_auc", "num_clips", "excluded_tags")}, indent=2))
+    from keras_samplecnn.evaluation.evaluator import summary_lines
+
+    results = evaluate(args.model, args.data, split=args.split, batch_size=args.batch_size, out_dir=args.out,
+                       threshold=args.threshold, tune_on=args.tune_on)  # fmt: skip
+    print(f"{results['split']} split, {results['num_clips']} clips ({results['task'].replace('_', '-')}):")
+    for line in summary_lines(results):
+        print(f"  {line}")
+    if results["excluded_tags"]:
+        print(f"  left out of the macro AUCs (no positive clip): {', '.join(results['excluded_tags'])}")
+    if args.out:
+        print(f"results.json and report.md in {args.out}")
     return 0
 
 
@@ -120,12 +129,20 @@ def build_parser():
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     p.set_defaults(run=_train)
 
-    p = commands.add_parser("evaluate", help="clip-level ROC-AUC / PR-AUC on a converted split")
+    p = commands.add_parser(
+        "evaluate",
+        help="clip-level metrics on a converted split: ROC-AUC / PR-AUC, plus accuracy, macro F1 and a "
+        "confusion matrix (single-label) or F1 at a threshold (multi-label)",
+    )
     p.add_argument("model", help="a .keras file saved by training")
     p.add_argument("--data", required=True, help="converted TFRecords folder (with manifest.json)")
     p.add_argument("--split", default="test")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--out", help="write results.json, report.md and plots here")
+    p.add_argument("--threshold", type=float,
+                   help="multi-label decision threshold for F1 (default 0.1 for DCASE 2017, else 0.5)")  # fmt: skip
+    p.add_argument("--tune-on", metavar="SPLIT",
+                   help="multi-label: also report F1 at per-class thresholds tuned on SPLIT (e.g. valid)")  # fmt: skip
     p.set_defaults(run=_evaluate)
 
     for name, helptext, run in (

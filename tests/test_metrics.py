@@ -1,8 +1,14 @@
 import numpy as np
 import pytest
-from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
-from keras_samplecnn.evaluation import average_by_clip, tagging_metrics
+from keras_samplecnn.evaluation import (
+    average_by_clip,
+    classification_metrics,
+    tagging_metrics,
+    threshold_metrics,
+    tune_thresholds,
+)
 
 
 def test_average_by_clip():
@@ -35,3 +41,70 @@ def test_tags_without_positives_are_left_out_not_zero():
 def test_shape_mismatch():
     with pytest.raises(ValueError, match="shapes differ"):
         tagging_metrics(np.zeros((3, 2)), np.zeros((3, 2)), ["only one"])
+
+
+def _multi_label(seed=0, clips=80, classes=5):
+    rng = np.random.default_rng(seed)
+    labels = (rng.random((clips, classes)) < 0.3).astype(float)
+    scores = np.clip(labels * 0.35 + rng.random((clips, classes)) * 0.65, 0, 1)
+    return labels, scores
+
+
+def test_classification_metrics_against_scikit_learn():
+    rng = np.random.default_rng(1)
+    truth = rng.integers(0, 4, 50)
+    scores = rng.random((50, 4)) + np.eye(4)[truth] * rng.random((50, 1))
+    result = classification_metrics(np.eye(4)[truth], scores, ["a", "b", "c", "d"])
+    predicted = scores.argmax(axis=1)
+    assert result["accuracy"] == pytest.approx(np.mean(predicted == truth))
+    assert result["f1_macro"] == pytest.approx(f1_score(truth, predicted, average="macro"))
+    matrix = np.zeros((4, 4), int)
+    for t, p in zip(truth, predicted):  # rows true, columns predicted
+        matrix[t, p] += 1
+    assert result["confusion_matrix"] == matrix.tolist()
+    assert [row["clips"] for row in result["per_class"]] == np.bincount(truth, minlength=4).tolist()
+    # F1 of class b by hand: 2 TP / (2 TP + FP + FN).
+    tp = np.sum((predicted == 1) & (truth == 1))
+    fp, fn = np.sum((predicted == 1) & (truth != 1)), np.sum((predicted != 1) & (truth == 1))
+    assert result["per_class"][1]["f1"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
+
+
+def test_classification_macro_f1_ignores_classes_absent_from_the_split():
+    labels = np.eye(3)[[0, 0, 1, 1]]  # class 2 has no clip
+    scores = np.eye(3)[[0, 0, 1, 2]]  # one clip of class 1 predicted as 2
+    result = classification_metrics(labels, scores)
+    # class 0: F1 1; class 1: P 1, R 0.5, F1 2/3; class 2 (no clips) is not averaged in.
+    assert result["f1_macro"] == pytest.approx((1 + 2 / 3) / 2)
+
+
+def test_threshold_metrics_against_scikit_learn():
+    labels, scores = _multi_label()
+    tags = list("abcde")
+    result = threshold_metrics(labels, scores, tags, threshold=0.4)
+    predicted = scores >= 0.4
+    assert result["f1_micro"] == pytest.approx(f1_score(labels, predicted, average="micro"))
+    assert result["f1_macro"] == pytest.approx(f1_score(labels, predicted, average="macro"))
+    assert result["f1_samples"] == pytest.approx(
+        f1_score(labels, predicted, average="samples", zero_division=0)
+    )
+    # micro F1 by hand from pooled counts, as the DCASE 2017 Task 4 scorer computes it
+    tp = np.sum(predicted & (labels > 0))
+    fp, fn = np.sum(predicted & (labels == 0)), np.sum(~predicted & (labels > 0))
+    assert result["f1_micro"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
+    assert [r["f1"] for r in result["per_class"]] == pytest.approx(f1_score(labels, predicted, average=None))
+    assert result["threshold"] == 0.4
+
+
+def test_per_class_thresholds_and_tuning():
+    labels, scores = _multi_label(seed=2)
+    tuned = tune_thresholds(labels, scores)
+    for k in range(labels.shape[1]):
+        # brute force over every distinct score: no threshold gives a higher F1
+        best = max(f1_score(labels[:, k], scores[:, k] >= t) for t in np.unique(scores[:, k]))
+        assert f1_score(labels[:, k], scores[:, k] >= tuned[k]) == pytest.approx(best)
+    result = threshold_metrics(labels, scores, list("abcde"), tuned)
+    assert result["threshold"] == pytest.approx(tuned.tolist())
+    assert result["f1_macro"] >= threshold_metrics(labels, scores, list("abcde"), 0.5)["f1_macro"]
+    # a class without positives keeps the default
+    labels[:, 0] = 0
+    assert tune_thresholds(labels, scores, default=0.1)[0] == 0.1

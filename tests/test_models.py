@@ -126,7 +126,9 @@ def test_initializers_follow_the_authors_code():
     assert name(model.get_layer("stem").conv.kernel_initializer) == "HeUniform"
     assert name(block.conv1.kernel_initializer) == name(block.conv2.kernel_initializer) == "HeUniform"
     assert name(block.shortcut_conv.kernel_initializer) == "GlorotUniform"
-    assert name(block.se.hidden.kernel_initializer) == name(block.se.gate.kernel_initializer) == "GlorotUniform"
+    assert (
+        name(block.se.hidden.kernel_initializer) == name(block.se.gate.kernel_initializer) == "GlorotUniform"
+    )
     assert name(model.get_layer("head_dense").kernel_initializer) == "GlorotUniform"
     assert name(model.get_layer("predictions").kernel_initializer) == "GlorotUniform"
 
@@ -219,6 +221,31 @@ def test_input_geometry_matches_the_built_model():
     for m, n, length, _, stem in SMC2017_CONFIGS[:6]:
         assert input_geometry(m, n, length) == (length, stem)
     assert input_geometry() == (59049, 3)
+
+
+def test_standardisation_is_part_of_the_model(tmp_path):
+    """input_mean/std make the model see (x - mean) / std: the same output as a model without
+    them fed standardised audio, and it survives saving."""
+    kwargs = dict(num_classes=4, m=3, n=3, stem_filters=8, filters=[8, 8, 8], dropout=0.0)
+    keras.utils.set_random_seed(1)
+    plain = keras_samplecnn.SampleCNN(**kwargs)
+    standardised = keras_samplecnn.SampleCNN(**kwargs, input_mean=0.02, input_std=0.25)
+    standardised.set_weights(plain.get_weights())  # Rescaling has no weights
+    audio = np.random.default_rng(0).normal(0.02, 0.25, (2, 81)).astype("float32")
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(standardised(audio)),
+        keras.ops.convert_to_numpy(plain((audio - 0.02) / 0.25)),
+        rtol=1e-4, atol=1e-5,
+    )  # fmt: skip
+    path = str(tmp_path / "m.keras")
+    standardised.save(path)
+    loaded = keras.saving.load_model(path)
+    assert (loaded.input_mean, loaded.input_std) == (0.02, 0.25)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(loaded(audio)), keras.ops.convert_to_numpy(standardised(audio)), atol=1e-6
+    )
+    with pytest.raises(ValueError, match="input_std must be positive"):
+        keras_samplecnn.SampleCNN(**kwargs, input_std=0.0)
 
 
 def test_default_filters_rule():

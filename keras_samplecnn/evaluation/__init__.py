@@ -2,7 +2,12 @@
 
 from keras_samplecnn.evaluation.evaluator import evaluate, predict_clips, write_report
 from keras_samplecnn.data.pipeline import average_by_clip
-from keras_samplecnn.evaluation.metrics import classification_metrics, tagging_metrics
+from keras_samplecnn.evaluation.metrics import (
+    classification_metrics,
+    tagging_metrics,
+    threshold_metrics,
+    tune_thresholds,
+)
 
 __all__ = [
     "average_by_clip",
@@ -10,5 +15,7 @@ __all__ = [
     "evaluate",
     "predict_clips",
     "tagging_metrics",
+    "threshold_metrics",
+    "tune_thresholds",
     "write_report",
 ]

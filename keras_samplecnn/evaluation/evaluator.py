@@ -7,7 +7,14 @@ import os
 import numpy as np
 
 from keras_samplecnn.data import pipeline
-from keras_samplecnn.evaluation.metrics import classification_metrics, tagging_metrics
+from keras_samplecnn.evaluation.metrics import (
+    DCASE_THRESHOLD,
+    DEFAULT_THRESHOLD,
+    classification_metrics,
+    tagging_metrics,
+    threshold_metrics,
+    tune_thresholds,
+)
 from keras_samplecnn.tagger import Tagger
 
 RESULTS = "results.json"
@@ -37,8 +44,26 @@ def predict_clips(model, data_dir, split="test", batch_size=64):
     return clip_labels, clip_scores
 
 
-def evaluate(model, data_dir, split="test", batch_size=64, out_dir=None, training_log=None):
-    """Macro ROC-AUC / PR-AUC (and accuracy for single-label data) on a split.
+def default_threshold(manifest):
+    """The multi-label decision threshold for a dataset: 0.1 for DCASE 2017 (the JSTSP code's), else 0.5."""
+    return DCASE_THRESHOLD if manifest.get("dataset") == "dcase2017" else DEFAULT_THRESHOLD
+
+
+def evaluate(
+    model,
+    data_dir,
+    split="test",
+    batch_size=64,
+    out_dir=None,
+    training_log=None,
+    threshold=None,
+    tune_on=None,
+):
+    """Clip-level metrics of a model on a split, chosen by the task.
+
+    Every task gets macro ROC-AUC and PR-AUC. Single-label data adds accuracy, macro F1 and a
+    confusion matrix; multi-label data adds F1 (micro, macro, per clip, per class) at a
+    decision threshold, and optionally at per-class thresholds tuned on another split.
 
     Args:
         model: a `SampleCNN` or the path of its `.keras` file.
@@ -47,10 +72,15 @@ def evaluate(model, data_dir, split="test", batch_size=64, out_dir=None, trainin
         batch_size: segments per forward pass.
         out_dir: if given, `results.json`, `report.md` and its plots are written there.
         training_log: optional `CSVLogger` file whose curves go into the report.
+        threshold: multi-label decision threshold; default `default_threshold(manifest)`.
+        tune_on: multi-label only: a split (e.g. "valid") on which to tune one threshold per
+            class for the best F1; the tuned thresholds are then applied to `split` and
+            reported under `tuned`.
 
     Returns:
-        the results dict (keys `roc_auc`, `pr_auc`, `per_tag`, `num_clips`, `model`,
-        `data`, `split`, `excluded_tags`, ...).
+        the results dict (keys `task`, `roc_auc`, `pr_auc`, `per_tag`, `num_clips`, `model`,
+        `data`, `split`, `excluded_tags`, and `accuracy`, `f1_macro`, `confusion_matrix`,
+        `per_class` for single-label or `f1` (and `tuned`) for multi-label data).
     """
     model_path = model if isinstance(model, (str, os.PathLike)) else None
     model = Tagger(model).model  # loads and checks that it is one of ours
@@ -60,10 +90,19 @@ def evaluate(model, data_dir, split="test", batch_size=64, out_dir=None, trainin
         raise ValueError(
             f"the model's {len(model.tags)} tags differ from the data's {len(tags)} tags (or their order)"
         )
+    task = manifest.get("task", "multi_label")
     labels, scores = predict_clips(model, data_dir, split, batch_size)
     results = tagging_metrics(labels, scores, tags)
-    if manifest.get("task") == "single_label":
-        results.update(classification_metrics(labels, scores))
+    results["task"] = task
+    if task == "single_label":
+        results.update(classification_metrics(labels, scores, tags))
+    else:
+        threshold = default_threshold(manifest) if threshold is None else threshold
+        results["f1"] = threshold_metrics(labels, scores, tags, threshold)
+        if tune_on:
+            tuning_labels, tuning_scores = predict_clips(model, data_dir, tune_on, batch_size)
+            tuned = tune_thresholds(tuning_labels, tuning_scores, default=threshold)
+            results["tuned"] = {"on": tune_on, **threshold_metrics(labels, scores, tags, tuned)}
     results.update(
         model=os.fspath(model_path) if model_path else model.name,
         data=os.fspath(data_dir),
@@ -77,9 +116,27 @@ def evaluate(model, data_dir, split="test", batch_size=64, out_dir=None, trainin
     return results
 
 
+def summary_lines(results):
+    """The headline metrics of `results`, one `name value` line each, for terminals."""
+    lines = [f"macro ROC-AUC  {_fmt(results['roc_auc'])}", f"macro PR-AUC   {_fmt(results['pr_auc'])}"]
+    if "accuracy" in results:
+        lines += [f"accuracy       {results['accuracy']:.4f}", f"macro F1       {results['f1_macro']:.4f}"]
+    for key, what in (("f1", "threshold"), ("tuned", "tuned thresholds")):
+        if key in results:
+            f1 = results[key]
+            at = f"{f1['threshold']:g}" if key == "f1" else f"per class, tuned on {f1['on']}"
+            lines.append(f"F1 at {what} ({at}): micro {f1['f1_micro']:.4f}, macro {_fmt(f1['f1_macro'])}, "
+                         f"per clip {f1['f1_samples']:.4f}")  # fmt: skip
+    return lines
+
+
 def write_report(results, out_dir, training_log=None):
-    """Writes `results.json`, `report.md`, `per_tag_roc_auc.png` and `training_curves.png`."""
-    from keras_samplecnn.viz.plots import per_tag_bars, training_curves
+    """Writes `results.json`, `report.md` and its figures.
+
+    Figures: `per_tag_roc_auc.png`, `training_curves.png` (with a training log) and, for
+    single-label data, `confusion_matrix.png`.
+    """
+    from keras_samplecnn.viz.plots import confusion_matrix_figure, per_tag_bars, training_curves
 
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, RESULTS), "w", encoding="utf-8") as f:
@@ -99,21 +156,47 @@ def write_report(results, out_dir, training_log=None):
         f"| macro PR-AUC | {_fmt(results['pr_auc'])} |",
     ]
     if "accuracy" in results:
-        lines.append(f"| accuracy | {results['accuracy']:.4f} |")
+        lines += [f"| accuracy | {results['accuracy']:.4f} |", f"| macro F1 | {results['f1_macro']:.4f} |"]
+    for key in ("f1", "tuned"):
+        if key in results:
+            f1 = results[key]
+            at = (
+                f"threshold {f1['threshold']:g}"
+                if key == "f1"
+                else f"thresholds tuned per class on `{f1['on']}`"
+            )
+            lines += [
+                f"| F1 micro, {at} | {f1['f1_micro']:.4f} |",
+                f"| F1 macro, {at} | {_fmt(f1['f1_macro'])} |",
+                f"| F1 per clip, {at} | {f1['f1_samples']:.4f} |",
+            ]
     if results["excluded_tags"]:
         lines += ["", f"Left out of the macro means (no positive or no negative clip in this split): "
                   f"{', '.join(results['excluded_tags'])}."]  # fmt: skip
     lines += ["", "![per-tag ROC-AUC](per_tag_roc_auc.png)", ""]
+    if "confusion_matrix" in results:
+        confusion_matrix_figure(
+            results["confusion_matrix"], [r["tag"] for r in results["per_class"]]
+        ).savefig(os.path.join(out_dir, "confusion_matrix.png"), dpi=110)
+        lines += ["![confusion matrix](confusion_matrix.png)", ""]
     if training_log and os.path.exists(training_log):
         training_curves(training_log).savefig(os.path.join(out_dir, "training_curves.png"), dpi=110)
         lines += ["![training curves](training_curves.png)", ""]
-    lines += ["| tag | clips with tag | ROC-AUC | PR-AUC |", "|---|---|---|---|"]
-    for row in sorted(results["per_tag"], key=lambda r: -(r["roc_auc"] or -1)):
-        lines.append(
-            f"| {row['tag']} | {row['positives']} | {_fmt(row['roc_auc'])} | {_fmt(row['pr_auc'])} |"
-        )
+    lines += _per_tag_table(results)
     with open(os.path.join(out_dir, REPORT), "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
+
+
+def _per_tag_table(results):
+    """Markdown rows per tag: AUCs, and F1 (single-label: per class; multi-label: at the threshold)."""
+    f1_rows = results.get("per_class") or results.get("f1", {}).get("per_class")
+    f1_of = {row["tag"]: row["f1"] for row in f1_rows} if f1_rows else {}
+    header = "| tag | clips with tag | ROC-AUC | PR-AUC |" + (" F1 |" if f1_of else "")
+    lines = [header, "|---|---|---|---|" + ("---|" if f1_of else "")]
+    for row in sorted(results["per_tag"], key=lambda r: -(r["roc_auc"] or -1)):
+        line = f"| {row['tag']} | {row['positives']} | {_fmt(row['roc_auc'])} | {_fmt(row['pr_auc'])} |"
+        lines.append(line + (f" {f1_of[row['tag']]:.4f} |" if f1_of else ""))
+    return lines
 
 
 def _fmt(value):

@@ -59,7 +59,11 @@ def output_frames(input_length, m, n, stem_size, frontend="waveform"):
 class SampleCNN(keras.Model):
     """Sample-level CNN (m^n-DCNN) with basic, SE, Res or ReSE blocks and a tagging head.
 
-    Waveform `(batch, input_length)` → stem → n blocks → features → head:
+    Waveform `(batch, input_length)` → [standardisation] → stem → n blocks → features → head:
+    - standardisation (when `input_mean`/`input_std` are given): `(x - mean) / std`
+      with the training set's statistics, as the JSTSP 2019 code does to every segment
+      (tae-jun/sampleaudio `lib/data/batch.py`); inside the model, so a saved model
+      takes raw audio.
     - stem: `SampleConv.stem(stem_filters, stem_size)`, a strided convolution
       with kernel = stride = `stem_size` (default `input_length // m**n`, so
       the 3^9 model with 59049 samples gets the paper's 3-sample stem and
@@ -109,6 +113,8 @@ class SampleCNN(keras.Model):
         activation: output activation, "sigmoid" (multi-label) or "softmax".
         frontend: "waveform" or "mel".
         fft_length, num_mel_bins: mel front-end settings.
+        input_mean, input_std: standardise the waveform by these (the training
+            set's mean and standard deviation); default no standardisation.
         tags: optional list of class names, saved with the model.
         **kwargs: `name`, `dtype` (a dtype policy such as "mixed_bfloat16"),
             and other `keras.Model` arguments.
@@ -144,6 +150,8 @@ class SampleCNN(keras.Model):
         fft_length=2048,
         num_mel_bins=128,
         tags=None,
+        input_mean=0.0,
+        input_std=1.0,
         **kwargs,
     ):
         if num_classes is None:
@@ -174,6 +182,8 @@ class SampleCNN(keras.Model):
             raise ValueError(f"filters must list one width per block: {n} values, got {len(filters)}")
         if multi_level and not 1 <= num_levels <= n:
             raise ValueError(f"num_levels must be between 1 and n={n}, got {num_levels}")
+        if not input_std > 0:
+            raise ValueError(f"input_std must be positive, got {input_std}")
         if activation not in ("sigmoid", "softmax"):
             raise ValueError(f"activation must be 'sigmoid' or 'softmax', got {activation!r}")
 
@@ -184,6 +194,11 @@ class SampleCNN(keras.Model):
 
         # Functional graph built inside the subclass, as keras-hub backbones do.
         waveform = keras.Input((input_length,), name="waveform")
+        x = waveform
+        if input_mean != 0.0 or input_std != 1.0:
+            x = keras.layers.Rescaling(
+                1.0 / input_std, offset=-input_mean / input_std, dtype=dtype, name="standardize"
+            )(x)
         if frontend == "mel":
             x = LogMelSpectrogram(
                 sample_rate=sample_rate,
@@ -192,11 +207,11 @@ class SampleCNN(keras.Model):
                 num_mel_bins=num_mel_bins,
                 dtype=dtype,
                 name="mel",
-            )(waveform)
+            )(x)
             x = keras.layers.BatchNormalization(dtype=dtype, name="mel_norm")(x)
             x = SampleConv(stem_filters, kernel_size=1, pool_size=None, dtype=dtype, name="stem")(x)
         else:
-            x = keras.layers.Reshape((input_length, 1), dtype=dtype, name="add_channel")(waveform)
+            x = keras.layers.Reshape((input_length, 1), dtype=dtype, name="add_channel")(x)
             x = SampleConv.stem(stem_filters, stem_size, dtype=dtype, name="stem")(x)
 
         block_outputs = []
@@ -261,6 +276,8 @@ class SampleCNN(keras.Model):
         self.fft_length = fft_length
         self.num_mel_bins = num_mel_bins
         self.tags = tags
+        self.input_mean = float(input_mean)
+        self.input_std = float(input_std)
 
     @property
     def feature_layer_name(self):
@@ -293,6 +310,8 @@ class SampleCNN(keras.Model):
             "fft_length": self.fft_length,
             "num_mel_bins": self.num_mel_bins,
             "tags": self.tags,
+            "input_mean": self.input_mean,
+            "input_std": self.input_std,
         }
 
     @classmethod

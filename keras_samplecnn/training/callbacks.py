@@ -71,7 +71,13 @@ class StagedDecay(keras.callbacks.Callback):
         self.best_path = best_path
         self.state_path = state_path
         self.monitor = monitor
-        self.state = {"best": float("inf"), "stage_best": float("inf"), "wait": 0, "stage": 0, "finished": False}
+        self.state = {
+            "best": float("inf"),
+            "stage_best": float("inf"),
+            "wait": 0,
+            "stage": 0,
+            "finished": False,
+        }
 
     def stage_rate(self, stage=None):
         """The learning rate of `stage` (default: the current one)."""

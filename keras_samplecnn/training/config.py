@@ -1,6 +1,6 @@
 """Training configuration: YAML on disk, validated dataclasses in code.
 
-A config has five sections; every key is optional and defaults to the papers' setting:
+A config has six sections; every key is optional and defaults to the papers' setting:
 
 ```yaml
 model:        {name: se, multi_level: false, overrides: {se_ratio: 16}}
@@ -8,6 +8,7 @@ data:         {dir: runs/mtat/tfrecords, batch_size: 23, crops_per_clip: all, ..
 optimization: {learning_rate: 0.01, momentum: 0.9, step_decay: 1.0e-6, decay_factor: 0.2, patience: 3, ...}
 precision:    {policy: auto, xla: auto}
 output:       {dir: runs/mtat_se, tensorboard: true}
+evaluation:   {threshold: null, tune_on: null}
 ```
 
 A file may start from another one with `extends: base.yaml` (a path relative to the file):
@@ -56,6 +57,9 @@ class DataConfig:
     test_split: str = "test"
     steps_per_epoch: typing.Optional[int] = None  # None: one pass (see crops_per_clip)
     eval_batch_size: int = 64
+    # Standardise the model's input by the training split's mean and std (from the manifest),
+    # as the JSTSP 2019 code does (tae-jun/sampleaudio lib/data/batch.py).
+    standardize: bool = False
 
 
 @dataclasses.dataclass
@@ -97,6 +101,15 @@ class OutputConfig:
 
 
 @dataclasses.dataclass
+class EvaluationConfig:
+    """How the recipes evaluate: the multi-label F1 threshold (null: 0.1 for DCASE 2017, else
+    0.5) and an optional split to tune per-class thresholds on (e.g. `valid`)."""
+
+    threshold: typing.Optional[float] = None
+    tune_on: typing.Optional[str] = None
+
+
+@dataclasses.dataclass
 class TrainConfig:
     """The whole configuration of a training run."""
 
@@ -105,6 +118,7 @@ class TrainConfig:
     optimization: OptimizationConfig = dataclasses.field(default_factory=OptimizationConfig)
     precision: PrecisionConfig = dataclasses.field(default_factory=PrecisionConfig)
     output: OutputConfig = dataclasses.field(default_factory=OutputConfig)
+    evaluation: EvaluationConfig = dataclasses.field(default_factory=EvaluationConfig)
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -118,13 +132,17 @@ CHOICES = {
 
 # (section, key) -> (test, what the value must be)
 CHECKS = {
-    ("data", "crops_per_clip"): (lambda v: v == "all" or (isinstance(v, int) and v >= 1), '"all" or an int >= 1'),
+    ("data", "crops_per_clip"): (
+        lambda v: v == "all" or (isinstance(v, int) and v >= 1),
+        '"all" or an int >= 1',
+    ),
     ("data", "batch_size"): (lambda v: v >= 1, "an int >= 1"),
     ("optimization", "learning_rate"): (lambda v: v > 0, "a number > 0"),
     ("optimization", "step_decay"): (lambda v: v >= 0, "a number >= 0"),
     ("optimization", "patience"): (lambda v: v >= 1, "an int >= 1"),
     ("optimization", "stages"): (lambda v: v >= 1, "an int >= 1"),
     ("optimization", "max_epochs"): (lambda v: v >= 1, "an int >= 1"),
+    ("evaluation", "threshold"): (lambda v: v is None or 0 < v < 1, "null or a number between 0 and 1"),
 }
 
 

@@ -37,6 +37,8 @@ def build_model(config, manifest, policy):
     kwargs.setdefault("activation", "softmax" if task == "single_label" else "sigmoid")
     if config.model.multi_level:
         kwargs["multi_level"] = True
+    if config.data.standardize:
+        kwargs.update(_input_statistics(manifest, config.data.train_split))
     try:
         return build(
             config.model.name,
@@ -47,6 +49,17 @@ def build_model(config, manifest, policy):
         )
     except ValueError as error:
         raise config_lib.ConfigError(f"model: {error}") from None
+
+
+def _input_statistics(manifest, split):
+    """`input_mean`/`input_std` of the training split, as the converter recorded them."""
+    info = manifest["splits"].get(split, {})
+    if info.get("mean") is None or not info.get("std"):
+        raise config_lib.ConfigError(
+            f"data.standardize: the manifest of {manifest.get('source', 'the data')} has no mean/std "
+            f"for the {split!r} split; convert the data again with this version of tfrecords_tools"
+        )
+    return {"input_mean": info["mean"], "input_std": info["std"]}
 
 
 def compile_model(model, config, jit_compile, task):
@@ -147,7 +160,9 @@ def train(config, extra_callbacks=()):
             best_path=best_path,
             state_path=os.path.join(out, SCHEDULE_STATE),
         ),
-        keras.callbacks.BackupAndRestore(os.path.join(out, BACKUP), save_freq="epoch", delete_checkpoint=True),
+        keras.callbacks.BackupAndRestore(
+            os.path.join(out, BACKUP), save_freq="epoch", delete_checkpoint=True
+        ),
         keras.callbacks.CSVLogger(os.path.join(out, LOG), append=True),
     ]
     if config.output.tensorboard:
@@ -157,7 +172,9 @@ def train(config, extra_callbacks=()):
         callbacks.append(budget)
     callbacks.extend(extra_callbacks)
 
-    what = "every segment" if data.crops_per_clip == "all" else f"{data.crops_per_clip} random crop(s) per clip"
+    what = (
+        "every segment" if data.crops_per_clip == "all" else f"{data.crops_per_clip} random crop(s) per clip"
+    )
     print(
         f"Training {model.name} ({model.count_params():,} parameters) on {train_clips} clips, "
         f"{steps} steps of {data.batch_size} per epoch ({what}); at most {opt.max_epochs} epochs; "

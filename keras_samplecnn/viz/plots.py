@@ -57,15 +57,46 @@ def training_curves(log_csv):
     loss_ax.set_xlabel("epoch")
     loss_ax.set_ylabel("loss")
     loss_ax.legend(fontsize=7)
-    for key in ("roc_auc", "val_roc_auc", "pr_auc", "val_pr_auc"):
+    for key in ("roc_auc", "val_roc_auc", "pr_auc", "val_pr_auc", "accuracy", "val_accuracy"):
         if key in rows[0]:
             metric_ax.plot(
                 epochs, [float(r[key]) for r in rows], "--" if key.startswith("val") else "-", label=key
             )
     metric_ax.set_xlabel("epoch")
-    metric_ax.set_ylabel("segment-level AUC")
+    metric_ax.set_ylabel("segment-level accuracy" if "accuracy" in rows[0] else "segment-level AUC")
     metric_ax.legend(fontsize=7)
     fig.suptitle("Training curves")
+    return fig
+
+
+def confusion_matrix_figure(matrix, classes, title="Confusion matrix"):
+    """Rows = true class, columns = predicted class, each row normalised to sum to 1.
+
+    Args:
+        matrix: `(K, K)` clip counts (`results["confusion_matrix"]`).
+        classes: the K class names.
+        title: figure title.
+    """
+    counts = np.asarray(matrix, dtype=np.float64)
+    totals = counts.sum(axis=1, keepdims=True)
+    rates = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    size = min(14.0, 2.5 + 0.3 * len(classes))
+    fig = Figure(figsize=(size, size * 0.9), layout="constrained")
+    ax = fig.add_subplot()
+    image = ax.imshow(rates, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
+    ticks = np.arange(len(classes))
+    fontsize = 7 if len(classes) <= 20 else 5
+    ax.set_xticks(ticks, classes, rotation=90, fontsize=fontsize)
+    ax.set_yticks(ticks, classes, fontsize=fontsize)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if len(classes) <= 15:  # counts stay legible
+        for (i, j), count in np.ndenumerate(counts.astype(int)):
+            if count:
+                ax.text(j, i, count, ha="center", va="center", fontsize=6,
+                        color="white" if rates[i, j] > 0.5 else "black")  # fmt: skip
+    ax.set_title(f"{title} (accuracy {np.trace(counts) / max(counts.sum(), 1):.3f})")
+    fig.colorbar(image, ax=ax, label="fraction of the true class")
     return fig
 
 
