@@ -1,13 +1,15 @@
-"""What every MTAT recipe does: find or convert the data, train, evaluate, report.
+"""What every recipe does: find or convert the data, train, evaluate, report.
 
-A recipe is `run(<config name>, __doc__)`; see `recipes/mtat_se.py`. Its config is
-`configs/<name>.yaml`; `--profile NAME` merges `configs/profiles/NAME.yaml` (or any YAML file)
-on top, `--set` overrides last. `--demo` runs on the synthetic demo dataset with the profile
-that `configs/demo.yaml` names (`cpu`).
+A recipe is `run(<config name>, __doc__, dataset=<name>)`; see `recipes/mtat_se.py`. Its
+config is `configs/<name>.yaml`; `--profile NAME` merges `configs/profiles/NAME.yaml` (or any
+YAML file) on top, `--set` overrides last. `--demo` runs on the dataset's synthetic demo
+(in the real layout) with the profile its demo file names (`configs/demo.yaml` for MTAT,
+`configs/demo_<dataset>.yaml` for the others).
 """
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import sys
 import time
@@ -17,7 +19,7 @@ STARTED = time.monotonic()  # the recipe's own start, so that the timings includ
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIGS = os.path.join(HERE, "configs")
 
-DOWNLOAD_HELP = """\
+MTAT_HELP = """\
 No MagnaTagATune data found{where}.
 
 Download MagnaTagATune (https://mirg.city.ac.uk/codeapps/the-magnatagatune-dataset):
@@ -34,10 +36,106 @@ No data at hand? `python {script} --demo` runs the whole recipe on a synthetic d
 in MTAT's exact layout (a few minutes on a 2-core CPU).
 """
 
+SPEECH_COMMANDS_HELP = """\
+No Speech Commands data found{where}.
 
-def parse_args(doc, argv):
+Download Speech Commands v0.02 (Warden 2018; 2.3 GB, 105,829 one-second 16 kHz wavs):
+  http://download.tensorflow.org/data/speech_commands_v0.02.tar.gz
+and extract it into one folder, e.g. data/speech_commands_v0.02/, so that
+data/speech_commands_v0.02/validation_list.txt and data/speech_commands_v0.02/yes/ exist, then run:
+  python {script} --data data/speech_commands_v0.02
+The first run converts the wavs to TFRecords in <out>/tfrecords (resumable), later runs reuse them.
+A folder already converted with `python -m tfrecords_tools speech-commands` (it holds
+manifest.json) can be given to --data directly.
+
+No data at hand? `python {script} --demo` runs the whole recipe on synthetic words in the
+Speech Commands layout (a few minutes on a 2-core CPU).
+"""
+
+DCASE2017_HELP = """\
+No DCASE 2017 Task 4 data found{where}.
+
+Get the task's lists and labels from its repository
+  https://github.com/ankitshah009/Task-4-Large-scale-weakly-supervised-sound-event-detection-for-smart-cars
+(groundtruth_weak_label_training_set.csv, groundtruth_weak_label_testing_set.csv,
+groundtruth_release/groundtruth_weak_label_evaluation_set.csv) and download the audio with its
+download script (52,763 ten-second AudioSet clips from YouTube, about 22 GB as wav; some videos
+are gone, the converter lists them in rejected.csv) into one folder, e.g. data/dcase2017/, with
+the audio in unbalanced_train_segments_training_set_audio_formatted_and_segmented_downloads/,
+unbalanced_train_segments_testing_set_audio_formatted_and_segmented_downloads/ and
+evaluation_set_formatted_audio_segments/, then run:
+  python {script} --data data/dcase2017
+A folder already converted with `python -m tfrecords_tools dcase2017` (manifest.json) can be
+given to --data directly.
+
+No data at hand? `python {script} --demo` runs the whole recipe on synthetic street sounds in
+the DCASE 2017 Task 4 layout (a few minutes on a 2-core CPU).
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    """How a recipe finds, converts and fakes one dataset.
+
+    Args:
+        command: the `python -m tfrecords_tools` subcommand that converts it.
+        markers: files (relative to the raw root) of which one marks the raw layout.
+        download_help: the message printed when no data is found.
+        demo_config: the `configs/` file with the demo's profile and size.
+        convert_options: recipe options passed on to the converter, `(flag, kwargs)`.
+    """
+
+    command: str
+    markers: tuple
+    download_help: str
+    demo_config: str
+    convert_options: tuple = ()
+
+
+DATASETS = {
+    "mtat": Dataset("mtat", ("annotations_final.csv",), MTAT_HELP, "demo.yaml"),
+    "speech_commands": Dataset(
+        "speech-commands",
+        ("validation_list.txt",),
+        SPEECH_COMMANDS_HELP,
+        "demo_speech_commands.yaml",
+        (
+            (
+                "--variant",
+                {
+                    "choices": ("35", "12"),
+                    "default": "35",
+                    "help": "35 words (default), or the 12-class yes/no/.../_silence_/_unknown_ variant",
+                },
+            ),
+        ),
+    ),  # fmt: skip
+    "dcase2017": Dataset(
+        "dcase2017",
+        (
+            "groundtruth_weak_label_training_set.csv",
+            "groundtruth_release/groundtruth_weak_label_training_set.csv",
+        ),
+        DCASE2017_HELP,
+        "demo_dcase2017.yaml",
+        (
+            (
+                "--split",
+                {
+                    "choices": ("jstsp", "official"),
+                    "default": "jstsp",
+                    "help": "jstsp: 10%% of training+testing held out for validation, evaluation as test "
+                    "(default); official: training / testing / evaluation",
+                },
+            ),
+        ),
+    ),  # fmt: skip
+}
+
+
+def parse_args(doc, argv, dataset=DATASETS["mtat"]):
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", help="converted TFRecords (manifest.json) or the raw MTAT folder")
+    parser.add_argument("--data", help="converted TFRecords (manifest.json) or the raw dataset folder")
     parser.add_argument("--out", help="output folder (default: the config's output.dir)")
     parser.add_argument("--profile", metavar="NAME",
                         help="settings merged over the config: configs/profiles/NAME.yaml or a YAML path "
@@ -47,29 +145,29 @@ def parse_args(doc, argv):
     parser.add_argument("--seed", type=int, help="training seed (optimization.seed)")
     parser.add_argument("--demo", action="store_true",
                         help="generate the synthetic demo dataset, convert, train and evaluate with the cpu profile")  # fmt: skip
-    parser.add_argument("--demo-clips", type=int, default=None, help="clips in the demo dataset")
-    parser.add_argument("--demo-seconds", type=float, default=None, help="length of each demo clip")
+    parser.add_argument("--demo-size", action="append", default=[], metavar="KEY=VALUE",
+                        help="change the demo dataset's size, e.g. n_clips=200 (keys: the demo file's dataset section)")  # fmt: skip
     parser.add_argument(
         "--workers", type=int, default=None, help="processes for demo synthesis and conversion"
     )
+    for flag, kwargs in dataset.convert_options:
+        parser.add_argument(flag, **kwargs)
     return parser.parse_args(argv)
 
 
-def convert_mtat(root, out_dir, segment_length, sample_rate, workers=None, reference_split=True):
-    """Converts an MTAT-layout folder, unless already done.
+def convert(dataset, root, out_dir, segment_length, sample_rate, workers=None, extra=()):
+    """Converts a raw dataset folder with `python -m tfrecords_tools`, unless already done.
 
-    The real MTAT uses the packaged reference split of the papers (15,244 / 1,529 / 4,332
-    clips); the demo data, whose file names are its own, uses the folder rule it follows.
+    The converter applies the dataset's own rules (its official or papers' split, tiling of
+    short clips); this passes the model's segment length and sample rate and `extra` options.
     """
     from keras_samplecnn.data.schema import MANIFEST
     from tfrecords_tools.cli import main as convert_main
 
     if os.path.exists(os.path.join(out_dir, MANIFEST)):
         return out_dir
-    argv = ["mtat", "--root", root, "--out", out_dir, "--segment-length", str(segment_length),
-            "--sample-rate", str(sample_rate)]  # fmt: skip
-    if reference_split:
-        argv += ["--split-files", "reference"]
+    argv = [dataset.command, "--root", root, "--out", out_dir, "--segment-length", str(segment_length),
+            "--sample-rate", str(sample_rate), *extra]  # fmt: skip
     if workers:
         argv += ["--workers", str(workers)]
     code = convert_main(argv)
@@ -78,24 +176,48 @@ def convert_mtat(root, out_dir, segment_length, sample_rate, workers=None, refer
     return out_dir
 
 
-def find_data(data, out_dir, script, segment_length, sample_rate, workers):
+def convert_options(dataset, args):
+    """The converter options a recipe's own flags stand for (e.g. `--variant 12`)."""
+    extra = []
+    for flag, _ in dataset.convert_options:
+        extra += [flag, str(getattr(args, flag.lstrip("-").replace("-", "_")))]
+    return extra
+
+
+def find_data(dataset, data, out_dir, script, segment_length, sample_rate, workers, extra=()):
     """A converted TFRecords folder: `data` itself, or `data` converted into `out_dir/tfrecords`."""
     from keras_samplecnn.data.schema import MANIFEST
 
     where = f" at {data!r}" if data else " (no --data given and the config's data.dir is empty)"
     if not data or not os.path.isdir(data):
-        sys.exit(DOWNLOAD_HELP.format(where=where, script=script))
+        sys.exit(dataset.download_help.format(where=where, script=script))
     if os.path.exists(os.path.join(data, MANIFEST)):
         return data
-    if os.path.exists(os.path.join(data, "annotations_final.csv")):
-        return convert_mtat(data, os.path.join(out_dir, "tfrecords"), segment_length, sample_rate, workers)
-    sys.exit(DOWNLOAD_HELP.format(where=f" in {data!r} (neither manifest.json nor annotations_final.csv)",
-                                  script=script))  # fmt: skip
+    if any(os.path.exists(os.path.join(data, marker)) for marker in dataset.markers):
+        if dataset.command == "mtat":
+            extra = ["--split-files", "reference", *extra]  # the papers' split of the real MTAT
+        return convert(
+            dataset, data, os.path.join(out_dir, "tfrecords"), segment_length, sample_rate, workers, extra
+        )
+    markers = " nor ".join(dataset.markers)
+    sys.exit(dataset.download_help.format(where=f" in {data!r} (neither manifest.json nor {markers})",
+                                          script=script))  # fmt: skip
 
 
-def run(config_name, doc, argv=None):
-    """Runs a recipe: `configs/<config_name>.yaml`, a `--profile` over it (`--demo`: demo.yaml's), `--set` last."""
-    args = parse_args(doc, argv)
+def run(config_name, doc, argv=None, dataset="mtat"):
+    """Runs a recipe: `configs/<config_name>.yaml`, a `--profile` over it (`--demo`: the demo file's), `--set` last.
+
+    Args:
+        config_name: the recipe's config in `configs/`.
+        doc: the recipe's docstring, its `--help`.
+        argv: command-line arguments (default `sys.argv[1:]`).
+        dataset: a key of `DATASETS`: how to find, convert and synthesise the data.
+
+    Returns:
+        the evaluation results dict.
+    """
+    dataset = DATASETS[dataset]
+    args = parse_args(doc, argv, dataset)
     from keras_samplecnn.quiet import filter_native_logs
 
     filter_native_logs()  # a recipe is a command: keep TensorFlow's native chatter off the terminal
@@ -105,14 +227,17 @@ def run(config_name, doc, argv=None):
     overrides = list(args.set)
     if args.seed is not None:
         overrides.append(f"optimization.seed={args.seed}")
-    demo = _read_yaml(os.path.join(CONFIGS, "demo.yaml")) if args.demo else None
+    demo = _read_yaml(os.path.join(CONFIGS, dataset.demo_config)) if args.demo else None
     profile = args.profile or (demo["profile"] if demo else None)
     try:
         overlays = [profile_path(profile)] if profile else []
         config = config_lib.load(os.path.join(CONFIGS, f"{config_name}.yaml"), overrides, overlays)
     except config_lib.ConfigError as error:
         sys.exit(f"error: {error}")
-    out_dir = args.out or (config.output.dir + ("_demo" if args.demo else ""))
+    extra = convert_options(dataset, args)
+    variant = "".join(f"_{value}" for flag, value in zip(extra[::2], extra[1::2])
+                      if value != dict(dataset.convert_options)[flag]["default"])  # fmt: skip
+    out_dir = args.out or (config.output.dir + variant + ("_demo" if args.demo else ""))
     config.output.dir = out_dir
 
     from keras_samplecnn.models import preset_config
@@ -129,15 +254,17 @@ def run(config_name, doc, argv=None):
 
     timings = Timings({"start-up": time.monotonic() - STARTED})
     if args.demo:
-        dataset = dict(demo["dataset"])
-        dataset["n_clips"] = args.demo_clips or dataset["n_clips"]
-        dataset["clip_seconds"] = args.demo_seconds or dataset["clip_seconds"]
-        data_dir = make_demo_data(out_dir, dataset, segment_length, sample_rate, args.workers, timings)
+        try:
+            size = config_lib.apply_overrides(dict(demo["dataset"]), args.demo_size)
+        except config_lib.ConfigError as error:
+            sys.exit(f"error: --demo-size: {error}")
+        data_dir = make_demo_data(
+            dataset, out_dir, size, segment_length, sample_rate, args.workers, timings, extra
+        )
     else:
         with timings("conversion"):
-            data_dir = find_data(
-                args.data or config.data.dir, out_dir, script, segment_length, sample_rate, args.workers
-            )
+            data_dir = find_data(dataset, args.data or config.data.dir, out_dir, script, segment_length,
+                                 sample_rate, args.workers, extra)  # fmt: skip
     config.data.dir = data_dir
 
     from keras_samplecnn.evaluation import evaluate
@@ -147,7 +274,8 @@ def run(config_name, doc, argv=None):
         best = train(config)
     with timings("evaluation"):
         results = evaluate(best, data_dir, split=config.data.test_split,
-                           out_dir=os.path.join(out_dir, "evaluation"), training_log=os.path.join(out_dir, LOG))  # fmt: skip
+                           out_dir=os.path.join(out_dir, "evaluation"), training_log=os.path.join(out_dir, LOG),
+                           threshold=config.evaluation.threshold, tune_on=config.evaluation.tune_on)  # fmt: skip
     timings.save(os.path.join(out_dir, "timings.json"))
     print_summary(results, out_dir, timings, read_state(out_dir))
     return results
@@ -191,37 +319,51 @@ def _read_yaml(path):
         return yaml.safe_load(f)
 
 
-def make_demo_data(out_dir, dataset, segment_length, sample_rate, workers, timings):
-    """Synthesises the demo MTAT folder and converts it, each step skipped if already done.
+DEMO_MAKERS = {
+    # dataset command -> (module, function, folder name)
+    "mtat": ("keras_samplecnn.datasets.demo_mtat", "make_demo_mtat", "demo_mtat"),
+    "speech-commands": ("keras_samplecnn.datasets.demo_speech_commands", "make_demo_speech_commands",
+                        "demo_speech_commands"),
+    "dcase2017": ("keras_samplecnn.datasets.demo_dcase2017", "make_demo_dcase2017", "demo_dcase2017"),
+}  # fmt: skip
 
-    `dataset` holds `n_clips`, `clip_seconds` and `seed` (demo.yaml's `dataset` section).
+
+def make_demo_data(dataset, out_dir, size, segment_length, sample_rate, workers, timings, extra=()):
+    """Synthesises the dataset's demo folder and converts it, each step skipped if already done.
+
+    `size` holds the keyword arguments of the demo maker (the demo file's `dataset` section,
+    e.g. `n_clips`, `clip_seconds` and `seed` for MTAT).
     """
-    from keras_samplecnn.datasets.demo_mtat import make_demo_mtat
+    import importlib
 
-    root = os.path.join(out_dir, "demo_mtat")
+    module, function, folder = DEMO_MAKERS[dataset.command]
+    make = getattr(importlib.import_module(module), function)
+    root = os.path.join(out_dir, folder)
     complete = os.path.join(root, ".complete")  # written last: an interrupted synthesis is redone
     if not os.path.exists(complete):
         print(f"Synthesising the demo dataset in {root} ...")
         with timings("synthesis"):
-            make_demo_mtat(root, n_clips=dataset["n_clips"], clip_seconds=dataset["clip_seconds"],
-                           seed=dataset["seed"], workers=workers)  # fmt: skip
+            make(root, workers=workers, **size)
         open(complete, "w").close()
     with timings("conversion"):
-        return convert_mtat(
-            root, os.path.join(out_dir, "tfrecords"), segment_length, sample_rate, workers, reference_split=False
+        return convert(
+            dataset, root, os.path.join(out_dir, "tfrecords"), segment_length, sample_rate, workers, extra
         )
 
 
 def print_summary(results, out_dir, timings, state):
     from keras_samplecnn.benchmarking import describe_peak
+    from keras_samplecnn.evaluation.evaluator import summary_lines
 
     print()
     if state.get("cut_short_by_time_budget"):
-        print("NOTE: training was stopped by the time budget (optimization.max_minutes) before the configured")
+        print(
+            "NOTE: training was stopped by the time budget (optimization.max_minutes) before the configured"
+        )
         print("      epochs ended: the numbers below are not the configured run's result.")
     print(f"Clip-level results on the {results['split']} split ({results['num_clips']} clips):")
-    print(f"  macro ROC-AUC  {results['roc_auc']:.4f}")
-    print(f"  macro PR-AUC   {results['pr_auc']:.4f}")
+    for line in summary_lines(results):
+        print(f"  {line}")
     if results["excluded_tags"]:
         print(f"  left out (no positive clip): {', '.join(results['excluded_tags'])}")
     phases = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in timings.items())
