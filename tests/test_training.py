@@ -156,3 +156,23 @@ def test_killed_run_resumes_where_it_was(tiny_data, tmp_path):
     assert [r["epoch"] for r in read_log(out)] == ["0", "1", "2", "3", "4", "5"]
     assert finished(out)
     keras.saving.load_model(os.path.join(out, BEST))
+
+
+def test_standardize_uses_the_training_splits_statistics(tiny_data):
+    from keras_samplecnn.training.trainer import build_model
+
+    manifest = read_manifest(tiny_data)
+    config = make_config(tiny_data, "unused")
+    config.data.standardize = True
+    model = build_model(config, manifest, "float32")
+    # The converter's statistics, recomputed here from the stored PCM of the training shards.
+    from tfrecords_tools.writer import read_examples
+
+    pcm = np.concatenate([e["audio"] for shard in manifest["splits"]["train"]["shards"]
+                          for e in read_examples(os.path.join(tiny_data, shard["file"]))]) / 32768.0  # fmt: skip
+    assert model.input_mean == pytest.approx(pcm.mean(), abs=1e-9)
+    assert model.input_std == pytest.approx(pcm.std(), rel=1e-6)
+    assert model.get_layer("standardize") is not None
+    del manifest["splits"]["train"]["std"]
+    with pytest.raises(config_lib.ConfigError, match="convert the data again"):
+        build_model(config, manifest, "float32")
