@@ -13,7 +13,8 @@ from tfrecords_tools import cli, synthetic, writer
 COMMANDS = {
     "mtat": "--split-files",
     "folder": "--tag-separators",
-    "speech-commands": "--silence",
+    "speech-commands": "--variant {35,12}",
+    "dcase2017": "--skip-unknown-labels",
     "gtzan": "--split-ratio",
     "verify": "DIR",
 }
@@ -70,7 +71,7 @@ def test_bad_option_values_are_usage_errors(tmp_path, capsys):
     assert "summing to 1" in capsys.readouterr().err
 
 
-def test_speech_commands_defaults_to_16_khz_one_second_segments(tmp_path):
+def test_speech_commands_defaults_to_the_jstsp_settings(tmp_path):
     root = tmp_path / "sc"
     synthetic.fake_speech_commands(root, words=("yes",), files_per_word=3, noise_seconds=1.0)
     out = tmp_path / "out"
@@ -81,7 +82,8 @@ def test_speech_commands_defaults_to_16_khz_one_second_segments(tmp_path):
 
     assert code == 0
     manifest = json.loads((out / schema.MANIFEST).read_text())
-    assert (manifest["sample_rate"], manifest["segment_length"]) == (16000, 16000)
+    assert (manifest["sample_rate"], manifest["segment_length"]) == (22050, 22050)
+    assert (manifest["short"], manifest["min_length"]) == ("tile", 22050)
 
 
 def test_failed_shards_exit_with_code_1_and_rerun_resumes(tmp_path, monkeypatch, caplog):

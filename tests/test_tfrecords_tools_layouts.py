@@ -2,6 +2,7 @@
 
 import collections
 import csv
+import logging
 
 import numpy as np
 import pytest
@@ -184,7 +185,7 @@ def test_speech_commands_with_silence(tmp_path):
     noise, _ = sf.read(root / "_background_noise_" / "white_noise.wav", dtype="float32")
     np.testing.assert_array_equal(crop["audio"], to_int16(noise[3 * 16000 : 4 * 16000]))
     np.testing.assert_array_equal(crop["labels"], [0, 0, 0, 1])
-    assert _rejected(out) == {"go/ffffffff_nohash_0.wav": "file not found (listed in testing_list.txt)"}
+    assert _rejected(out) == {"go/ffffffff_nohash_0.wav": "file not found (listed in testing_list.txt:4)"}
     assert verify(out).ok
 
 
@@ -208,6 +209,218 @@ def test_speech_commands_needs_its_lists(tmp_path):
         speech_commands.plan(root)
     with pytest.raises(DatasetError, match="Speech Commands root not found"):
         speech_commands.plan(tmp_path / "nowhere")
+
+
+def test_speech_commands_defaults_are_the_jstsp_settings():
+    assert speech_commands.DEFAULTS == {
+        "sample_rate": 22050,
+        "segment_length": 22050,
+        "shard_size": 1000,
+        "short": "tile",
+        "min_seconds": 1.0,
+    }
+
+
+# The TFDS 12-class label order, written out here rather than taken from the module.
+TFDS_12 = ["down", "go", "left", "no", "off", "on", "right", "stop", "up", "yes", "_silence_", "_unknown_"]
+
+
+def _label(labels):
+    return TFDS_12[list(labels).index(1.0)]
+
+
+def _fake_test_set(folder):
+    """A speech_commands_test_set_v0.02 folder: one folder per label, a `.wav.wav` name."""
+    files = {
+        "yes/aaaa0001_nohash_0.wav": "yes",
+        "yes/aaaa0002_nohash_0.wav.wav": "yes",
+        "no/bbbb0001_nohash_0.wav": "no",
+        "_silence_/silence_0001.wav": "_silence_",
+        "_unknown_/cccc0001_nohash_0.wav": "_unknown_",
+    }
+    for index, path in enumerate(files):
+        synthetic.write_audio(
+            folder / path, synthetic.tone(400 + 30 * index, 1.0, 16000), 16000, format="WAV"
+        )
+    return files
+
+
+def test_speech_commands_12_classes_with_the_separate_test_set(tmp_path):
+    root = tmp_path / "speech_commands_v0.02"
+    lists = synthetic.fake_speech_commands(root, words=("yes", "no", "bed", "happy"), noise_seconds=3.0)
+    test_root = tmp_path / "speech_commands_test_set_v0.02"
+    test_files = _fake_test_set(test_root)
+
+    plan = speech_commands.plan(root, variant=12, test_root=test_root)
+
+    assert plan.tags == TFDS_12
+    words = {job.path: (job.split, _label(job.labels)) for job in plan.jobs if job.split != "test"}
+    words = {path: value for path, value in words.items() if not path.startswith("_background_noise_")}
+    expected = {}
+    for word in ("yes", "no", "bed", "happy"):
+        for path in sorted((root / word).iterdir()):
+            relative = f"{word}/{path.name}"
+            if relative in lists["testing"]:
+                continue  # the separate test set replaces testing_list.txt
+            split = "valid" if relative in lists["validation"] else "train"
+            expected[relative] = (split, word if word in ("yes", "no") else "_unknown_")
+    assert words == expected
+    tests = {job.path: (job.clip_id, _label(job.labels)) for job in plan.jobs if job.split == "test"}
+    assert tests == {
+        f"speech_commands_test_set_v0.02/{path}": (
+            "speech_commands_test_set_v0.02/" + path.replace(".wav.wav", "").replace(".wav", ""),
+            label,
+        )
+        for path, label in test_files.items()
+    }
+    # As TFDS: 1-s windows every 0.5 s; running_tap.wav to valid, the other recording to train.
+    silence = collections.Counter(
+        (job.path.split("/")[1], job.split) for job in plan.jobs if job.clip_id.startswith("_silence_/")
+    )
+    assert silence == {("running_tap.wav", "valid"): 5, ("white_noise.wav", "train"): 5}
+    assert all(_label(job.labels) == "_silence_" for job in plan.jobs if job.path.startswith("_background"))
+    assert plan.rejected == []
+
+    out = tmp_path / "out"
+    manifest = convert(
+        plan,
+        out,
+        Settings(sample_rate=16000, segment_length=16000),
+        num_shards=1,
+        workers=1,
+        show_progress=False,
+    )
+    examples = [e for found in _examples(out, manifest).values() for e in found]
+    double = next(e for e in examples if e["path"].endswith("yes/aaaa0002_nohash_0.wav.wav"))
+    assert double["num_samples"] == 16000 and np.any(double["audio"])
+    window = next(e for e in examples if e["clip_id"] == "_silence_/running_tap/0003")
+    noise, _ = sf.read(root / "_background_noise_" / "running_tap.wav", dtype="float32")
+    np.testing.assert_array_equal(window["audio"], to_int16(noise[24000:40000]))
+
+
+def test_speech_commands_12_classes_with_the_testing_list(tmp_path):
+    root = tmp_path / "sc"
+    lists = synthetic.fake_speech_commands(root, words=("go", "marvin"), noise_seconds=10.0)
+
+    plan = speech_commands.plan(root, variant=12)
+
+    tests = {job.path: _label(job.labels) for job in plan.jobs if job.split == "test" and job.start == 0.0}
+    tests = {path: label for path, label in tests.items() if not path.startswith("_background")}
+    assert tests == {path: ("go" if path.startswith("go/") else "_unknown_") for path in lists["testing"]}
+    # Without the separate test set, every split gets 1-s silence clips (80/10/10 of each file).
+    silence = collections.Counter(job.split for job in plan.jobs if job.clip_id.startswith("_silence_/"))
+    assert silence == {"train": 16, "valid": 2, "test": 2}
+
+
+def test_speech_commands_non_wav_and_empty_files_are_rejected_not_skipped(tmp_path):
+    root = tmp_path / "sc"
+    synthetic.fake_speech_commands(root, words=("yes", "no"), files_per_word=3)
+    (root / "yes" / "notes.txt").write_text("not audio")
+    (root / "yes" / "empty_nohash_0.wav").write_bytes(b"")
+    (root / "no" / "garbage_nohash_0.wav").write_bytes(b"RIFF\x00\x10\x00\x00WAVEjunk" + bytes(100))
+    (root / "no" / ".DS_Store").write_bytes(b"\x00")
+    (root / "README.md").write_text("readme")
+    (root / "LICENSE").write_text("license")
+    with open(root / "validation_list.txt", "a") as handle:
+        handle.write("yes/notes.txt\n")  # listed, but not audio: rejected once
+    out = tmp_path / "out"
+
+    convert(
+        speech_commands.plan(root),
+        out,
+        Settings(sample_rate=16000, segment_length=16000),
+        num_shards=1,
+        workers=1,
+        show_progress=False,
+    )
+
+    with open(out / schema.REJECTED, newline="") as handle:
+        rows = [row["path"] for row in csv.DictReader(handle)]
+    assert sorted(rows) == ["no/garbage_nohash_0.wav", "yes/empty_nohash_0.wav", "yes/notes.txt"]
+    rejected = _rejected(out)
+    assert rejected["yes/notes.txt"] == "not a .wav file"
+    assert rejected["yes/empty_nohash_0.wav"] == "empty file (0 bytes)"
+    assert rejected["no/garbage_nohash_0.wav"].startswith("not a recognised audio file")
+
+
+def test_speech_commands_warns_about_files_that_are_not_16_khz_mono(tmp_path, caplog):
+    root = tmp_path / "sc"
+    synthetic.fake_speech_commands(root, words=("yes",), files_per_word=3)
+    stereo = root / "yes" / "stereo_nohash_0.wav"
+    synthetic.write_audio(stereo, synthetic.tone(500, 1.0, 16000, channels=2), 16000, format="WAV")
+    low = root / "yes" / "low_nohash_0.wav"
+    synthetic.write_audio(low, synthetic.tone(500, 1.0, 8000), 8000, format="WAV")
+
+    with caplog.at_level(logging.WARNING):
+        plan = speech_commands.plan(root)
+    manifest = convert(
+        plan,
+        tmp_path / "out",
+        Settings(sample_rate=16000, segment_length=16000),
+        workers=1,
+        show_progress=False,
+    )
+
+    assert "2 files are not 16000 Hz mono" in caplog.text
+    assert f"{stereo} (16000 Hz, 2 ch)" in caplog.text and f"{low} (8000 Hz, 1 ch)" in caplog.text
+    examples = {e["path"]: e for found in _examples(tmp_path / "out", manifest).values() for e in found}
+    assert examples["yes/stereo_nohash_0.wav"]["num_samples"] == 16000
+    assert examples["yes/low_nohash_0.wav"]["num_samples"] == 16000
+
+
+@pytest.mark.parametrize(
+    "validation,testing,message",
+    [
+        (
+            "yes/a.wav\nyes/b.wav\nyes/a.wav\n",
+            "",
+            "validation_list.txt:3: yes/a.wav is already listed on line 1",
+        ),
+        (
+            "yes/a.wav\n",
+            "no/b.wav\n\nyes/a.wav\n",
+            "testing_list.txt:3: yes/a.wav is also listed in validation_list.txt:1",
+        ),
+        (
+            "../outside/a.wav\n",
+            "",
+            "validation_list.txt:1: '../outside/a.wav' does not name a file in a word folder",
+        ),
+        ("yes/a.wav\n/abs/a.wav\n", "", "validation_list.txt:2: '/abs/a.wav' does not name"),
+        ("", "yes/deeper/a.wav\n", "testing_list.txt:1: 'yes/deeper/a.wav' does not name"),
+        ("", "a.wav\n", "testing_list.txt:1: 'a.wav' does not name"),
+        (
+            "",
+            "_background_noise_/white_noise.wav\n",
+            "testing_list.txt:1: '_background_noise_/white_noise.wav'",
+        ),
+    ],
+)
+def test_speech_commands_bad_list_lines_name_file_and_line(tmp_path, validation, testing, message):
+    root = tmp_path / "sc"
+    synthetic.fake_speech_commands(root, words=("yes", "no"), files_per_word=2)
+    (root / "validation_list.txt").write_text(validation)
+    (root / "testing_list.txt").write_text(testing)
+
+    with pytest.raises(DatasetError) as info:
+        speech_commands.plan(root)
+
+    assert message in str(info.value)
+
+
+def test_speech_commands_test_root_problems(tmp_path):
+    root = tmp_path / "sc"
+    synthetic.fake_speech_commands(root, words=("yes",), files_per_word=2)
+    test_root = tmp_path / "test_set"
+    _fake_test_set(test_root)
+
+    with pytest.raises(DatasetError, match="goes with --variant 12"):
+        speech_commands.plan(root, test_root=test_root)
+    with pytest.raises(DatasetError, match="test set \\(--test-root\\) not found"):
+        speech_commands.plan(root, variant=12, test_root=tmp_path / "nowhere")
+    synthetic.write_audio(test_root / "bed" / "x.wav", synthetic.tone(300, 1.0, 16000), 16000, format="WAV")
+    with pytest.raises(DatasetError, match="bed: not one of the 12 labels"):
+        speech_commands.plan(root, variant=12, test_root=test_root)
 
 
 # -- GTZAN ------------------------------------------------------------------------------------

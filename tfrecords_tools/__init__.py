@@ -1,8 +1,9 @@
 """Converters from audio dataset layouts to the TFRecords of `keras_samplecnn.data.schema`.
 
 Run as `python -m tfrecords_tools <dataset> --help`. One module per layout (`mtat`, `folder`,
-`speech_commands`, `gtzan`) builds a `DatasetPlan`; `writer.convert` writes it as sharded,
-resumable TFRecords with a `manifest.json`; `writer.verify` checks a finished conversion.
+`speech_commands`, `gtzan`, `dcase2017`) builds a `DatasetPlan`; `writer.convert` writes it as
+sharded, resumable TFRecords with a `manifest.json`; `writer.verify` checks a finished
+conversion.
 """
 
 __version__ = "0.1.0"

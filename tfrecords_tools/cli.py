@@ -4,6 +4,8 @@
     python -m tfrecords_tools mtat --root /data/mtat --out OUT --split-files reference
     python -m tfrecords_tools gtzan --root /data/gtzan --out OUT --split-ratio 0.8,0.1,0.1
     python -m tfrecords_tools speech-commands --root /data/speech_commands_v0.02 --out OUT
+    python -m tfrecords_tools speech-commands --root SC --variant 12 --test-root SC_TEST --out OUT
+    python -m tfrecords_tools dcase2017 --root /data/dcase2017_task4 --out OUT --split jstsp
     python -m tfrecords_tools folder --audio-dir DIR --labels labels.csv --out OUT
     python -m tfrecords_tools verify OUT
 
@@ -16,7 +18,7 @@ import logging
 import os
 import sys
 
-from tfrecords_tools import folder, gtzan, mtat, speech_commands
+from tfrecords_tools import dcase2017, folder, gtzan, mtat, speech_commands
 from tfrecords_tools.errors import DatasetError, ShardWriteError
 from tfrecords_tools.writer import SHORT_POLICIES, Settings, convert, verify
 
@@ -27,6 +29,7 @@ LAYOUTS = {
     "folder": folder,
     "speech-commands": speech_commands,
     "gtzan": gtzan,
+    "dcase2017": dcase2017,
 }
 
 

@@ -1,8 +1,8 @@
 """Writes clip jobs as sharded TFRecords: in parallel, atomically, resumably, with a manifest.
 
-A dataset layout module (`mtat`, `folder`, `speech_commands`, `gtzan`) turns a dataset folder
-into a `DatasetPlan`: one `ClipJob` per clip (audio file, labels, id, split) plus the clips it
-already rejected. `convert` writes the plan to an output folder:
+A dataset layout module (`mtat`, `folder`, `speech_commands`, `gtzan`, `dcase2017`) turns a
+dataset folder into a `DatasetPlan`: one `ClipJob` per clip (audio file, labels, id, split)
+plus the clips it already rejected. `convert` writes the plan to an output folder:
 
     out/
       train-00000-of-00004.tfrecord   one tf.train.Example per clip (keras_samplecnn.data.schema):
