@@ -1,12 +1,24 @@
-"""Dataset helpers: the embedded demo dataset (a synthetic MagnaTagATune) and MTAT's layout.
+"""Dataset helpers: the embedded demo datasets (a synthetic MagnaTagATune, a synthetic Speech
+Commands v0.02) and MTAT's layout.
 
 ```python
 from keras_samplecnn.datasets import make_demo_mtat, demo_tags
 make_demo_mtat("data/demo_mtat", n_clips=400)  # then: python -m tfrecords_tools mtat --root data/demo_mtat ...
+
+from keras_samplecnn.datasets import make_demo_speech_commands
+make_demo_speech_commands("data/demo_sc")  # then: python -m tfrecords_tools speech-commands --root data/demo_sc ...
 ```
 """
 
 from keras_samplecnn.datasets import mtat_layout
 from keras_samplecnn.datasets.demo_mtat import demo_plan, demo_tags, make_demo_mtat, render_clip
+from keras_samplecnn.datasets.demo_speech_commands import make_demo_speech_commands
 
-__all__ = ["demo_plan", "demo_tags", "make_demo_mtat", "mtat_layout", "render_clip"]
+__all__ = [
+    "demo_plan",
+    "demo_tags",
+    "make_demo_mtat",
+    "make_demo_speech_commands",
+    "mtat_layout",
+    "render_clip",
+]
