@@ -358,19 +358,21 @@ def _append(path, text):
         handle.write(text.encode())
 
 
-def test_unknown_label_names_file_line_and_the_known_labels(tmp_path):
+def test_unknown_label_rejects_its_clip_naming_file_and_line(tmp_path, caplog):
     clips = small_release()
     write_release(tmp_path / "dcase", clips)
     train = tmp_path / "dcase" / TRAIN_CSV
     rows = train.read_bytes().count(b"\n")
     _append(train, f"{clips[0].name}\t30.000\t40.000\tDog\r\n")
 
-    with pytest.raises(DatasetError) as info:
-        dcase2017.plan(tmp_path / "dcase")
+    with caplog.at_level(logging.WARNING):
+        plan = dcase2017.plan(tmp_path / "dcase", split="official")
 
-    message = str(info.value)
-    assert f"{TRAIN_CSV}:{rows + 1}: unknown label 'Dog'" in message
-    assert "Air horn, truck horn" in message and "Fire engine, fire truck (siren)" in message
+    # The clip with the unknown label is left out whole and listed; every other clip converts.
+    assert [tuple(row) for row in plan.rejected] == [(clips[0].path, f"{TRAIN_CSV}:{rows + 1}: unknown label 'Dog'")]
+    assert {job.path for job in plan.jobs} == {clip.path for clip in clips[1:]}
+    assert f"{TRAIN_CSV}:{rows + 1}: unknown label 'Dog'" in caplog.text
+    assert "Air horn, truck horn" in caplog.text and "Fire engine, fire truck (siren)" in caplog.text
 
 
 def test_skip_unknown_labels_keeps_the_other_labels(tmp_path, caplog):
@@ -408,17 +410,32 @@ def test_skip_unknown_labels_keeps_the_other_labels(tmp_path, caplog):
         ("abc_30.000_40.000.wav\t30.000\tnan\tTrain horn", "end time 'nan' is not a number"),
     ],
 )
-def test_malformed_lines_name_file_and_line(tmp_path, line, message):
-    write_release(tmp_path / "dcase", small_release())
+def test_malformed_lines_name_file_and_line(tmp_path, line, message, caplog):
+    clips = small_release()
+    write_release(tmp_path / "dcase", clips)
     csv_path = tmp_path / "dcase" / "groundtruth_release" / EVAL_CSV
     rows = csv_path.read_bytes().count(b"\n")
     _append(csv_path, line + "\r\n")
 
-    with pytest.raises(DatasetError) as info:
-        dcase2017.plan(tmp_path / "dcase")
+    with caplog.at_level(logging.WARNING):
+        plan = dcase2017.plan(tmp_path / "dcase", split="official")
 
-    assert f"groundtruth_release/{EVAL_CSV}:{rows + 1}: " in str(info.value)
-    assert message in str(info.value)
+    where = f"groundtruth_release/{EVAL_CSV}:{rows + 1}"
+    assert f"{where}: " in caplog.text and message in caplog.text
+    # The bad row is listed in rejected.csv (under its clip when the name is readable), and
+    # every good clip still converts.
+    (row,) = plan.rejected
+    assert (row.path == where and message in row.reason) or (where in row.reason and message in row.reason)
+    assert {job.path for job in plan.jobs} == {clip.path for clip in clips}
+
+
+def test_a_file_in_another_format_stops_with_its_first_bad_line(tmp_path):
+    write_release(tmp_path / "dcase", small_release())
+    csv_path = tmp_path / "dcase" / TRAIN_CSV
+    text = csv_path.read_text().replace("\t", ",")  # comma-separated: not the weak-label format
+    csv_path.write_text(text)
+    with pytest.raises(DatasetError, match=rf"{TRAIN_CSV}:1: 1 columns, expected 4 tab-separated.*comma-separated"):
+        dcase2017.plan(tmp_path / "dcase")
 
 
 def test_a_clip_in_two_sets_is_an_error(tmp_path):
@@ -501,9 +518,15 @@ def test_command_line_end_to_end(tmp_path, caplog):
         "test": 2,
     }
 
+    # A bad row: the command still converts the good clips and lists the clip in rejected.csv.
     _append(tmp_path / "dcase" / TEST_CSV, f"{clips[4].name}\t30.000\t40.000\tDog\n")
-    assert cli.main(argv) == 2
+    assert cli.main(argv) == 0
     assert f"{TEST_CSV}:" in caplog.text and "unknown label 'Dog'" in caplog.text
+    rejected = (out / schema.REJECTED).read_text()
+    assert clips[4].path in rejected and "unknown label 'Dog'" in rejected
+    # A file that is not a weak-label CSV at all stops with exit code 2.
+    (tmp_path / "dcase" / TEST_CSV).write_text("not,a,weak,label,file\n")
+    assert cli.main(argv) == 2
 
 
 def test_command_defaults_are_the_jstsp_settings(capsys):

@@ -120,6 +120,9 @@ _CLIP_NAME = re.compile(r"^(?P<ytid>.+)_(?P<start>\d+(?:\.\d+)?)_(?P<end>\d+(?:\
 _ROW_FORMAT = "4 tab-separated columns <ytid>_<start>_<end>.wav, start, end, label"
 
 
+_MAX_LOGGED_PROBLEMS = 10
+
+
 class _Clip:
     """A clip read from a weak-label CSV: its labels and where it was first listed."""
 
@@ -127,6 +130,7 @@ class _Clip:
         self.where = where  # "csv:line" of its first row
         self.labels = set()
         self.unknown = []  # unknown labels dropped with --skip-unknown-labels
+        self.problems = []  # "csv:line: what is wrong" for rows that reject the whole clip
 
 
 def add_arguments(parser):
@@ -207,15 +211,20 @@ def plan(
         seed: seed of the `jstsp` validation draw.
         train_audio, test_audio, eval_audio: the audio folders of the training, testing and
             evaluation sets, relative to `root` (or absolute).
-        skip_unknown_labels: drop labels outside the class list with a warning instead of
-            raising; a clip left without labels is listed in `rejected.csv`.
+        skip_unknown_labels: drop labels outside the class list with a warning and keep the
+            clip's other labels; by default a clip with an unknown label is rejected whole.
+            A clip left without labels is listed in `rejected.csv` either way.
+
+    Bad rows never stop the conversion of the good clips: a malformed line or a row with an
+    unknown label is logged with its file and line and listed in `rejected.csv` (under the
+    clip's path when the clip name is readable, else as `csv:line`).
 
     Returns:
         A multi-label `DatasetPlan` over the 17 classes; `metadata` gives each clip's set.
 
     Raises:
-        DatasetError: missing root, CSV or audio folder; a malformed CSV line or an unknown
-            label (naming file and line); a clip listed in two sets.
+        DatasetError: missing root, CSV or audio folder; a CSV most of whose lines are not
+            weak-label rows (naming file and line); a clip listed in two sets.
     """
     if split not in SPLIT_RULES:
         raise DatasetError(f"unknown split rule {split!r}; expected one of {SPLIT_RULES}")
@@ -227,11 +236,13 @@ def plan(
 
     clips = {}  # set name -> {clip name: _Clip}
     first_set = {}  # clip name -> (set name, "csv:line")
+    rejected = []
     for dataset in SETS:
         csv_path = _find_csv(root, dataset)
-        clips[dataset.name] = read_weak_labels(
+        clips[dataset.name], malformed = read_weak_labels(
             csv_path, classes, skip_unknown_labels, where=os.path.relpath(csv_path, root)
         )
+        rejected.extend(malformed)
         for name, clip in clips[dataset.name].items():
             previous = first_set.setdefault(name, (dataset.name, clip.where))
             if previous[0] != dataset.name:
@@ -243,12 +254,15 @@ def plan(
 
     split_of = _split(clips, classes, split, seed)
     index = {label: i for i, label in enumerate(classes)}
-    jobs, rejected, metadata = [], [], {}
+    jobs, metadata = [], {}
     for dataset in SETS:
         folder = os.path.join(root, audio_dirs[dataset.name])
         for name, clip in clips[dataset.name].items():
             source = os.path.join(folder, "Y" + name)
             path = os.path.relpath(source, root).replace(os.sep, "/")
+            if clip.problems:
+                rejected.append(Rejected(path, "; ".join(clip.problems)))
+                continue
             if not clip.labels:
                 skipped = sorted(set(clip.unknown))
                 reason = f"no known label (unknown labels {skipped} skipped; listed in {clip.where})"
@@ -348,26 +362,33 @@ def read_class_list(root):
 
 
 def read_weak_labels(path, classes, skip_unknown_labels=False, where=None):
-    """Reads a weak-label CSV into `{clip name: _Clip}` in file order.
+    """Reads a weak-label CSV into `{clip name: _Clip}` in file order, and its malformed lines.
+
+    A row with an unknown label marks its clip as rejected (`_Clip.problems`), or with
+    `skip_unknown_labels` only drops that label (`_Clip.unknown`). A row that cannot be read
+    (wrong column count, a clip name not `<ytid>_<start>_<end>.wav`, non-numeric times) is
+    returned as a `Rejected` row named `csv:line`, or, when its clip name is readable, rejects
+    that clip. Each is logged with its file and line.
 
     Args:
         path: a `groundtruth_weak_label_*_set.csv` file.
         classes: the known labels.
-        skip_unknown_labels: drop unknown labels (recorded on the clip) instead of raising.
+        skip_unknown_labels: drop unknown labels instead of rejecting their clips.
         where: how to name the file in messages (default: `path`).
 
     Returns:
-        A dict from clip file name (without `Y`) to a `_Clip` with its set of labels.
+        `(clips, malformed)`: a dict from clip file name (without `Y`) to a `_Clip`, and a
+        list of `Rejected` rows for lines naming no readable clip.
 
     Raises:
-        DatasetError: a line with the wrong number of columns, a malformed clip name,
-            non-numeric times, or (without `skip_unknown_labels`) an unknown label; the
-            message names the file and line.
+        DatasetError: the file has no rows, or more than half of its lines are malformed
+            (not this CSV format at all); the message names the first bad line.
     """
     where = where or path
     known = set(classes)
     clips = {}
-    duplicates = mismatched = 0
+    malformed, problems = [], []  # unreadable-clip rows; every "csv:line: problem" message
+    rows = duplicates = mismatched = 0
     example_mismatch = None
     # utf-8-sig: a byte-order mark would otherwise stick to the first clip name. newline="":
     # the csv module handles CRLF and LF, and quoted labels ("Air horn, truck horn").
@@ -378,35 +399,31 @@ def read_weak_labels(path, classes, skip_unknown_labels=False, where=None):
                 line = f"{where}:{reader.line_num}"
                 if not fields or (len(fields) == 1 and not fields[0].strip()):
                     continue
-                if len(fields) != 4:
-                    hint = " (it looks comma-separated)" if len(fields) == 1 and "," in fields[0] else ""
-                    raise DatasetError(f"{line}: {len(fields)} columns, expected {_ROW_FORMAT}{hint}")
-                name, start, end, label = (field.strip() for field in fields)
-                match = _CLIP_NAME.match(name)
-                if not match:
-                    raise DatasetError(f"{line}: clip name {name!r} is not <ytid>_<start>_<end>.wav")
-                times = []
-                for column, text in (("start", start), ("end", end)):
-                    try:
-                        value = float(text)
-                    except ValueError:
-                        value = math.nan
-                    if not math.isfinite(value):
-                        raise DatasetError(f"{line}: {column} time {text!r} is not a number")
-                    times.append(value)
-                if abs(times[0] - float(match["start"])) > 1e-3 or abs(times[1] - float(match["end"])) > 1e-3:
-                    mismatched += 1
-                    example_mismatch = example_mismatch or line
-                clip = clips.get(name)
-                if clip is None:
+                rows += 1
+                problem, name = _row_problem(fields)
+                if problem is None:
+                    name, start, end, label = (field.strip() for field in fields)
+                    match = _CLIP_NAME.match(name)
+                    if abs(float(start) - float(match["start"])) > 1e-3 or abs(float(end) - float(match["end"])) > 1e-3:
+                        mismatched += 1
+                        example_mismatch = example_mismatch or line
+                elif name is None:
+                    malformed.append(Rejected(line, problem))
+                clip = clips.get(name) if name else None
+                if name and clip is None:
                     clip = clips[name] = _Clip(line)
+                if problem is not None:
+                    problems.append(f"{line}: {problem}")
+                    if clip is not None:
+                        clip.problems.append(f"{line}: {problem}")
+                    continue
                 if label not in known:
-                    if not skip_unknown_labels:
-                        raise DatasetError(
-                            f"{line}: unknown label {label!r}; the known labels are: "
-                            f"{'; '.join(classes)} (--skip-unknown-labels drops unknown labels)"
-                        )
-                    clip.unknown.append(label)
+                    if skip_unknown_labels:
+                        clip.unknown.append(label)
+                    else:
+                        message = f"{line}: unknown label {label!r}"
+                        clip.problems.append(message)
+                        problems.append(message)
                     continue
                 if label in clip.labels:
                     duplicates += 1
@@ -415,8 +432,19 @@ def read_weak_labels(path, classes, skip_unknown_labels=False, where=None):
             raise DatasetError(
                 f"{where}:{reader.line_num}: not readable as CSV ({error}); expected {_ROW_FORMAT}"
             ) from error
-    if not clips:
-        raise DatasetError(f"{where}: no rows; expected {_ROW_FORMAT}")
+    unreadable = sum(1 for problem in problems if "unknown label" not in problem)
+    if not rows or unreadable * 2 > rows:
+        first = problems[0] if problems else f"{where}: no rows"
+        raise DatasetError(f"{first}; expected {_ROW_FORMAT} (is this a DCASE 2017 Task 4 weak-label file?)")
+    for problem in problems[:_MAX_LOGGED_PROBLEMS]:
+        log.warning("%s; the clip is rejected", problem)
+    if len(problems) > _MAX_LOGGED_PROBLEMS:
+        log.warning("... and %d more bad rows, listed in rejected.csv", len(problems) - _MAX_LOGGED_PROBLEMS)
+    if any("unknown label" in problem for problem in problems):
+        log.warning(
+            "the known labels are: %s (--skip-unknown-labels keeps such clips with their other labels)",
+            "; ".join(classes),
+        )
     if duplicates:
         log.info("%s: %d repeated (clip, label) rows, counted once", where, duplicates)
     if mismatched:
@@ -428,7 +456,25 @@ def read_weak_labels(path, classes, skip_unknown_labels=False, where=None):
             example_mismatch,
         )
     log.info("%s: %d clips", where, len(clips))
-    return clips
+    return clips, malformed
+
+
+def _row_problem(fields):
+    """`(what is wrong with a weak-label row or None, its clip name if readable)`."""
+    if len(fields) != 4:
+        hint = " (it looks comma-separated)" if len(fields) == 1 and "," in fields[0] else ""
+        return f"{len(fields)} columns, expected {_ROW_FORMAT}{hint}", None
+    name, start, end, _ = (field.strip() for field in fields)
+    if not _CLIP_NAME.match(name):
+        return f"clip name {name!r} is not <ytid>_<start>_<end>.wav", None
+    for column, text in (("start", start), ("end", end)):
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            return f"{column} time {text!r} is not a number", name
+    return None, name
 
 
 def jstsp_validation(clips_by_label, seed=DEFAULT_SEED, fraction=VALID_FRACTION):
