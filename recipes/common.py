@@ -231,7 +231,13 @@ def run(config_name, doc, argv=None, dataset="mtat"):
     profile = args.profile or (demo["profile"] if demo else None)
     try:
         overlays = [profile_path(profile)] if profile else []
-        config = config_lib.load(os.path.join(CONFIGS, f"{config_name}.yaml"), overrides, overlays)
+        path = os.path.join(CONFIGS, f"{config_name}.yaml")
+        config = config_lib.load(path, overrides, overlays)
+        # A demo may hold settings for one model (e.g. fewer epochs for the costlier ReSE-2
+        # model, to keep every demo within its time on a slow machine); --set still wins.
+        demo_sets = (demo or {}).get("models", {}).get(config.model.name, [])
+        if demo_sets:
+            config = config_lib.load(path, [*demo_sets, *overrides], overlays)
     except config_lib.ConfigError as error:
         sys.exit(f"error: {error}")
     extra = convert_options(dataset, args)

@@ -109,7 +109,7 @@ REPETITION_PROBS = (0.6, 0.25, 0.15)  # a speaker says a word 1, 2 or 3 times
 SHARED_SPEAKER_FRACTION = 0.4  # share of a word's speakers drawn from the pool of multi-word ones
 CLIPS_PER_POOL_SPEAKER = 11.5  # pool size = total clips / this: ~15 % multi-word speakers
 WORD_SECONDS = 0.58  # spoken duration at rate 1; divided by the speaker's rate
-SNR_DB = (10.0, 30.0)
+SNR_DB = (12.0, 32.0)
 LEVEL_DBFS = (-30.0, -16.0)  # RMS of the speech over its span
 PEAK_CEILING = 0.95
 HOP = 80  # frame hop of the synthesiser's parameter tracks (5 ms)
