@@ -1,6 +1,7 @@
 """The demo's work in GFLOP, this machine's matmul peak, and the demo's time predicted elsewhere.
 
     python benchmarks/bench_demo.py                      # runs the demo into runs/bench_demo first
+    python benchmarks/bench_demo.py --recipe dcase2017_resse   # another recipe's demo
     python benchmarks/bench_demo.py --run runs/mtat_se_demo   # a finished demo (or any recipe) run
 
 The demo does a fixed amount of work (epochs x segments of a fixed model), so its result does
@@ -28,11 +29,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", help="a finished recipe run folder (default: run the demo first)")
     parser.add_argument("--out", default=os.path.join(ROOT, "runs", "bench_demo"), help="where to run the demo")
+    parser.add_argument("--recipe", default="mtat_se", help="the recipe whose demo to run (default mtat_se)")
     args = parser.parse_args()
     run = args.run
     if run is None:
         run = args.out
-        command = [sys.executable, os.path.join(ROOT, "recipes", "mtat_se.py"), "--demo", "--out", run]
+        command = [sys.executable, os.path.join(ROOT, "recipes", f"{args.recipe}.py"), "--demo", "--out", run]
         print("Running", " ".join(command))
         subprocess.run(command, check=True)
 

@@ -4,7 +4,11 @@
     python recipes/speech_commands_basic.py --data data/speech_commands_v0.02 --variant 12   # yes/no/.../_silence_/_unknown_
     python recipes/speech_commands_basic.py --demo        # synthetic demo data in the real layout, end to end
 
-DEMO_LINE
+Paper: results not found (README, "Speech commands and sound events"). Hardware and time: the
+full run needs a GPU (330 TFLOP per epoch). --demo (the cpu_1s profile: 16 kHz, 7 blocks at a
+quarter of the widths, 20 epochs on 3,500 synthetic clips of 35 words) gave test accuracy 0.9590
+in 2.8 minutes on a 2-core CPU with a float32 matmul peak of 212 GFLOP/s, predicted 7.0 minutes
+at 86 GFLOP/s (benchmarks/bench_demo.py).
 """
 
 from common import run

@@ -4,7 +4,11 @@
     python recipes/speech_commands_resse.py --data data/speech_commands_v0.02 --variant 12   # yes/no/.../_silence_/_unknown_
     python recipes/speech_commands_resse.py --demo        # synthetic demo data in the real layout, end to end
 
-DEMO_LINE
+Paper: results not found (README, "Speech commands and sound events"). Hardware and time: the
+full run needs a GPU (715 TFLOP per epoch). --demo (the cpu_1s profile: 16 kHz, 7 blocks at a
+quarter of the widths, 10 epochs on 3,500 synthetic clips of 35 words) gave test accuracy 1.0000
+in 3.0 minutes on a 2-core CPU with a float32 matmul peak of 211 GFLOP/s, predicted 7.3 minutes
+at 86 GFLOP/s (benchmarks/bench_demo.py).
 """
 
 from common import run

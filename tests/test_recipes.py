@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -17,6 +18,16 @@ def test_docstring_gives_command_time_and_number(recipe):
     with open(os.path.join(ROOT, "recipes", recipe), encoding="utf-8") as f:
         doc = f.read().split('"""')[1]
     assert f"python recipes/{recipe} --demo" in doc and "ROC-AUC 0.9" in doc and "minutes" in doc
+
+
+@pytest.mark.parametrize("recipe", ["speech_commands_basic.py", "speech_commands_resse.py", "dcase2017_basic.py",
+                                    "dcase2017_resse.py"])  # fmt: skip
+def test_jstsp_docstring_gives_command_time_and_number(recipe):
+    with open(os.path.join(ROOT, "recipes", recipe), encoding="utf-8") as f:
+        doc = f.read().split('"""')[1]
+    metric = r"accuracy\s+(0\.9|1\.0)\d*" if recipe.startswith("speech") else r"ROC-AUC\s+0\.9\d*"
+    assert re.search(metric, doc), metric  # the demo's number, at least 0.9 as the issue asks
+    assert f"python recipes/{recipe} --demo" in doc and "minutes" in doc and "GFLOP/s" in doc
 
 
 def test_without_data_it_says_what_to_download(tmp_path):

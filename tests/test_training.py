@@ -1,4 +1,5 @@
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -6,11 +7,12 @@ import sys
 import numpy as np
 import pytest
 import yaml
+from sklearn.metrics import f1_score
 
 import keras
 
 from keras_samplecnn.data.pipeline import read_manifest
-from keras_samplecnn.evaluation import evaluate, predict_clips, tagging_metrics
+from keras_samplecnn.evaluation import evaluate, predict_clips, tagging_metrics, tune_thresholds
 from keras_samplecnn.training import config as config_lib
 from keras_samplecnn.training.callbacks import StagedDecay
 from keras_samplecnn.training.optimizers import StepDecaySGD
@@ -64,6 +66,21 @@ def test_loss_falls_and_outputs_are_written(tiny_data, tmp_path):
     assert results["roc_auc"] > 0.6  # tones are easy: better than chance after 6 short epochs
     for name in ("results.json", "report.md", "per_tag_roc_auc.png", "training_curves.png"):
         assert os.path.getsize(tmp_path / "eval" / name) > 100
+    # F1 at the threshold and at thresholds tuned on the validation split, from the command line.
+    command = [os.path.join(os.path.dirname(sys.executable), "samplecnn"), "evaluate", best, "--data", tiny_data,
+               "--threshold", "0.3", "--tune-on", "valid", "--out", str(tmp_path / "cli")]  # fmt: skip
+    printed = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))  # fmt: skip
+    assert printed.returncode == 0, printed.stderr[-2000:]
+    with open(tmp_path / "cli" / "results.json", encoding="utf-8") as f:
+        cli_results = json.load(f)
+    predicted = scores >= 0.3
+    assert cli_results["f1"]["f1_micro"] == pytest.approx(f1_score(labels, predicted, average="micro"), abs=1e-6)
+    assert f"F1 at threshold (0.3): micro {cli_results['f1']['f1_micro']:.4f}" in printed.stdout
+    valid_labels, valid_scores = predict_clips(model, tiny_data, "valid")
+    tuned = tune_thresholds(valid_labels, valid_scores, default=0.3)
+    assert cli_results["tuned"]["threshold"] == pytest.approx(tuned.tolist(), abs=1e-6)
+    assert "tuned on valid" in printed.stdout and "macro ROC-AUC" in printed.stdout
     # Running the same config again does not train again.
     assert train(make_config(tiny_data, out)) == best and len(read_log(out)) == 6
 
