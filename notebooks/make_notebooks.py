@@ -133,7 +133,7 @@ if MODEL_PATH is None:
         # The demo recipe end to end: synthesise MTAT-layout audio, convert, train, evaluate.
         command = [sys.executable, os.path.join(REPO, "recipes", "mtat_se.py"), "--demo", "--out", RUN]
         if QUICK:
-            command += ["--demo-clips", "48", "--demo-seconds", "3", "--set", "optimization.max_epochs=1",
+            command += ["--demo-size", "n_clips=48", "--demo-size", "clip_seconds=3", "--set", "optimization.max_epochs=1",
                         "--set", "data.steps_per_epoch=4", "--set", "output.tensorboard=false"]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode:

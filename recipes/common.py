@@ -272,6 +272,7 @@ def run(config_name, doc, argv=None, dataset="mtat"):
             data_dir = find_data(dataset, args.data or config.data.dir, out_dir, script, segment_length,
                                  sample_rate, args.workers, extra)  # fmt: skip
     config.data.dir = data_dir
+    _require_splits(data_dir, (config.data.train_split, config.data.valid_split, config.data.test_split))
 
     from keras_samplecnn.evaluation import evaluate
     from keras_samplecnn.training.trainer import LOG, read_state, train
@@ -285,6 +286,18 @@ def run(config_name, doc, argv=None, dataset="mtat"):
     timings.save(os.path.join(out_dir, "timings.json"))
     print_summary(results, out_dir, timings, read_state(out_dir))
     return results
+
+
+def _require_splits(data_dir, splits):
+    """Stops with a clear message when a split the recipe needs holds no clip."""
+    from keras_samplecnn.data import pipeline
+
+    manifest = pipeline.read_manifest(data_dir)
+    empty = [split for split in splits if not manifest.num_clips(split)]
+    if empty:
+        sys.exit(f"error: the {' and '.join(empty)} split(s) of {data_dir} hold no clip "
+                 f"({', '.join(f'{s} {manifest.num_clips(s)}' for s in splits)} clips): too little data for "
+                 "this split rule; use more clips, or another split (e.g. --split official for DCASE)")  # fmt: skip
 
 
 class Timings(dict):

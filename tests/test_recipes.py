@@ -52,7 +52,10 @@ output: {tensorboard: false}
 """
 TINY_DEMO = {
     "speech_commands": ["clips_per_word=6", "words=[left, right, up, down]", "seed=3"],
-    "dcase2017": ["n_train=10", "n_test=3", "n_eval=6", "clip_seconds=2.0"],
+    # basic: the official split (testing set = valid); resse: the JSTSP split, which needs
+    # at least 5 clips of a class to hold one out
+    "dcase2017_basic.py": ["n_train=10", "n_test=3", "n_eval=6", "clip_seconds=2.0"],
+    "dcase2017_resse.py": ["n_train=60", "n_test=6", "n_eval=6", "clip_seconds=2.0"],
 }
 
 
@@ -63,8 +66,10 @@ def test_jstsp_recipe_runs_end_to_end_on_a_tiny_demo(recipe, tmp_path):
     dataset = "speech_commands" if recipe.startswith("speech") else "dcase2017"
     command = [sys.executable, os.path.join(ROOT, "recipes", recipe), "--demo", "--out", str(tmp_path / "run"),
                "--profile", str(profile), "--workers", "1"]  # fmt: skip
-    for item in TINY_DEMO[dataset]:
+    for item in TINY_DEMO.get(dataset) or TINY_DEMO[recipe]:
         command += ["--demo-size", item]
+    if recipe == "dcase2017_basic.py":
+        command += ["--split", "official"]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     out = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
@@ -100,3 +105,14 @@ def test_jstsp_recipe_says_what_to_download(recipe, tmp_path):
         "groundtruth_weak_label_training_set.csv", "evaluation_set_formatted_audio_segments")  # fmt: skip
     for text in (*expected, "--demo"):
         assert text in out.stderr, text
+
+
+def test_an_empty_split_stops_with_a_clear_message(tmp_path):
+    # 8 clips of two words: the speaker-hash rule puts them all in train (seed 0).
+    command = [sys.executable, os.path.join(ROOT, "recipes", "speech_commands_basic.py"), "--demo", "--out",
+               str(tmp_path / "run"), "--workers", "1", "--demo-size", "clips_per_word=4",
+               "--demo-size", "words=[left, right]"]  # fmt: skip
+    out = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300,
+                         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))  # fmt: skip
+    assert out.returncode != 0
+    assert "the valid and test split(s)" in out.stderr and "hold no clip" in out.stderr, out.stderr[-2000:]

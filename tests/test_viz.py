@@ -1,8 +1,8 @@
 import os
 
+import keras
 import numpy as np
 import pytest
-
 
 import keras_samplecnn
 from keras_samplecnn import viz
@@ -11,7 +11,9 @@ from tests import helpers
 
 @pytest.fixture(scope="module")
 def small_se_model():
-    # 3^5 blocks on 729 samples: every layer fits the papers' 729-sample probe.
+    # 3^5 blocks on 729 samples: every layer fits the papers' 729-sample probe. Seeded: with
+    # unseeded weights a deep block sometimes had fewer than 4 live filters of the 8 probed.
+    keras.utils.set_random_seed(0)
     return keras_samplecnn.build(
         "se", num_classes=3, tags=["a", "b", "c"], n=5, input_length=729, se_ratio=0.5
     )
