@@ -177,11 +177,8 @@ def convert(dataset, root, out_dir, segment_length, sample_rate, workers=None, e
 
 
 def convert_options(dataset, args):
-    """The converter options a recipe's own flags stand for (e.g. `--variant 12`)."""
-    extra = []
-    for flag, _ in dataset.convert_options:
-        extra += [flag, str(getattr(args, flag.lstrip("-").replace("-", "_")))]
-    return extra
+    """`{flag: value}` of the converter options a recipe's own flags stand for (e.g. `--variant 12`)."""
+    return {flag: str(getattr(args, flag.lstrip("-").replace("-", "_"))) for flag, _ in dataset.convert_options}
 
 
 def find_data(dataset, data, out_dir, script, segment_length, sample_rate, workers, extra=()):
@@ -240,9 +237,11 @@ def run(config_name, doc, argv=None, dataset="mtat"):
             config = config_lib.load(path, [*demo_sets, *overrides], overlays)
     except config_lib.ConfigError as error:
         sys.exit(f"error: {error}")
-    extra = convert_options(dataset, args)
-    variant = "".join(f"_{value}" for flag, value in zip(extra[::2], extra[1::2])
-                      if value != dict(dataset.convert_options)[flag]["default"])  # fmt: skip
+    options = convert_options(dataset, args)
+    extra = [item for flag, value in options.items() for item in (flag, value)]
+    # A converter option off its default gets its own run folder (runs/speech_commands_basic_12).
+    defaults = {flag: kwargs["default"] for flag, kwargs in dataset.convert_options}
+    variant = "".join(f"_{value}" for flag, value in options.items() if value != defaults[flag])
     out_dir = args.out or (config.output.dir + variant + ("_demo" if args.demo else ""))
     config.output.dir = out_dir
 

@@ -116,3 +116,19 @@ def test_an_empty_split_stops_with_a_clear_message(tmp_path):
                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))  # fmt: skip
     assert out.returncode != 0
     assert "the valid and test split(s)" in out.stderr and "hold no clip" in out.stderr, out.stderr[-2000:]
+
+
+def test_speech_recipe_12_class_variant(tmp_path):
+    profile = tmp_path / "tiny.yaml"
+    profile.write_text(TINY_PROFILE)
+    command = [sys.executable, os.path.join(ROOT, "recipes", "speech_commands_basic.py"), "--demo", "--variant", "12",
+               "--profile", str(profile), "--workers", "1", *[a for item in TINY_DEMO["speech_commands"]
+                                                               for a in ("--demo-size", item)]]  # fmt: skip
+    out = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=600,
+                         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))  # fmt: skip
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    run = tmp_path / "runs" / "speech_commands_basic_12_demo"  # the variant gets its own folder
+    with open(run / "tfrecords" / "manifest.json", encoding="utf-8") as f:
+        manifest = json.load(f)
+    words = ["down", "go", "left", "no", "off", "on", "right", "stop", "up", "yes"]
+    assert manifest["tags"] == [*words, "_silence_", "_unknown_"]
