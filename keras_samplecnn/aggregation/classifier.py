@@ -1,0 +1,143 @@
+"""The classifier on aggregated features (step 3 of Lee & Nam, IEEE SPL 2017, arXiv:1703.01793).
+
+Two fully connected hidden layers with ReLU and dropout, then sigmoid (multi-label) or softmax
+(single-label) outputs, trained on the cached clip features of `extract_features`.
+"""
+
+import datetime
+import os
+
+import keras
+import numpy as np
+
+from keras_samplecnn.aggregation.features import load_features, read_features_manifest
+from keras_samplecnn.evaluation.metrics import (
+    DCASE_THRESHOLD,
+    DEFAULT_THRESHOLD,
+    classification_metrics,
+    tagging_metrics,
+    threshold_metrics,
+)
+
+__all__ = ["build_classifier", "evaluate_classifier", "train_classifier"]
+
+
+def build_classifier(dim, num_classes, task="multi_label", hidden=512, dropout=0.5, mean=None, variance=None):
+    """The SPL 2017 classifier: standardisation, 2 x (Dense + ReLU + Dropout), output layer.
+
+    Args:
+        dim: feature size D.
+        num_classes: outputs K.
+        task: `"multi_label"` (sigmoid) or `"single_label"` (softmax).
+        hidden: units of each hidden layer.
+        dropout: dropout rate after each hidden layer.
+        mean, variance: per-feature statistics for the input `Normalization` (default 0 / 1).
+
+    Returns:
+        an uncompiled `keras.Model`.
+    """
+    mean = np.zeros(dim, np.float32) if mean is None else np.asarray(mean, np.float32)
+    variance = np.ones(dim, np.float32) if variance is None else np.asarray(variance, np.float32)
+    inputs = keras.Input((dim,), name="features")
+    # The statistics live in the model, so the saved classifier takes raw cached features.
+    x = keras.layers.Normalization(mean=mean, variance=variance, name="standardize")(inputs)
+    for i in (1, 2):
+        x = keras.layers.Dense(hidden, activation="relu", name=f"hidden{i}")(x)
+        x = keras.layers.Dropout(dropout, name=f"dropout{i}")(x)
+    activation = "softmax" if task == "single_label" else "sigmoid"
+    outputs = keras.layers.Dense(num_classes, activation=activation, name="predictions")(x)
+    return keras.Model(inputs, outputs, name="aggregation_classifier")
+
+
+def train_classifier(
+    feature_dir,
+    hidden=512,
+    dropout=0.5,
+    epochs=100,
+    batch_size=64,
+    learning_rate=1e-3,
+    patience=10,
+    seed=0,
+    verbose=0,
+):
+    """Trains the classifier of Lee & Nam, IEEE SPL 2017 (arXiv:1703.01793) on cached features.
+
+    Inputs are standardised with the training split's per-feature mean and variance (stored in
+    the model's `Normalization` layer). With a `valid` split, training stops early on its loss
+    and the best weights are kept; without one it runs all `epochs`.
+
+    Args:
+        feature_dir: a folder written by `extract_features` (with `train`, ideally `valid`).
+        hidden: units of each of the two hidden layers.
+        dropout: dropout rate after each hidden layer.
+        epochs: most epochs.
+        batch_size: clips per step.
+        learning_rate: Adam's learning rate.
+        patience: epochs without a better validation loss before stopping.
+        seed: seed of the initialisation, dropout and shuffling.
+        verbose: Keras `fit` verbosity.
+
+    Returns:
+        the trained `keras.Model` (outputs: clip scores `(clips, K)`).
+    """
+    content = read_features_manifest(feature_dir)
+    task = content["data"]["task"]
+    keras.utils.set_random_seed(seed)
+    x_train, y_train, _ = load_features(feature_dir, "train")
+    model = build_classifier(
+        content["dim"], y_train.shape[1], task, hidden, dropout,
+        mean=x_train.mean(axis=0), variance=x_train.var(axis=0),
+    )  # fmt: skip
+    loss = "categorical_crossentropy" if task == "single_label" else "binary_crossentropy"
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
+    validation, callbacks = None, []
+    if "valid" in content["splits"]:
+        x_valid, y_valid, _ = load_features(feature_dir, "valid")
+        validation = (x_valid, y_valid)
+        callbacks.append(
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+        )
+    model.fit(
+        x_train, y_train, batch_size=batch_size, epochs=epochs, validation_data=validation,
+        callbacks=callbacks, shuffle=True, verbose=verbose,
+    )  # fmt: skip
+    return model
+
+
+def evaluate_classifier(model, feature_dir, split="test", threshold=None, batch_size=256):
+    """Clip-level metrics of a feature classifier, as `keras_samplecnn.evaluation.evaluate` reports them.
+
+    Args:
+        model: a classifier from `train_classifier` (or its `.keras` path).
+        feature_dir: a folder written by `extract_features`.
+        split: split to evaluate.
+        threshold: multi-label decision threshold (default 0.1 for DCASE 2017, else 0.5).
+        batch_size: clips per forward pass.
+
+    Returns:
+        the results dict: `task`, `roc_auc`, `pr_auc`, `per_tag`, `excluded_tags`,
+        `num_clips`, plus `accuracy`, `f1_macro`, `confusion_matrix`, `per_class`
+        (single-label) or `f1` (multi-label), and `model`, `data`, `split`, `date`.
+    """
+    model_path = os.fspath(model) if isinstance(model, (str, os.PathLike)) else None
+    if model_path:
+        model = keras.saving.load_model(model_path)
+    content = read_features_manifest(feature_dir)
+    data = content["data"]
+    features, labels, _ = load_features(feature_dir, split)
+    scores = np.asarray(model.predict(features, batch_size=batch_size, verbose=0))
+    results = tagging_metrics(labels, scores, data["tags"])
+    results["task"] = data["task"]
+    if data["task"] == "single_label":
+        results.update(classification_metrics(labels, scores, data["tags"]))
+    else:
+        if threshold is None:
+            threshold = DCASE_THRESHOLD if data.get("dataset") == "dcase2017" else DEFAULT_THRESHOLD
+        results["f1"] = threshold_metrics(labels, scores, data["tags"], threshold)
+    results.update(
+        model=model_path or model.name,
+        data=os.fspath(feature_dir),
+        split=split,
+        date=datetime.datetime.now().isoformat(timespec="seconds"),
+    )
+    return results
