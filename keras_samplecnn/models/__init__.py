@@ -1,14 +1,27 @@
-"""The model zoo: the m^n SampleCNN builder and its named presets."""
+"""The model zoo: the m^n SampleCNN backbone, the tagger built on it, and its named presets."""
 
-from keras_samplecnn.models.registry import build, describe_models, list_models, preset_config
+from keras_samplecnn.models.backbone import SampleCNNBackbone
+from keras_samplecnn.models.registry import (
+    Preset,
+    build,
+    describe_models,
+    get_preset,
+    list_models,
+    preset_config,
+    smc2017_table,
+)
 from keras_samplecnn.models.samplecnn import BLOCKS, SampleCNN, default_filters
 
 __all__ = [
     "BLOCKS",
+    "Preset",
     "SampleCNN",
+    "SampleCNNBackbone",
     "build",
     "default_filters",
     "describe_models",
+    "get_preset",
     "list_models",
     "preset_config",
+    "smc2017_table",
 ]

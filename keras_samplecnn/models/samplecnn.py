@@ -2,57 +2,19 @@
 
 import keras
 
-from keras_samplecnn.layers import (
-    LogMelSpectrogram,
-    MultiLevelConcat,
-    ResBlock,
-    SampleConv,
-    SEBlock,
-)
+from keras_samplecnn.layers import MultiLevelConcat
 from keras_samplecnn.layers.sample_conv import PACKAGE
-
-# block name -> (residual?, convs on the main path, squeeze-and-excitation?)
-BLOCKS = {
-    "basic": (False, 1, False),
-    "se": (False, 1, True),
-    "res1": (True, 1, False),
-    "res2": (True, 2, False),
-    "rese1": (True, 1, True),
-    "rese2": (True, 2, True),
-}
-FRONTENDS = ("waveform", "mel")
-
-
-def default_filters(n):
-    """Widths of the n blocks: 128, 128, then 256, and 512 for the last block.
-
-    For n = 9 this is the 3^9 model of the papers (128, 128, 256 ×6, 512); the
-    JSTSP 2019 code uses the same rule for its 8-block speech/scene models.
-    """
-    return [128 if i < 2 else 512 if i == n - 1 else 256 for i in range(n)]
-
-
-def input_geometry(m=3, n=9, input_length=None, stem_size=None):
-    """`(input_length, stem_size)` with the defaults `SampleCNN` applies.
-
-    `input_length` defaults to `stem_size * m**n` (59049 for 3^9), `stem_size` to
-    `max(m, input_length // m**n)`, so each row of the SMC 2017 table is just (m, n, length).
-    """
-    if input_length is None:
-        input_length = (stem_size or m) * m**n
-    if stem_size is None:
-        stem_size = max(m, input_length // m**n)
-    return input_length, stem_size
-
-
-def output_frames(input_length, m, n, stem_size, frontend="waveform"):
-    """Length of the time axis after the stem (or mel frames) and n poolings by m."""
-    frames = input_length // stem_size
-    if frontend == "mel":
-        frames += 1  # centred STFT frames
-    for _ in range(n):
-        frames //= m
-    return frames
+from keras_samplecnn.models.backbone import (  # noqa: F401  (re-exported: their historical home)
+    BLOCKS,
+    FRONTENDS,
+    SampleCNNBackbone,
+    backbone_graph,
+    backbone_structure,
+    block_output_name,
+    default_filters,
+    input_geometry,
+    output_frames,
+)
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -71,7 +33,9 @@ class SampleCNN(keras.Model):
       `frontend="mel"` a `LogMelSpectrogram` with hop `stem_size` and a 1×1
       SampleConv instead.
     - blocks: n blocks of kernel m that each max-pool by m (`block`: "basic",
-      "se", "res1", "res2", "rese1", "rese2").
+      "se", "res1", "res2", "rese1", "rese2"). Standardisation, stem and blocks are
+      `SampleCNNBackbone`'s graph (built by the same function, with the same layer
+      names); `model.backbone` gives them as a backbone sharing this model's weights.
     - features: the last block, globally max-pooled (its time axis is 1 for
       the papers' configurations, so this equals the paper's flattening), or
       with `multi_level=True` the max-pooled outputs of the last
@@ -160,79 +124,41 @@ class SampleCNN(keras.Model):
             tags = [str(t) for t in tags]
             if len(tags) != num_classes:
                 raise ValueError(f"got {len(tags)} tags for num_classes={num_classes}")
-        if block not in BLOCKS:
-            raise ValueError(f"unknown block {block!r}; choose one of {sorted(BLOCKS)}")
-        if frontend not in FRONTENDS:
-            raise ValueError(f"unknown frontend {frontend!r}; choose one of {list(FRONTENDS)}")
-        if int(m) != m or m < 2 or int(n) != n or n < 1:
-            raise ValueError(f"need integers m >= 2 and n >= 1, got m={m}, n={n}")
-        input_length, stem_size = input_geometry(m, n, input_length, stem_size)
-        frames = output_frames(input_length, m, n, stem_size, frontend)
-        if frames < 1:
-            fits = 0  # the most blocks this length allows (integer arithmetic, no log rounding)
-            while output_frames(input_length, m, fits + 1, stem_size, frontend) >= 1:
-                fits += 1
-            raise ValueError(
-                f"input_length={input_length} is too short for a stem of {stem_size} and "
-                f"{n} poolings by {m}: it needs at least {stem_size * m**n} samples "
-                f"(or fewer blocks: n <= {fits})"
-            )
-        filters = list(filters) if filters is not None else default_filters(n)
-        if len(filters) != n:
-            raise ValueError(f"filters must list one width per block: {n} values, got {len(filters)}")
+        input_length, stem_size, filters = backbone_structure(
+            m, n, input_length, stem_size, block, frontend, filters, input_std
+        )
         if multi_level and not 1 <= num_levels <= n:
             raise ValueError(f"num_levels must be between 1 and n={n}, got {num_levels}")
-        if not input_std > 0:
-            raise ValueError(f"input_std must be positive, got {input_std}")
         if activation not in ("sigmoid", "softmax"):
             raise ValueError(f"activation must be 'sigmoid' or 'softmax', got {activation!r}")
 
         dtype = kwargs.pop("dtype", None)
         if isinstance(dtype, dict):
             dtype = keras.dtype_policies.deserialize(dtype)
-        residual, num_convs, use_se = BLOCKS[block]
 
-        # Functional graph built inside the subclass, as keras-hub backbones do.
+        # Functional graph built inside the subclass, as keras-hub backbones do. The stem and
+        # blocks come from the function `SampleCNNBackbone` uses, so the two share layer names
+        # and weights layout; the backbone is not nested as a sub-model, which would move every
+        # layer under a new name and break the `.keras` files saved before the split.
         waveform = keras.Input((input_length,), name="waveform")
-        x = waveform
-        if input_mean != 0.0 or input_std != 1.0:
-            x = keras.layers.Rescaling(
-                1.0 / input_std, offset=-input_mean / input_std, dtype=dtype, name="standardize"
-            )(x)
-        if frontend == "mel":
-            x = LogMelSpectrogram(
-                sample_rate=sample_rate,
-                fft_length=fft_length,
-                hop_length=stem_size,
-                num_mel_bins=num_mel_bins,
-                dtype=dtype,
-                name="mel",
-            )(x)
-            x = keras.layers.BatchNormalization(dtype=dtype, name="mel_norm")(x)
-            x = SampleConv(stem_filters, kernel_size=1, pool_size=None, dtype=dtype, name="stem")(x)
-        else:
-            x = keras.layers.Reshape((input_length, 1), dtype=dtype, name="add_channel")(x)
-            x = SampleConv.stem(stem_filters, stem_size, dtype=dtype, name="stem")(x)
-
-        block_outputs = []
-        for i, width in enumerate(filters, start=1):
-            name = f"block{i}"
-            if residual:
-                x = ResBlock(
-                    width,
-                    num_convs=num_convs,
-                    se_ratio=se_ratio if use_se else None,
-                    dropout=block_dropout,
-                    kernel_size=m,
-                    pool_size=m,
-                    dtype=dtype,
-                    name=name,
-                )(x)
-            else:
-                x = SampleConv(width, kernel_size=m, pool_size=m, dtype=dtype, name=name)(x)
-                if use_se:
-                    x = SEBlock(se_ratio, dtype=dtype, name=f"{name}_se")(x)
-            block_outputs.append(x)
+        block_outputs = backbone_graph(
+            waveform,
+            m=m,
+            stem_size=stem_size,
+            sample_rate=sample_rate,
+            block=block,
+            stem_filters=stem_filters,
+            filters=filters,
+            se_ratio=se_ratio,
+            block_dropout=block_dropout,
+            frontend=frontend,
+            fft_length=fft_length,
+            num_mel_bins=num_mel_bins,
+            input_mean=input_mean,
+            input_std=input_std,
+            dtype=dtype,
+        )
+        x = block_outputs[-1]
 
         if multi_level:
             features = MultiLevelConcat(dtype=dtype, name="multi_level")(block_outputs[-num_levels:])
@@ -278,6 +204,22 @@ class SampleCNN(keras.Model):
         self.tags = tags
         self.input_mean = float(input_mean)
         self.input_std = float(input_std)
+
+    @property
+    def block_names(self):
+        """`["block1", ..., "blockN"]`: the keys of `backbone`'s outputs."""
+        return [f"block{i}" for i in range(1, self.n + 1)]
+
+    @property
+    def backbone(self):
+        """The stem and blocks as a `SampleCNNBackbone` that shares this model's layers.
+
+        Its output is `{"block1": ..., "blockN": ...}`, every block's output, for transfer
+        (e.g. `model.backbone(audio)["block7"]`). A new view is made on each access and
+        none is stored on the model: an attribute holding a model would be tracked as a
+        sublayer and change the `.keras` layout.
+        """
+        return SampleCNNBackbone.sharing_layers_of(self)
 
     @property
     def feature_layer_name(self):

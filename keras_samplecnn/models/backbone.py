@@ -1,0 +1,320 @@
+"""The m^n sample-level CNN backbone: waveform in, every block's output out.
+
+`SampleCNNBackbone` is the feature extractor of the papers without a head; `SampleCNN`
+(models/samplecnn.py) builds its graph with the same function, `backbone_graph`, and adds
+the tagging head, so both have the same layer names and weights layout.
+"""
+
+import keras
+
+from keras_samplecnn.layers import LogMelSpectrogram, ResBlock, SampleConv, SEBlock
+from keras_samplecnn.layers.sample_conv import PACKAGE
+
+# block name -> (residual?, convs on the main path, squeeze-and-excitation?)
+BLOCKS = {
+    "basic": (False, 1, False),
+    "se": (False, 1, True),
+    "res1": (True, 1, False),
+    "res2": (True, 2, False),
+    "rese1": (True, 1, True),
+    "rese2": (True, 2, True),
+}
+FRONTENDS = ("waveform", "mel")
+
+
+def default_filters(n):
+    """Widths of the n blocks: 128, 128, then 256, and 512 for the last block.
+
+    For n = 9 this is the 3^9 model of the papers (128, 128, 256 ×6, 512); the
+    JSTSP 2019 code uses the same rule for its 8-block speech/scene models.
+    """
+    return [128 if i < 2 else 512 if i == n - 1 else 256 for i in range(n)]
+
+
+def input_geometry(m=3, n=9, input_length=None, stem_size=None):
+    """`(input_length, stem_size)` with the defaults `SampleCNN` applies.
+
+    `input_length` defaults to `stem_size * m**n` (59049 for 3^9), `stem_size` to
+    `max(m, input_length // m**n)`, so each row of the SMC 2017 table is just (m, n, length).
+    """
+    if input_length is None:
+        input_length = (stem_size or m) * m**n
+    if stem_size is None:
+        stem_size = max(m, input_length // m**n)
+    return input_length, stem_size
+
+
+def output_frames(input_length, m, n, stem_size, frontend="waveform"):
+    """Length of the time axis after the stem (or mel frames) and n poolings by m."""
+    frames = input_length // stem_size
+    if frontend == "mel":
+        frames += 1  # centred STFT frames
+    for _ in range(n):
+        frames //= m
+    return frames
+
+
+def block_output_name(index, block):
+    """Name of the layer whose output is block `index` (1-based): `blockK`, or `blockK_se`
+    for "se" blocks, whose SE layer follows the convolution block."""
+    return f"block{index}_se" if block == "se" else f"block{index}"
+
+
+def backbone_structure(m, n, input_length, stem_size, block, frontend, filters, input_std):
+    """Validates the structural arguments; returns `(input_length, stem_size, filters)` with
+    the defaults filled in. Shared by `SampleCNNBackbone` and `SampleCNN`, so both reject the
+    same configurations with the same messages."""
+    if block not in BLOCKS:
+        raise ValueError(f"unknown block {block!r}; choose one of {sorted(BLOCKS)}")
+    if frontend not in FRONTENDS:
+        raise ValueError(f"unknown frontend {frontend!r}; choose one of {list(FRONTENDS)}")
+    if int(m) != m or m < 2 or int(n) != n or n < 1:
+        raise ValueError(f"need integers m >= 2 and n >= 1, got m={m}, n={n}")
+    input_length, stem_size = input_geometry(m, n, input_length, stem_size)
+    if output_frames(input_length, m, n, stem_size, frontend) < 1:
+        fits = 0  # the most blocks this length allows (integer arithmetic, no log rounding)
+        while output_frames(input_length, m, fits + 1, stem_size, frontend) >= 1:
+            fits += 1
+        raise ValueError(
+            f"input_length={input_length} is too short for a stem of {stem_size} and "
+            f"{n} poolings by {m}: it needs at least {stem_size * m**n} samples "
+            f"(or fewer blocks: n <= {fits})"
+        )
+    filters = list(filters) if filters is not None else default_filters(n)
+    if len(filters) != n:
+        raise ValueError(f"filters must list one width per block: {n} values, got {len(filters)}")
+    if not input_std > 0:
+        raise ValueError(f"input_std must be positive, got {input_std}")
+    return input_length, stem_size, filters
+
+
+def backbone_graph(
+    waveform,
+    *,
+    m,
+    stem_size,
+    sample_rate,
+    block,
+    stem_filters,
+    filters,
+    se_ratio,
+    block_dropout,
+    frontend,
+    fft_length,
+    num_mel_bins,
+    input_mean,
+    input_std,
+    dtype,
+):
+    """Applies [standardisation] → stem → blocks to the symbolic `waveform`.
+
+    Arguments are validated ones (see `backbone_structure`). Every layer gets `dtype` and
+    the fixed name `SampleCNN` has always used (`standardize`, `add_channel` or
+    `mel`/`mel_norm`, `stem`, `block1`…`blockN`, `blockK_se`): checkpoints and code that
+    reaches layers by name depend on them.
+
+    Returns:
+        The list of the n block outputs, `(batch, frames_k, filters[k])` each.
+    """
+    input_length = waveform.shape[-1]
+    x = waveform
+    if input_mean != 0.0 or input_std != 1.0:
+        # Inside the model, so that a saved model takes raw audio.
+        x = keras.layers.Rescaling(
+            1.0 / input_std, offset=-input_mean / input_std, dtype=dtype, name="standardize"
+        )(x)
+    if frontend == "mel":
+        x = LogMelSpectrogram(
+            sample_rate=sample_rate,
+            fft_length=fft_length,
+            hop_length=stem_size,
+            num_mel_bins=num_mel_bins,
+            dtype=dtype,
+            name="mel",
+        )(x)
+        x = keras.layers.BatchNormalization(dtype=dtype, name="mel_norm")(x)
+        x = SampleConv(stem_filters, kernel_size=1, pool_size=None, dtype=dtype, name="stem")(x)
+    else:
+        x = keras.layers.Reshape((input_length, 1), dtype=dtype, name="add_channel")(x)
+        x = SampleConv.stem(stem_filters, stem_size, dtype=dtype, name="stem")(x)
+
+    residual, num_convs, use_se = BLOCKS[block]
+    outputs = []
+    for i, width in enumerate(filters, start=1):
+        name = f"block{i}"
+        if residual:
+            x = ResBlock(
+                width,
+                num_convs=num_convs,
+                se_ratio=se_ratio if use_se else None,
+                dropout=block_dropout,
+                kernel_size=m,
+                pool_size=m,
+                dtype=dtype,
+                name=name,
+            )(x)
+        else:
+            x = SampleConv(width, kernel_size=m, pool_size=m, dtype=dtype, name=name)(x)
+            if use_se:
+                x = SEBlock(se_ratio, dtype=dtype, name=f"{name}_se")(x)
+        outputs.append(x)
+    return outputs
+
+
+# The constructor arguments the backbone and `SampleCNN` share, with their defaults.
+STRUCTURE_DEFAULTS = {
+    "m": 3,
+    "n": 9,
+    "input_length": None,
+    "stem_size": None,
+    "sample_rate": 22050,
+    "block": "basic",
+    "stem_filters": 128,
+    "filters": None,
+    "se_ratio": 16,
+    "block_dropout": 0.2,
+    "frontend": "waveform",
+    "fft_length": 2048,
+    "num_mel_bins": 128,
+    "input_mean": 0.0,
+    "input_std": 1.0,
+}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class SampleCNNBackbone(keras.Model):
+    """The m^n sample-level CNN without a head: waveform in, every block's output out.
+
+    Waveform `(batch, input_length)` → [standardisation] → stem → n blocks. The output is a
+    dict `{"block1": (batch, frames_1, filters[0]), ..., "blockN": ...}`: transfer use takes
+    blocks by name (the multi-level papers use the last three), and the names are those of
+    `SampleCNN`'s layers. The layers are those `SampleCNN` builds, with the same names, so a
+    task model's weights load into a backbone by name (see `SampleCNN.backbone`).
+
+    Args:
+        m: kernel and pooling size of the blocks.
+        n: number of blocks.
+        input_length: samples per input segment; default `m**(n+1)` (59049 for 3^9).
+        stem_size: stem kernel = stride (or mel hop); default `max(m, input_length // m**n)`.
+        sample_rate: sample rate the model expects (metadata; and the mel front end's rate).
+        block: "basic", "se", "res1", "res2", "rese1" or "rese2".
+        stem_filters: channels of the stem.
+        filters: list of n block widths; default `default_filters(n)`.
+        se_ratio: SE hidden-width ratio for "se"/"rese" blocks (16 in the ICASSP 2018 code).
+        block_dropout: dropout inside Res-2/ReSE-2 blocks (0.2).
+        frontend: "waveform" (strided convolution stem) or "mel" (log-mel, hop `stem_size`,
+            then a 1×1 convolution).
+        fft_length, num_mel_bins: mel front-end settings.
+        input_mean, input_std: standardise the waveform by these (the training set's
+            statistics, as the JSTSP 2019 code does); default no standardisation.
+        **kwargs: `name`, `dtype` (a dtype policy such as "mixed_bfloat16", given to every
+            sublayer), and other `keras.Model` arguments.
+
+    Attributes:
+        block_names: `["block1", ..., "blockN"]`, the output keys.
+        block_layer_names: the layer producing each block's output (`blockK_se` for "se").
+        filters, input_length, stem_size, sample_rate, ...: the constructor arguments with
+            defaults filled in.
+
+    Example:
+    >>> backbone = SampleCNNBackbone(block="rese2")
+    >>> features = backbone(keras.ops.zeros((1, 59049)))
+    >>> features["block9"].shape, features["block7"].shape
+    ((1, 1, 512), (1, 27, 256))
+
+    References: Lee et al., SMC 2017 (arXiv:1703.01789); Kim, Lee, Nam, ICASSP 2018
+    (arXiv:1710.10451).
+    """
+
+    def __init__(
+        self,
+        m=3,
+        n=9,
+        input_length=None,
+        stem_size=None,
+        sample_rate=22050,
+        block="basic",
+        stem_filters=128,
+        filters=None,
+        se_ratio=16,
+        block_dropout=0.2,
+        frontend="waveform",
+        fft_length=2048,
+        num_mel_bins=128,
+        input_mean=0.0,
+        input_std=1.0,
+        **kwargs,
+    ):
+        dtype = kwargs.pop("dtype", None)
+        if isinstance(dtype, dict):
+            dtype = keras.dtype_policies.deserialize(dtype)
+        input_length, stem_size, filters = backbone_structure(
+            m, n, input_length, stem_size, block, frontend, filters, input_std
+        )
+        structure = dict(
+            m=m,
+            n=n,
+            input_length=input_length,
+            stem_size=stem_size,
+            sample_rate=sample_rate,
+            block=block,
+            stem_filters=stem_filters,
+            filters=filters,
+            se_ratio=se_ratio,
+            block_dropout=block_dropout,
+            frontend=frontend,
+            fft_length=fft_length,
+            num_mel_bins=num_mel_bins,
+            input_mean=float(input_mean),
+            input_std=float(input_std),
+        )
+        waveform = keras.Input((input_length,), name="waveform")
+        graph_arguments = {k: v for k, v in structure.items() if k not in ("n", "input_length")}
+        outputs = backbone_graph(waveform, dtype=dtype, **graph_arguments)
+        super().__init__(
+            inputs=waveform, outputs={f"block{i}": x for i, x in enumerate(outputs, start=1)}, **kwargs
+        )
+        self._store(structure, dtype)
+
+    def _store(self, structure, dtype):
+        self.policy = None if dtype is None else keras.dtype_policies.get(dtype)
+        for key, value in structure.items():
+            setattr(self, key, value)
+        self.block_names = [f"block{i}" for i in range(1, self.n + 1)]
+        self.block_layer_names = [block_output_name(i, self.block) for i in range(1, self.n + 1)]
+
+    @classmethod
+    def sharing_layers_of(cls, model, name=None):
+        """A backbone over the stem and blocks of a built `SampleCNN`, sharing its layers.
+
+        No layer is copied: training either model changes both. Saved on its own, it
+        reloads as an ordinary `SampleCNNBackbone` (the layer names are the same).
+        """
+        structure = {key: getattr(model, key) for key in STRUCTURE_DEFAULTS}
+        outputs = {
+            f"block{i}": model.get_layer(block_output_name(i, model.block)).output
+            for i in range(1, model.n + 1)
+        }
+        # Skips `__init__` (which would build new layers) but runs the functional set-up.
+        backbone = cls.__new__(cls)
+        # `super()` and not `keras.Model.__init__`: Keras puts `Functional` between this class
+        # and `keras.Model` on first use, and the set-up must go through it.
+        super(SampleCNNBackbone, backbone).__init__(
+            inputs=model.input, outputs=outputs, name=name or f"{model.name}_backbone"
+        )
+        backbone._store(structure, model.policy)
+        return backbone
+
+    def get_config(self):
+        # Constructor arguments only: the graph is rebuilt from them.
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": None if self.policy is None else keras.dtype_policies.serialize(self.policy),
+            **{key: getattr(self, key) for key in STRUCTURE_DEFAULTS},
+            "filters": list(self.filters),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

@@ -1,0 +1,224 @@
+"""SampleCNNBackbone, SampleCNN built on it, and the presets as records."""
+
+import json
+import os
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+
+import keras_samplecnn
+from keras_samplecnn.models import SampleCNN, SampleCNNBackbone, get_preset, smc2017_table
+from keras_samplecnn.models.registry import PRESETS, SMC2017_TABLE
+from tests import helpers
+from tests.test_models import SMC2017_CONFIGS, expected_parameters
+
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+SMALL = dict(m=3, n=4, input_length=243, stem_filters=8, filters=[8, 8, 16, 16], se_ratio=2)
+HEAD = {"multi_level", "num_levels", "head_units", "dropout", "activation", "num_classes", "tags"}
+
+
+def numpy(x):
+    return keras.ops.convert_to_numpy(x)
+
+
+@pytest.mark.parametrize("block", ["basic", "se", "res2", "rese1"])
+@pytest.mark.parametrize("frontend", ["waveform", "mel"])
+def test_backbone_outputs_are_the_task_models_block_outputs(block, frontend):
+    """On the same weights, the backbone's outputs equal the tagger's intermediate layers."""
+    kwargs = dict(SMALL, block=block, frontend=frontend, input_mean=0.01, input_std=0.5)
+    if frontend == "mel":
+        kwargs.update(input_length=729 * 3, stem_size=27, fft_length=256, num_mel_bins=16)
+    keras.utils.set_random_seed(3)
+    model = SampleCNN(num_classes=5, **kwargs)
+    backbone = SampleCNNBackbone(**kwargs)
+    # The backbone's weights are the tagger's without the head, in the same order.
+    head = len(model.weights) - len(backbone.weights)
+    assert [w.path for w in model.weights[: len(backbone.weights)]] == [w.path for w in backbone.weights]
+    backbone.set_weights(model.get_weights()[: len(model.weights) - head])
+
+    x = helpers.random_input((2, model.input_length)) * 0.1
+    outputs = backbone(x, training=False)
+    assert list(outputs) == backbone.block_names == [f"block{i}" for i in range(1, 5)]
+    suffix = "_se" if block == "se" else ""
+    for i, name in enumerate(backbone.block_names):
+        reference = keras.Model(model.input, model.get_layer(name + suffix).output)
+        expected = numpy(reference(x, training=False))
+        assert outputs[name].shape[-1] == backbone.filters[i]
+        np.testing.assert_allclose(numpy(outputs[name]), expected, rtol=1e-5, atol=1e-6)
+    # And the view on the tagger gives the same, without copying.
+    view = model.backbone
+    assert all(a is b for a, b in zip(view.weights, model.weights[: len(view.weights)]))
+    np.testing.assert_allclose(numpy(view(x)["block4"]), numpy(outputs["block4"]), rtol=1e-5, atol=1e-6)
+
+
+def test_backbone_attributes_and_shapes():
+    backbone = SampleCNNBackbone(block="rese2")
+    assert (backbone.input_length, backbone.stem_size, backbone.sample_rate) == (59049, 3, 22050)
+    assert backbone.filters == [128, 128, 256, 256, 256, 256, 256, 256, 512]
+    assert backbone.block_layer_names == backbone.block_names
+    shapes = {name: tuple(t.shape) for name, t in backbone.output.items()}
+    assert shapes["block1"] == (None, 6561, 128) and shapes["block9"] == (None, 1, 512)
+    assert SampleCNNBackbone(block="se", n=3, input_length=81).block_layer_names[0] == "block1_se"
+    # The tagger's parameters are the backbone's plus the head's.
+    tagger = keras_samplecnn.build("rese")
+    head = 512 * 512 + 4 * 512 + 512 * 50 + 50
+    assert tagger.count_params() == backbone.count_params() + head == expected_parameters("rese2")
+
+
+def test_backbone_has_the_structural_arguments_of_samplecnn():
+    import inspect
+
+    backbone_args = set(inspect.signature(SampleCNNBackbone.__init__).parameters) - {"self", "kwargs"}
+    tagger_args = set(inspect.signature(SampleCNN.__init__).parameters) - {"self", "kwargs"}
+    assert backbone_args == tagger_args - HEAD
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({"block": "dense"}, "unknown block"), ({"n": 9, "input_length": 10000}, "n <= 7"),
+     ({"filters": [8]}, "one width per block"), ({"input_std": 0.0}, "input_std must be positive")],
+)  # fmt: skip
+def test_backbone_rejects_what_samplecnn_rejects(kwargs, message):
+    for cls in (SampleCNNBackbone, SampleCNN):
+        with pytest.raises(ValueError, match=message):
+            cls(**{**SMALL, **kwargs})
+
+
+def test_backbone_config_round_trip():
+    kwargs = dict(SMALL, block="rese2", input_mean=0.1, input_std=2.0, sample_rate=16000)
+    x = helpers.random_input((2, 243))
+    backbone = SampleCNNBackbone(**kwargs)
+    config = backbone.get_config()
+    clone = SampleCNNBackbone.from_config(config)
+    clone.set_weights(backbone.get_weights())
+    assert clone.get_config() == config
+    np.testing.assert_allclose(numpy(clone(x)["block4"]), numpy(backbone(x)["block4"]), rtol=1e-5, atol=1e-6)
+    assert set(config) - {"name", "trainable", "dtype"} == set(kwargs) | {"stem_size", "block_dropout",
+                                                                         "frontend", "fft_length", "num_mel_bins"}  # fmt: skip
+
+
+def test_backbone_save_and_load(tmp_path):
+    backbone = SampleCNNBackbone(**SMALL, block="se")
+    x = helpers.random_input((2, 243))
+    path = str(tmp_path / "backbone.keras")
+    expected = backbone(x)
+    backbone.save(path)
+    restored = keras.saving.load_model(path)
+    assert type(restored) is SampleCNNBackbone and restored.get_config() == backbone.get_config()
+    for name in backbone.block_names:
+        np.testing.assert_allclose(numpy(restored(x)[name]), numpy(expected[name]), rtol=1e-5, atol=1e-6)
+
+
+def test_view_of_a_tagger_saves_as_a_plain_backbone(tmp_path):
+    """`model.backbone` saved alone reloads as a SampleCNNBackbone with the tagger's weights."""
+    keras.utils.set_random_seed(0)
+    model = SampleCNN(num_classes=3, **SMALL, block="res1")
+    x = helpers.random_input((2, 243))
+    expected = numpy(model.backbone(x)["block3"])
+    path = str(tmp_path / "view.keras")
+    model.backbone.save(path)
+    restored = keras.saving.load_model(path)
+    assert type(restored) is SampleCNNBackbone
+    np.testing.assert_allclose(numpy(restored(x)["block3"]), expected, rtol=1e-5, atol=1e-6)
+    # The view is not stored on the tagger: its layout is unchanged by asking for it.
+    assert [layer.name for layer in model.layers][-1] == "predictions"
+
+
+def test_backbone_training_step_moves_every_weight():
+    backbone = SampleCNNBackbone(**SMALL, block="rese2")
+    features = keras.layers.GlobalMaxPooling1D()(backbone.output["block4"])
+    model = keras.Model(backbone.input, keras.layers.Dense(2)(features))
+    x = helpers.random_input((4, 243))
+    helpers.check_training_step(model, x, helpers.random_input((4, 2), 1))
+
+
+@pytest.mark.parametrize("policy", helpers.MIXED_POLICIES)
+@pytest.mark.parametrize("block, frontend", [("se", "waveform"), ("rese2", "waveform"), ("basic", "mel")])
+def test_backbone_mixed_precision(policy, block, frontend):
+    kwargs = dict(SMALL, block=block, frontend=frontend, input_mean=0.1, input_std=2.0)
+    if frontend == "mel":
+        kwargs.update(input_length=729 * 3, stem_size=27, fft_length=256, num_mel_bins=16)
+    backbone = SampleCNNBackbone(**kwargs, dtype=policy)
+    helpers.check_policy_reaches_sublayers(backbone, policy, exempt=())
+    outputs = backbone(helpers.random_input((1, backbone.input_length)) * 0.1)
+    assert keras.backend.standardize_dtype(outputs["block4"].dtype) == policy.split("_")[1]
+    restored = SampleCNNBackbone.from_config(backbone.get_config())
+    helpers.check_policy_reaches_sublayers(restored, policy, exempt=())
+    # The view on a mixed-precision tagger keeps its policy.
+    tagger = SampleCNN(num_classes=2, **kwargs, dtype=policy)
+    assert tagger.backbone.get_config()["dtype"] == backbone.get_config()["dtype"]
+
+
+# Constructor arguments of SampleCNN before the backbone split: `.keras` files store exactly
+# these, so they must stay accepted (a file saved then is in tests/data).
+CONFIG_BEFORE_SPLIT = {
+    "activation", "block", "block_dropout", "dropout", "dtype", "fft_length", "filters", "frontend",
+    "head_units", "input_length", "input_mean", "input_std", "m", "multi_level", "n", "name",
+    "num_classes", "num_levels", "num_mel_bins", "sample_rate", "se_ratio", "stem_filters",
+    "stem_size", "tags", "trainable",
+}  # fmt: skip
+
+
+def test_samplecnn_config_format_is_unchanged():
+    assert set(keras_samplecnn.build("frame").get_config()) == CONFIG_BEFORE_SPLIT
+
+
+def test_file_saved_before_the_split_loads_with_identical_predictions():
+    """tests/data/samplecnn_before_backbone.keras was written by the code before the backbone
+    split (3^4, 8 filters, standardisation, seed 1) with its predictions on a fixed input."""
+    path = os.path.join(DATA, "samplecnn_before_backbone.keras")
+    with zipfile.ZipFile(path) as archive:
+        saved = json.loads(archive.read("config.json"))
+    assert saved["class_name"] == "SampleCNN" and set(saved["config"]) == CONFIG_BEFORE_SPLIT
+    reference = np.load(os.path.join(DATA, "samplecnn_before_backbone.npz"))
+    model = keras.saving.load_model(path)
+    assert type(model) is SampleCNN and (model.input_mean, model.input_std) == (0.1, 0.5)
+    np.testing.assert_allclose(
+        numpy(model(reference["x"], training=False)), reference["y"], rtol=1e-6, atol=1e-7
+    )
+    # Its stem and blocks are reachable as a backbone.
+    assert model.backbone(reference["x"])["block3"].shape == (2, 1, 8)
+
+
+def test_presets_are_records():
+    for name, preset in PRESETS.items():
+        assert preset.name == name and preset.paper.startswith(("Lee", "Kim")) and "arXiv:" in preset.paper
+        model = keras_samplecnn.build(name)
+        assert (model.input_length, model.sample_rate) == (preset.input_length, preset.sample_rate)
+        for key, value in preset.arguments.items():
+            assert model.get_config()[key] == value
+    with pytest.raises(TypeError):
+        PRESETS["samplecnn"].arguments["block"] = "se"  # read-only: build() cannot change it
+    # Paper results where papers.md gives them (sections 1-2).
+    aucs = {name: (p.mtat_auc, p.mtat_auc_multi_level) for name, p in PRESETS.items()}
+    assert aucs["samplecnn"] == (0.9055, 0.9077) and aucs["resse"] == (0.9113, None)
+    assert aucs["rese"] == (0.9102, 0.9113) and aucs["res1"] == (0.9048, 0.9037)
+    assert aucs["frame"][0] == 0.8655 and aucs["mel"] == (None, None)
+    assert get_preset("basic") is PRESETS["samplecnn"]
+
+
+def test_smc2017_table_has_every_row_of_the_paper():
+    table = smc2017_table()
+    assert len(table) == sum(len(row) for row in SMC2017_TABLE.values()) == 42
+    assert len({p.name for p in table}) == 42 and not set(p.name for p in table) & set(PRESETS)
+    best = get_preset("smc2017_3_9_59049")
+    assert best.mtat_auc == PRESETS["samplecnn"].mtat_auc == 0.9055
+    assert max(table, key=lambda p: p.mtat_auc) is best
+    rows = {(p.arguments["m"], p.arguments["n"], p.input_length): p for p in table}
+    for m, n, length, frames, stem in SMC2017_CONFIGS:
+        preset = rows[(m, n, length)]
+        assert preset.arguments["input_length"] == length and length // m**n == stem and frames == m**n
+        assert preset.mtat_auc is not None and 0.86 < preset.mtat_auc < 0.91
+
+
+@pytest.mark.parametrize("preset", smc2017_table(), ids=lambda p: p.name)
+def test_smc2017_presets_build_with_the_tables_geometry(preset):
+    m, n = preset.arguments["m"], preset.arguments["n"]
+    model = keras_samplecnn.build(preset.name)
+    assert model.input_length == preset.input_length
+    assert model.stem_size == preset.input_length // m**n  # the table's f column
+    assert model.get_layer("stem").output.shape[1] == m**n  # the table's frames column
+    assert model.get_layer(f"block{n}").output.shape[1] == 1
+    assert model.count_params() == expected_parameters(m=m, n=n, stem_size=model.stem_size)
