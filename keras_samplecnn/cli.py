@@ -1,9 +1,10 @@
-"""The `samplecnn` command: train, evaluate, tag, embed, convert, models.
+"""The `samplecnn` command: train, evaluate, tag, embed, extract, convert, models.
 
     samplecnn train recipes/configs/mtat_se.yaml --set data.dir=DATA --set output.dir=runs/se
     samplecnn evaluate runs/se/best.keras --data DATA [--split test] [--out DIR]
     samplecnn tag song.mp3 other.flac --model runs/se/best.keras [--top-k 5] [--json]
     samplecnn embed song.mp3 --model runs/se/best.keras [--out embeddings.npz]
+    samplecnn extract a.keras b.keras --data DATA --out FEATURES [--layers top3|all|NAME,NAME]
     samplecnn convert mtat --root MTAT --out DATA          (same as python -m tfrecords_tools)
     samplecnn visualize runs/se/best.keras --out figures/
     samplecnn models
@@ -85,6 +86,27 @@ def _embed(args):
     return 1 if failures else 0
 
 
+def _extract(args):
+    from keras_samplecnn.aggregation import extract_features
+
+    layers = args.layers if args.layers in ("top3", "all") else args.layers.split(",")
+    splits = [s for s in args.splits.split(",") if s]
+    result = extract_features(args.models, args.data, args.out, splits=splits, layers=layers,
+                              batch_size=args.batch_size, shard_clips=args.shard_clips,
+                              show_progress=not args.no_progress)  # fmt: skip
+    print(f"{result['dim']} features per clip ({len(result['layers'])} layers of {len(result['extractors'])} "
+          f"extractors) written to {args.out}")  # fmt: skip
+    for split, run in result["run"].items():
+        clips = result["splits"][split]["clips"]
+        if run["status"] == "skipped":
+            print(f"  {split}: {clips} clips, already extracted (checksums match)")
+        else:
+            rate = clips / run["seconds"] if run["seconds"] > 0 else float("inf")
+            print(f"  {split}: {clips} clips in {run['seconds']:.1f} s ({rate:.1f} clips/s), "
+                  f"{len(run['shards_written'])} of {len(result['splits'][split]['shards'])} shards written")  # fmt: skip
+    return 0
+
+
 def _convert(args):
     from tfrecords_tools.cli import main as convert_main
 
@@ -158,6 +180,22 @@ def build_parser():
         else:
             p.add_argument("--out", help="write an .npz (paths, embeddings) instead of printing JSON")
         p.set_defaults(run=run)
+
+    p = commands.add_parser(
+        "extract",
+        help="multi-level / multi-scale features of every clip from trained models (Lee & Nam, SPL 2017), "
+        "cached as .npz shards",
+    )
+    p.add_argument("models", nargs="+", metavar="MODEL", help=".keras files; input lengths may differ")
+    p.add_argument("--data", required=True, help="converted TFRecords folder (with manifest.json)")
+    p.add_argument("--out", required=True, help="feature cache folder (rerun to resume)")
+    p.add_argument("--layers", default="top3",
+                   help="top3 (last three blocks), all (every block) or comma-separated layer names")  # fmt: skip
+    p.add_argument("--splits", default="train,valid,test", help="comma-separated split names")
+    p.add_argument("--batch-size", type=int, default=64, help="segments per forward pass")
+    p.add_argument("--shard-clips", type=int, default=512, help="clips per .npz shard")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(run=_extract)
 
     p = commands.add_parser("convert", help="convert a dataset to TFRecords (python -m tfrecords_tools)",
                             add_help=False)  # fmt: skip

@@ -120,7 +120,7 @@ def feature_model(model, layers="top3"):
     """
     names = extractor_layers(model, layers)
     outputs = [model.get_layer(name).output for name in names]
-    return keras.Model(model.inputs, outputs, name=f"{model.name}_extractor")
+    return keras.Model(model.input, outputs, name=f"{model.name}_extractor")
 
 
 def segment_max(feature_map):
@@ -225,7 +225,9 @@ def _extract_split(extractors, data_dir, split, num_samples, batch_size, bar):
             if bar is not None:
                 bar.update(int(np.sum(seen == expected)) - before)
         if not np.array_equal(seen, expected):
-            raise RuntimeError(f"{split}: {int(np.sum(seen != expected))} clips got the wrong number of segments")
+            raise RuntimeError(
+                f"{split}: {int(np.sum(seen != expected))} clips got the wrong number of segments"
+            )
         blocks.extend(total / expected[:, None] for total in sums)
     return np.concatenate(blocks, axis=1).astype(np.float32)
 
@@ -378,7 +380,9 @@ def extract_features(
             ids, labels, num_samples = tables[split]
             names = _shard_names(split, len(ids), shard_clips)
             digests = {
-                name: hashlib.sha256(json.dumps({**recipe, "split": split, "shard": name}).encode()).hexdigest()
+                name: hashlib.sha256(
+                    json.dumps({**recipe, "split": split, "shard": name}).encode()
+                ).hexdigest()
                 for name in names
             }
             records = {name: _finished_shard(out_dir, name, digests[name]) for name in names}
@@ -400,18 +404,24 @@ def extract_features(
                     })  # fmt: skip
                     records[name] = {
                         "sha256": _sha256_file(path),
-                        "records": int(len(ids[rows])),
+                        "records": len(ids[rows]),
                         "digest": digests[name],
                     }
                     _write_json_atomic(os.path.join(out_dir, RESUME_DIR, name + ".json"), records[name])
                     written.append(name)
                 status = "computed"
             result_splits[split] = {
-                "clips": int(len(ids)),
-                "shards": [{"file": n, "records": records[n]["records"], "sha256": records[n]["sha256"]}
-                           for n in names],  # fmt: skip
+                "clips": len(ids),
+                "shards": [
+                    {"file": n, "records": records[n]["records"], "sha256": records[n]["sha256"]}
+                    for n in names
+                ],
             }
-            run[split] = {"status": status, "shards_written": written, "seconds": time.perf_counter() - started}
+            run[split] = {
+                "status": status,
+                "shards_written": written,
+                "seconds": time.perf_counter() - started,
+            }
     finally:
         if bar is not None:
             bar.close()
@@ -507,7 +517,9 @@ def verify_features(out_dir):
             with np.load(path, allow_pickle=False) as arrays:
                 found = arrays["features"].shape
             if found != (shard["records"], content["dim"]):
-                problems.append(f"{shard['file']}: features {found}, expected ({shard['records']}, {content['dim']})")
+                problems.append(
+                    f"{shard['file']}: features {found}, expected ({shard['records']}, {content['dim']})"
+                )
             rows += shard["records"]
         if rows != info["clips"] and not any(p.startswith(split + "-") for p in problems):
             problems.append(f"{split}: the shards hold {rows} clips but the split has {info['clips']}")
