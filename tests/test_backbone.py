@@ -15,7 +15,7 @@ from tests import helpers
 from tests.test_models import SMC2017_CONFIGS, expected_parameters
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
-SMALL = dict(m=3, n=4, input_length=243, stem_filters=8, filters=[8, 8, 16, 16], se_ratio=2)
+SMALL = {"m": 3, "n": 4, "input_length": 243, "stem_filters": 8, "filters": [8, 8, 16, 16], "se_ratio": 2}
 HEAD = {"multi_level", "num_levels", "head_units", "dropout", "activation", "num_classes", "tags"}
 
 
@@ -202,10 +202,18 @@ def test_presets_are_records():
 def test_smc2017_table_has_every_row_of_the_paper():
     table = smc2017_table()
     assert len(table) == sum(len(row) for row in SMC2017_TABLE.values()) == 42
-    assert len({p.name for p in table}) == 42 and not set(p.name for p in table) & set(PRESETS)
+    assert len({p.name for p in table}) == 42 and not {p.name for p in table} & set(PRESETS)
     best = get_preset("smc2017_3_9_59049")
     assert best.mtat_auc == PRESETS["samplecnn"].mtat_auc == 0.9055
     assert max(table, key=lambda p: p.mtat_auc) is best
+    # Spot checks against papers.md, and the zoo's "frame" preset is the 3^4 row at 59049.
+    spots = {"smc2017_2_6_16384": 0.8839, "smc2017_2_14_32768": 0.9040, "smc2017_3_3_19683": 0.8655,
+             "smc2017_4_7_65536": 0.9026, "smc2017_5_4_15625": 0.9005, "smc2017_5_6_78125": 0.9041}  # fmt: skip
+    assert {name: get_preset(name).mtat_auc for name in spots} == spots
+    frame = get_preset("smc2017_3_4_59049")
+    assert frame.mtat_auc == PRESETS["frame"].mtat_auc and dict(frame.arguments) == dict(
+        PRESETS["frame"].arguments
+    )
     rows = {(p.arguments["m"], p.arguments["n"], p.input_length): p for p in table}
     for m, n, length, frames, stem in SMC2017_CONFIGS:
         preset = rows[(m, n, length)]

@@ -251,23 +251,23 @@ class SampleCNNBackbone(keras.Model):
         input_length, stem_size, filters = backbone_structure(
             m, n, input_length, stem_size, block, frontend, filters, input_std
         )
-        structure = dict(
-            m=m,
-            n=n,
-            input_length=input_length,
-            stem_size=stem_size,
-            sample_rate=sample_rate,
-            block=block,
-            stem_filters=stem_filters,
-            filters=filters,
-            se_ratio=se_ratio,
-            block_dropout=block_dropout,
-            frontend=frontend,
-            fft_length=fft_length,
-            num_mel_bins=num_mel_bins,
-            input_mean=float(input_mean),
-            input_std=float(input_std),
-        )
+        structure = {
+            "m": m,
+            "n": n,
+            "input_length": input_length,
+            "stem_size": stem_size,
+            "sample_rate": sample_rate,
+            "block": block,
+            "stem_filters": stem_filters,
+            "filters": filters,
+            "se_ratio": se_ratio,
+            "block_dropout": block_dropout,
+            "frontend": frontend,
+            "fft_length": fft_length,
+            "num_mel_bins": num_mel_bins,
+            "input_mean": float(input_mean),
+            "input_std": float(input_std),
+        }
         waveform = keras.Input((input_length,), name="waveform")
         graph_arguments = {k: v for k, v in structure.items() if k not in ("n", "input_length")}
         outputs = backbone_graph(waveform, dtype=dtype, **graph_arguments)
