@@ -42,10 +42,12 @@ publish its frame sizes, so no paper number is given for `mel`.
 
 Hardware and time: on one GPU each row is a full mtat_basic run (hours; the 2^n and short
 rows are cheaper per segment but have more segments per clip), so the whole table is days;
-run a few rows at a time, reruns resume. --demo on a 2-core CPU costs about 5 minutes per
-row for a 3^9-sized row at a quarter of the widths (estimated from the 3^8 16 kHz cpu
-demo's 2.3 minutes at a fifth of the work, not measured end to end); the tiny test demo
-(48 clips of 3 s, 1 epoch of 2 steps, two short rows) takes well under a minute.
+run a few rows at a time, reruns resume. --demo has not been run end to end: a 3^9 row at a
+quarter of the widths on 22050-Hz audio does about 5 times the work per epoch of the
+`mtat_se.py --demo` model (3^8 on 16 kHz audio, profiles/cpu.yaml), whose 5 epochs train in
+147 s on a 2-core CPU with a 206 GFLOP/s matmul peak, so expect about 12 minutes of training
+per such row there (an estimate). The tiny test demo (48 clips of 3 s, 1 epoch of 2 steps,
+two short rows) takes well under a minute.
 """
 
 import argparse
