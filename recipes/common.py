@@ -353,9 +353,14 @@ def make_demo_data(dataset, out_dir, size, segment_length, sample_rate, workers,
     e.g. `n_clips`, `clip_seconds` and `seed` for MTAT).
     """
     import importlib
+    import inspect
 
     module, function, folder = DEMO_MAKERS[dataset.command]
     make = getattr(importlib.import_module(module), function)
+    allowed = [name for name in inspect.signature(make).parameters if name not in ("directory", "workers", "progress")]
+    unknown = sorted(set(size) - set(allowed))
+    if unknown:
+        sys.exit(f"error: --demo-size: unknown key(s) {unknown}; {function} takes {allowed}")
     root = os.path.join(out_dir, folder)
     complete = os.path.join(root, ".complete")  # written last: an interrupted synthesis is redone
     if not os.path.exists(complete):

@@ -132,3 +132,12 @@ def test_speech_recipe_12_class_variant(tmp_path):
         manifest = json.load(f)
     words = ["down", "go", "left", "no", "off", "on", "right", "stop", "up", "yes"]
     assert manifest["tags"] == [*words, "_silence_", "_unknown_"]
+
+
+def test_an_unknown_demo_size_key_names_the_allowed_ones(tmp_path):
+    command = [sys.executable, os.path.join(ROOT, "recipes", "dcase2017_basic.py"), "--demo", "--out",
+               str(tmp_path / "run"), "--demo-size", "n_clips=10"]  # fmt: skip
+    out = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300,
+                         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))  # fmt: skip
+    assert out.returncode != 0
+    assert "unknown key(s) ['n_clips']" in out.stderr and "'n_train'" in out.stderr, out.stderr[-2000:]
