@@ -14,7 +14,6 @@ import os
 import sys
 import time
 
-
 STARTED = time.monotonic()  # the recipe's own start, so that the timings include importing TensorFlow
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIGS = os.path.join(HERE, "configs")
@@ -178,7 +177,9 @@ def convert(dataset, root, out_dir, segment_length, sample_rate, workers=None, e
 
 def convert_options(dataset, args):
     """`{flag: value}` of the converter options a recipe's own flags stand for (e.g. `--variant 12`)."""
-    return {flag: str(getattr(args, flag.lstrip("-").replace("-", "_"))) for flag, _ in dataset.convert_options}
+    return {
+        flag: str(getattr(args, flag.lstrip("-").replace("-", "_"))) for flag, _ in dataset.convert_options
+    }
 
 
 def find_data(dataset, data, out_dir, script, segment_length, sample_rate, workers, extra=()):
@@ -259,10 +260,7 @@ def run(config_name, doc, argv=None, dataset="mtat"):
 
     timings = Timings({"start-up": time.monotonic() - STARTED})
     if args.demo:
-        try:
-            size = config_lib.apply_overrides(dict(demo["dataset"]), args.demo_size)
-        except config_lib.ConfigError as error:
-            sys.exit(f"error: --demo-size: {error}")
+        size = demo_size(dataset, args.demo_size)
         data_dir = make_demo_data(
             dataset, out_dir, size, segment_length, sample_rate, args.workers, timings, extra
         )
@@ -310,7 +308,7 @@ class Timings(dict):
 
     def save(self, path):
         from keras_samplecnn.benchmarking import matmul_peak
-        from keras_samplecnn.training.callbacks import write_json_atomic
+        from keras_samplecnn.files import write_json_atomic
 
         self.peak = matmul_peak()
         write_json_atomic(path, {"seconds": dict(self), "total_seconds": sum(self.values()),
@@ -346,18 +344,33 @@ DEMO_MAKERS = {
 }  # fmt: skip
 
 
-def make_demo_data(dataset, out_dir, size, segment_length, sample_rate, workers, timings, extra=()):
-    """Synthesises the dataset's demo folder and converts it, each step skipped if already done.
+def demo_size(dataset, overrides):
+    """The demo maker's keyword arguments: the demo file's `dataset` section with `--demo-size` applied."""
+    from keras_samplecnn.training import config as config_lib
 
-    `size` holds the keyword arguments of the demo maker (the demo file's `dataset` section,
-    e.g. `n_clips`, `clip_seconds` and `seed` for MTAT).
+    demo = _read_yaml(os.path.join(CONFIGS, dataset.demo_config))
+    try:
+        return config_lib.apply_overrides(dict(demo["dataset"]), overrides)
+    except config_lib.ConfigError as error:
+        sys.exit(f"error: --demo-size: {error}")
+
+
+def synthesise_demo(dataset, out_dir, size, workers, timings=None):
+    """Writes the dataset's demo folder into `out_dir` (skipped if complete); returns its root.
+
+    `size` holds the keyword arguments of the demo maker (`demo_size`: e.g. `n_clips`,
+    `clip_seconds` and `seed` for MTAT); an unknown key stops with the keys it takes.
     """
     import importlib
     import inspect
 
     module, function, folder = DEMO_MAKERS[dataset.command]
     make = getattr(importlib.import_module(module), function)
-    allowed = [name for name in inspect.signature(make).parameters if name not in ("directory", "workers", "progress")]
+    allowed = [
+        name
+        for name in inspect.signature(make).parameters
+        if name not in ("directory", "workers", "progress")
+    ]
     unknown = sorted(set(size) - set(allowed))
     if unknown:
         sys.exit(f"error: --demo-size: unknown key(s) {unknown}; {function} takes {allowed}")
@@ -365,9 +378,15 @@ def make_demo_data(dataset, out_dir, size, segment_length, sample_rate, workers,
     complete = os.path.join(root, ".complete")  # written last: an interrupted synthesis is redone
     if not os.path.exists(complete):
         print(f"Synthesising the demo dataset in {root} ...")
-        with timings("synthesis"):
+        with timings("synthesis") if timings is not None else contextlib.nullcontext():
             make(root, workers=workers, **size)
         open(complete, "w").close()
+    return root
+
+
+def make_demo_data(dataset, out_dir, size, segment_length, sample_rate, workers, timings, extra=()):
+    """Synthesises the dataset's demo folder and converts it, each step skipped if already done."""
+    root = synthesise_demo(dataset, out_dir, size, workers, timings)
     with timings("conversion"):
         return convert(
             dataset, root, os.path.join(out_dir, "tfrecords"), segment_length, sample_rate, workers, extra

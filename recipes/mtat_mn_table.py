@@ -177,33 +177,16 @@ def row_config(preset, args, width):
 
 def prepare_data(args, out, segment_length, sample_rate, prepared):
     """The converted TFRecords for rows of this segment length and rate (converted once)."""
-    from keras_samplecnn.data.schema import MANIFEST
-
     key = (segment_length, sample_rate)
     if key in prepared:
         return prepared[key]
     dataset = common.DATASETS["mtat"]
     folder = os.path.join(out, "data", f"{segment_length}_{sample_rate}Hz")
     if args.demo:
-        root = os.path.join(out, "demo_mtat")
-        complete = os.path.join(root, ".complete")
-        if not os.path.exists(complete):
-            from keras_samplecnn.datasets.demo_mtat import make_demo_mtat
-            from keras_samplecnn.training import config as config_lib
-
-            demo = common._read_yaml(os.path.join(common.CONFIGS, dataset.demo_config))
-            try:
-                size = config_lib.apply_overrides(dict(demo["dataset"]), args.demo_size)
-            except config_lib.ConfigError as error:
-                sys.exit(f"error: --demo-size: {error}")
-            print(f"Synthesising the demo dataset in {root} ...")
-            make_demo_mtat(root, workers=args.workers, **size)
-            open(complete, "w").close()
+        root = common.synthesise_demo(dataset, out, common.demo_size(dataset, args.demo_size), args.workers)
         data = common.convert(dataset, root, os.path.join(folder, "tfrecords"), segment_length, sample_rate,
                               args.workers)  # fmt: skip
-    elif args.data and os.path.exists(os.path.join(args.data, MANIFEST)):
-        data = args.data
-    else:
+    else:  # a converted folder (manifest.json) is used as it is
         data = common.find_data(dataset, args.data, folder, "recipes/mtat_mn_table.py", segment_length,
                                 sample_rate, args.workers)  # fmt: skip
     prepared[key] = data
@@ -270,8 +253,8 @@ def main(argv=None):
     if args.list:
         list_rows()
         return 0
+    from keras_samplecnn.files import write_json_atomic
     from keras_samplecnn.models.samplecnn import input_geometry
-    from keras_samplecnn.training.callbacks import write_json_atomic
     from keras_samplecnn.training.trainer import finished
 
     names = resolve_rows(args.rows) if args.rows else list(DEFAULT_ROWS)

@@ -10,6 +10,8 @@ import os
 import keras
 import numpy as np
 
+from keras_samplecnn.files import sha256_file
+
 MIXED_POLICIES = ("mixed_float16", "mixed_bfloat16")
 
 
@@ -84,3 +86,13 @@ def check_saving(model, x, tmp_path):
         keras.ops.convert_to_numpy(restored(x, training=False)), expected, rtol=1e-5, atol=1e-6
     )
     return restored
+
+
+def folder_digest(folder):
+    """`{relative path: sha256}` of every file below `folder`, to compare two generated trees."""
+    out = {}
+    for root, _, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(root, name)
+            out[os.path.relpath(path, folder)] = sha256_file(path)
+    return out

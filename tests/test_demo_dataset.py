@@ -3,7 +3,6 @@ statistics and rules, determinism."""
 
 import collections
 import csv
-import hashlib
 import os
 import re
 
@@ -12,6 +11,7 @@ import pytest
 import soundfile as sf
 
 from keras_samplecnn.datasets import demo_mtat, demo_tags, make_demo_mtat, mtat_layout
+from tests import helpers
 
 N_CLIPS = 20
 SECONDS = 3.0
@@ -31,14 +31,6 @@ def read_lines(path):
         return f.read().split("\n")
 
 
-def digest(folder):
-    out = {}
-    for root, _, files in os.walk(folder):
-        for name in files:
-            path = os.path.join(root, name)
-            with open(path, "rb") as f:
-                out[os.path.relpath(path, folder)] = hashlib.sha256(f.read()).hexdigest()
-    return out
 
 
 def test_annotations_csv_is_mtat_dialect(demo):
@@ -104,7 +96,7 @@ def test_same_arguments_give_the_same_bytes(demo, tmp_path):
     folder, _ = demo
     again = str(tmp_path / "again")
     make_demo_mtat(again, n_clips=N_CLIPS, clip_seconds=SECONDS, seed=3, workers=2, progress=False)
-    assert digest(again) == digest(folder)
+    assert helpers.folder_digest(again) == helpers.folder_digest(folder)
     other = demo_mtat.demo_plan(N_CLIPS, seed=4)
     assert [c.mp3_path for c in other] != [c.mp3_path for c in demo_mtat.demo_plan(N_CLIPS, seed=3)]
 

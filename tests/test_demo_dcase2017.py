@@ -16,6 +16,7 @@ import pytest
 import soundfile as sf
 
 from keras_samplecnn.datasets import demo_dcase2017, make_demo_dcase2017
+from tests import helpers
 
 N_TRAIN, N_TEST, N_EVAL = 68, 34, 34  # 4 / 2 / 2 clips of every class at least
 SECONDS = 3.0
@@ -335,14 +336,6 @@ def test_events_are_audible(tmp_path):
     assert total >= 5 and louder >= 0.8 * total, (louder, total)
 
 
-def digest(folder):
-    out = {}
-    for root, _, files in os.walk(folder):
-        for name in files:
-            path = os.path.join(root, name)
-            with open(path, "rb") as f:
-                out[os.path.relpath(path, folder)] = hashlib.sha256(f.read()).hexdigest()
-    return out
 
 
 def test_same_arguments_give_the_same_bytes(demo, tmp_path):
@@ -359,7 +352,7 @@ def test_same_arguments_give_the_same_bytes(demo, tmp_path):
         workers=2,
         progress=False,
     )
-    first, second = digest(folder), digest(again)
+    first, second = helpers.folder_digest(folder), helpers.folder_digest(again)
     assert len(first) == len(second) > N_TRAIN + N_TEST + N_EVAL - 5
     assert first == second
     other = str(tmp_path / "other")
@@ -367,7 +360,7 @@ def test_same_arguments_give_the_same_bytes(demo, tmp_path):
         other, 17, 0, 0, clip_seconds=SECONDS, sample_rate=RATE, seed=SEED + 1, workers=1, progress=False
     )
     audio = {path: h for path, h in first.items() if path.endswith(".wav")}
-    assert set(digest(other).values()).isdisjoint(audio.values())  # another seed, other sounds
+    assert set(helpers.folder_digest(other).values()).isdisjoint(audio.values())  # another seed, other sounds
 
 
 def test_plan_does_not_depend_on_python_hash_seed():

@@ -12,6 +12,7 @@ import pytest
 import soundfile as sf
 
 from keras_samplecnn.datasets import demo_speech_commands, make_demo_speech_commands
+from tests import helpers
 from tfrecords_tools import speech_commands
 
 WORDS = ("yes", "no", "tree", "three")
@@ -54,14 +55,6 @@ def word_files(root):
     return out
 
 
-def digest(folder):
-    out = {}
-    for root, _, files in os.walk(folder):
-        for name in files:
-            path = os.path.join(root, name)
-            with open(path, "rb") as handle:
-                out[os.path.relpath(path, folder)] = hashlib.sha256(handle.read()).hexdigest()
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -162,12 +155,12 @@ def test_same_arguments_same_bytes_whatever_the_workers(tmp_path):
     kwargs = {"clips_per_word": 3, "words": ("go", "no"), "seed": 2, "progress": False}
     make_demo_speech_commands(first, workers=1, **kwargs)
     make_demo_speech_commands(second, workers=2, **kwargs)
-    a, b = digest(first), digest(second)
+    a, b = helpers.folder_digest(first), helpers.folder_digest(second)
     assert a == b and len(a) == 6 + 2 * 3 + 5
     assert not any(name.endswith(".part") for name in a)
     third = tmp_path / "c"
     make_demo_speech_commands(third, workers=1, **{**kwargs, "seed": 3})
-    assert digest(third)["go/" + min(os.listdir(third / "go"))] not in a.values()
+    assert helpers.folder_digest(third)["go/" + min(os.listdir(third / "go"))] not in a.values()
 
 
 def test_speakers_repetitions_lengths_and_splits_at_full_size():

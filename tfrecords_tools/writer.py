@@ -52,6 +52,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from keras_samplecnn.audio import AudioDecodeError, load_audio, to_int16
 from keras_samplecnn.data import schema
+from keras_samplecnn.files import fsync_file, sha256_file, write_json_atomic
 from tfrecords_tools import __version__
 from tfrecords_tools.common import SPLITS
 from tfrecords_tools.errors import DatasetError, ShardWriteError
@@ -317,7 +318,7 @@ def convert(plan, out_dir, settings=None, shard_size=128, num_shards=None, worke
     _write_rejected(out_dir, rejected)
     _write_clips(out_dir, plan, results)
     manifest = _manifest(plan, settings, results, rejected)
-    _write_json_atomic(os.path.join(out_dir, schema.MANIFEST), manifest)
+    write_json_atomic(os.path.join(out_dir, schema.MANIFEST), manifest)
     log.info(
         "wrote %s: %s; %d rejected",
         out_dir,
@@ -357,14 +358,14 @@ def write_shard(task, progress=None):
                 writer.write(record)
             if progress:
                 progress(1)
-    _fsync(tmp_path)
+    fsync_file(tmp_path)
     result.sha256 = sha256_file(tmp_path)
     os.replace(tmp_path, final_path)
     # The sidecar is the completion mark: written only after the shard is in place.
     sidecar = dataclasses.asdict(result)
     sidecar.pop("resumed")
     sidecar["plan"] = task.digest()
-    _write_json_atomic(sidecar_path, sidecar)
+    write_json_atomic(sidecar_path, sidecar)
     return result
 
 
@@ -409,15 +410,6 @@ def verify(out_dir):
         if _SHARD_FILE.match(name) and name not in listed:
             problems.append(f"{name}: not listed in {schema.MANIFEST}")
     return VerifyReport(ok=not problems, shards_checked=checked, problems=problems)
-
-
-def sha256_file(path, chunk_size=1 << 20):
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(chunk_size), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def iter_records(path):
@@ -530,7 +522,9 @@ def _encode_clip(job, settings, result):
         audio = _lengthen(audio, settings.target_length, settings.short)
         result.padded.append(job.path)
     pcm = to_int16(audio)
-    record = schema.serialize_example(pcm, settings.sample_rate, job.labels, clip_id=job.clip_id, path=job.path)
+    record = schema.serialize_example(
+        pcm, settings.sample_rate, job.labels, clip_id=job.clip_id, path=job.path
+    )
     stored = pcm.astype(np.float64) / 32768.0
     result.samples += int(stored.size)
     result.sum += float(stored.sum())
@@ -808,20 +802,6 @@ def _write_clips(out_dir, plan, results):
                     ]
                 )
     os.replace(path + ".tmp", path)
-
-
-def _write_json_atomic(path, content):
-    with open(path + ".tmp", "w", encoding="utf-8") as handle:
-        json.dump(content, handle, indent=2)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(path + ".tmp", path)
-
-
-def _fsync(path):
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())
 
 
 def _file_size(path):

@@ -37,6 +37,8 @@ import keras
 import numpy as np
 
 from keras_samplecnn.data import pipeline, schema
+from keras_samplecnn.files import sha256_file, write_json_atomic
+from keras_samplecnn.models.backbone import block_output_name
 
 FEATURES_MANIFEST = "features_manifest.json"
 RESUME_DIR = ".resume"
@@ -65,13 +67,10 @@ __all__ = [
 
 
 def _block_outputs(model):
-    """Names of the block outputs in depth order: `blockK`, or `blockK_se` where it exists."""
-    names = {layer.name for layer in model.layers}
-    blocks, k = [], 1
-    while f"block{k}" in names:
-        blocks.append(f"block{k}_se" if f"block{k}_se" in names else f"block{k}")
-        k += 1
-    return blocks
+    """Names of the block outputs in depth order (`blockK`, or `blockK_se` for SE blocks)."""
+    if not hasattr(model, "block") or not hasattr(model, "n"):
+        return []
+    return [block_output_name(k, model.block) for k in range(1, model.n + 1)]
 
 
 def extractor_layers(model, layers="top3"):
@@ -250,29 +249,13 @@ def _write_npz_atomic(path, arrays):
     os.replace(tmp_path, path)
 
 
-def _write_json_atomic(path, content):
-    with open(path + ".tmp", "w", encoding="utf-8") as handle:
-        json.dump(content, handle, indent=2)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(path + ".tmp", path)
-
-
-def _sha256_file(path, chunk_size=1 << 20):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(chunk_size), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _finished_shard(out_dir, name, digest):
     """The shard's sidecar record if the file is intact and was made by the same inputs."""
     try:
         with open(os.path.join(out_dir, RESUME_DIR, name + ".json"), encoding="utf-8") as handle:
             record = json.load(handle)
         path = os.path.join(out_dir, name)
-        if record.get("digest") == digest and _sha256_file(path) == record["sha256"]:
+        if record.get("digest") == digest and sha256_file(path) == record["sha256"]:
             return record
     except (OSError, ValueError, KeyError):
         pass
@@ -403,11 +386,11 @@ def extract_features(
                         "clip_index": np.arange(len(ids), dtype=np.int64)[rows],
                     })  # fmt: skip
                     records[name] = {
-                        "sha256": _sha256_file(path),
+                        "sha256": sha256_file(path),
                         "records": len(ids[rows]),
                         "digest": digests[name],
                     }
-                    _write_json_atomic(os.path.join(out_dir, RESUME_DIR, name + ".json"), records[name])
+                    write_json_atomic(os.path.join(out_dir, RESUME_DIR, name + ".json"), records[name])
                     written.append(name)
                 status = "computed"
             result_splits[split] = {
@@ -442,7 +425,7 @@ def extract_features(
         "method": "per layer: max over time per segment, mean over the clip's segments; "
         "concatenated over layers and extractors (Lee & Nam, IEEE SPL 2017, arXiv:1703.01793)",
     }
-    _write_json_atomic(manifest_path, content)
+    write_json_atomic(manifest_path, content)
     return {**content, "run": run}
 
 
@@ -511,7 +494,7 @@ def verify_features(out_dir):
             if not os.path.isfile(path):
                 problems.append(f"{shard['file']}: missing")
                 continue
-            if _sha256_file(path) != shard["sha256"]:
+            if sha256_file(path) != shard["sha256"]:
                 problems.append(f"{shard['file']}: corrupted (sha256 differs from the manifest)")
                 continue
             with np.load(path, allow_pickle=False) as arrays:

@@ -4,17 +4,10 @@ import json
 import os
 import time
 
+import keras
 import numpy as np
 
-import keras
-
-
-def write_json_atomic(path, content):
-    """Writes JSON through a temporary file and a rename: a kill never leaves half a file."""
-    temporary = path + ".tmp"
-    with open(temporary, "w", encoding="utf-8") as f:
-        json.dump(content, f)
-    os.replace(temporary, path)
+from keras_samplecnn.files import write_json_atomic
 
 
 class StagedDecay(keras.callbacks.Callback):

@@ -8,10 +8,11 @@ import os
 import keras
 
 from keras_samplecnn.data import pipeline
+from keras_samplecnn.files import write_json_atomic
 from keras_samplecnn.models import build
 from keras_samplecnn.training import config as config_lib
 from keras_samplecnn.training import precision
-from keras_samplecnn.training.callbacks import StagedDecay, TimeBudget, write_json_atomic
+from keras_samplecnn.training.callbacks import StagedDecay, TimeBudget
 from keras_samplecnn.training.optimizers import StepDecaySGD
 
 BEST = "best.keras"
