@@ -82,6 +82,8 @@ class Dataset:
         download_help: the message printed when no data is found.
         demo_config: the `configs/` file with the demo's profile and size.
         convert_options: recipe options passed on to the converter, `(flag, kwargs)`.
+        real_data_options: converter options for the real dataset only, not its demo (MTAT:
+            the papers' packaged split lists, whose file names the demo does not have).
     """
 
     command: str
@@ -89,10 +91,17 @@ class Dataset:
     download_help: str
     demo_config: str
     convert_options: tuple = ()
+    real_data_options: tuple = ()
 
 
 DATASETS = {
-    "mtat": Dataset("mtat", ("annotations_final.csv",), MTAT_HELP, "demo.yaml"),
+    "mtat": Dataset(
+        "mtat",
+        ("annotations_final.csv",),
+        MTAT_HELP,
+        "demo.yaml",
+        real_data_options=("--split-files", "reference"),
+    ),
     "speech_commands": Dataset(
         "speech-commands",
         ("validation_list.txt",),
@@ -192,8 +201,7 @@ def find_data(dataset, data, out_dir, script, segment_length, sample_rate, worke
     if os.path.exists(os.path.join(data, MANIFEST)):
         return data
     if any(os.path.exists(os.path.join(data, marker)) for marker in dataset.markers):
-        if dataset.command == "mtat":
-            extra = ["--split-files", "reference", *extra]  # the papers' split of the real MTAT
+        extra = [*dataset.real_data_options, *extra]
         return convert(
             dataset, data, os.path.join(out_dir, "tfrecords"), segment_length, sample_rate, workers, extra
         )
