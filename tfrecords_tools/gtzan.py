@@ -11,11 +11,21 @@ hiphop, jazz, metal, pop, reggae, rock). The Kaggle copy has one corrupt file,
 `jazz/jazz.00054.wav`, which ends up in `rejected.csv`.
 
 GTZAN has no official split: `--split-ratio` (default 0.8,0.1,0.1, stratified per genre,
-deterministic with `--seed`) or `--split-files` with lists such as the artist-filtered split
-of Kereliuk et al. (2015), lines like `blues/blues.00029.wav` (matched on the file name without
-extension, so `.au` lists fit `.wav` files).
+deterministic with `--seed`) or `--split-files` with three lists (train, valid, test), lines like
+`blues/blues.00029.wav`, matched on the file name without extension (so `.au` lists fit `.wav`
+files). Files in none of the lists are dropped; list entries with no file in the folder are
+reported.
+
+`--split-files filtered` uses the packaged fault-filtered split of Kereliuk, Sturm & Larsen
+(2015), "Deep learning and music adversaries" (IEEE Trans. Multimedia): 443 train / 197 valid /
+290 test files, split so that no artist is in two splits and with repetitions, distortions and
+mislabelled files (Sturm's analysis of GTZAN's faults) left out. The lists are
+`gtzan/{train,valid,test}_filtered.txt` of github.com/coreyker/dnn-mgr (identical copies in
+minzwon/sota-music-tagging-models `split/gtzan/`); they name 930 of GTZAN's 1000 files, so the
+other 70 are dropped.
 """
 
+import importlib.resources
 import logging
 import os
 
@@ -37,6 +47,7 @@ NAME = "gtzan"
 DEFAULTS = {"sample_rate": 22050, "segment_length": 59049, "shard_size": 64}
 GENRE_FOLDERS = ("genres", "genres_original")
 NUM_GENRES = 10
+FILTERED = "filtered"
 
 
 def add_arguments(parser):
@@ -53,9 +64,13 @@ def add_arguments(parser):
     parser.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
     parser.add_argument(
         "--split-files",
-        nargs=3,
-        metavar=("TRAIN", "VALID", "TEST"),
-        help="split lists (lines like blues/blues.00000.wav) instead of a ratio",
+        nargs="+",
+        metavar="FILE",
+        help="train.txt valid.txt test.txt (lines like blues/blues.00000.wav, matched on the name "
+        "without extension) instead of a ratio, or 'filtered' for the packaged fault-filtered "
+        "split of Kereliuk, Sturm & Larsen (2015), 'Deep learning and music adversaries' "
+        "(443/197/290 files, lists from github.com/coreyker/dnn-mgr gtzan/*_filtered.txt); "
+        "files in none of the lists are dropped (70 of the 1000 with 'filtered')",
     )
 
 
@@ -71,13 +86,15 @@ def plan(root, split_ratio=(0.8, 0.1, 0.1), seed=0, split_files=None):
         root: a folder holding `genres/` or `genres_original/`, or the genres folder itself.
         split_ratio: `(train, valid, test)` fractions, applied per genre.
         seed: seed of the deterministic ratio split.
-        split_files: optional (train, valid, test) lists; files in none of them are dropped.
+        split_files: None (ratio split), `"filtered"` / `["filtered"]` (the packaged
+            fault-filtered lists of Kereliuk et al. 2015, see `filtered_split_files()`), or
+            three paths (train, valid, test); files in none of the lists are dropped.
 
     Returns:
         A single-label `DatasetPlan`.
 
     Raises:
-        DatasetError: missing root, no genre folders, unreadable split lists.
+        DatasetError: missing root, no genre folders, unreadable split lists or not 3 of them.
     """
     root = require_dir(root, "GTZAN root")
     genre_root = next(
@@ -100,13 +117,16 @@ def plan(root, split_ratio=(0.8, 0.1, 0.1), seed=0, split_files=None):
 
     paths = {f"{genre}/{name}": genre for genre in genres for name in files[genre]}
     if split_files:
-        split_of_stem = read_split_files(split_files, key=_stem)
+        split_of_stem = read_split_files(_split_list_paths(split_files), key=_stem)
         split_of = {path: split_of_stem[_stem(path)] for path in paths if _stem(path) in split_of_stem}
-        log.info(
-            "%d files are in none of the split lists (dropped); %d list entries match no file",
-            len(paths) - len(split_of),
-            len(set(split_of_stem) - {_stem(p) for p in paths}),
-        )
+        if len(split_of) < len(paths):
+            log.info(
+                "%d of the %d files in %s are in none of the split lists (dropped)",
+                len(paths) - len(split_of),
+                len(paths),
+                genre_root,
+            )
+        _log_missing(split_of_stem, {_stem(path) for path in paths}, genre_root)
     else:
         split_of = split_by_ratio(list(paths), split_ratio, seed, strata=paths)
 
@@ -125,6 +145,46 @@ def plan(root, split_ratio=(0.8, 0.1, 0.1), seed=0, split_files=None):
         "%d genres; %s", len(genres), ", ".join(f"{s} {sum(job.split == s for job in jobs)}" for s in SPLITS)
     )
     return DatasetPlan(dataset=NAME, task="single_label", tags=genres, source=genre_root, jobs=jobs)
+
+
+def filtered_split_files():
+    """Paths of the packaged fault-filtered split lists (train, valid, test).
+
+    Kereliuk, Sturm & Larsen (2015), "Deep learning and music adversaries"; copied from
+    github.com/coreyker/dnn-mgr `gtzan/{train,valid,test}_filtered.txt`.
+    """
+    folder = importlib.resources.files("keras_samplecnn") / "resources"
+    return [str(folder / f"gtzan_filtered_{split}.txt") for split in SPLITS]
+
+
+def _split_list_paths(split_files):
+    """`"filtered"` -> the packaged lists; otherwise the three given paths."""
+    if isinstance(split_files, (str, os.PathLike)):
+        split_files = [split_files]
+    split_files = list(split_files)
+    if len(split_files) == 1 and str(split_files[0]) == FILTERED:
+        return filtered_split_files()
+    if len(split_files) != len(SPLITS):
+        raise DatasetError(
+            f"--split-files expects '{FILTERED}' or 3 files (train valid test), got {split_files}"
+        )
+    return split_files
+
+
+def _log_missing(split_of_stem, stems, genre_root):
+    """Warns about split-list entries that have no file in the folder."""
+    missing = sorted(stem for stem in split_of_stem if stem not in stems)
+    if not missing:
+        return
+    per_split = ", ".join(f"{split} {sum(split_of_stem[m] == split for m in missing)}" for split in SPLITS)
+    log.warning(
+        "%d of the %d files on the split lists are missing from %s (%s); e.g. %s",
+        len(missing),
+        len(split_of_stem),
+        genre_root,
+        per_split,
+        ", ".join(missing[:5]),
+    )
 
 
 def _stem(path):
