@@ -31,8 +31,6 @@ def read_lines(path):
         return f.read().split("\n")
 
 
-
-
 def test_annotations_csv_is_mtat_dialect(demo):
     folder, clips = demo
     lines = read_lines(os.path.join(folder, "annotations_final.csv"))

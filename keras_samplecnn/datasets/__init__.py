@@ -1,5 +1,6 @@
 """Dataset helpers: the embedded demo datasets (a synthetic MagnaTagATune, a synthetic Speech
-Commands v0.02, a synthetic DCASE 2017 Task 4) and MTAT's layout.
+Commands v0.02, a synthetic DCASE 2017 Task 4, a synthetic GTZAN of six genres) and MTAT's
+layout.
 
 ```python
 from keras_samplecnn.datasets import make_demo_mtat, demo_tags
@@ -10,11 +11,15 @@ make_demo_speech_commands("data/demo_sc")  # then: python -m tfrecords_tools spe
 
 from keras_samplecnn.datasets import make_demo_dcase2017
 make_demo_dcase2017("data/demo_dcase2017")  # DCASE 2017 Task 4's release layout, 580 clips
+
+from keras_samplecnn.datasets import make_demo_gtzan
+make_demo_gtzan("data/demo_gtzan")  # then: python -m tfrecords_tools gtzan --root data/demo_gtzan ...
 ```
 """
 
 from keras_samplecnn.datasets import mtat_layout
 from keras_samplecnn.datasets.demo_dcase2017 import make_demo_dcase2017
+from keras_samplecnn.datasets.demo_gtzan import make_demo_gtzan
 from keras_samplecnn.datasets.demo_mtat import demo_plan, demo_tags, make_demo_mtat, render_clip
 from keras_samplecnn.datasets.demo_speech_commands import make_demo_speech_commands
 
@@ -22,6 +27,7 @@ __all__ = [
     "demo_plan",
     "demo_tags",
     "make_demo_dcase2017",
+    "make_demo_gtzan",
     "make_demo_mtat",
     "make_demo_speech_commands",
     "mtat_layout",

@@ -579,6 +579,34 @@ def _title(rng, style, key, mode):
 # ----------------------------------------------------------------------------------------------
 
 
+def make_track(rng, style, max_clips=4):
+    """Draw one track of ``style``: key, mode, tempo, loudness, instrumentation and audio seed.
+
+    The draws are the style's (see `STYLES`); names, folder and tags are left empty for the
+    caller. `demo_plan` builds its tracks with it, and so do other demos that need music of a
+    given style (`demo_gtzan`).
+
+    Args:
+        rng: a NumPy generator; the track depends only on its state.
+        style: a key of `STYLES`.
+        max_clips: upper bound on the track's 1-4 consecutive clips.
+
+    Returns:
+        a `Track`.
+    """
+    _, build, tempos, levels, modes, _, _ = STYLES[style]
+    tempo = _pick(rng, tempos)
+    mode = _pick(rng, modes)
+    key = int(rng.integers(12))
+    num_clips = int(min(rng.integers(1, 5), max_clips))
+    return Track(
+        style=style, artist="", album="", track_number=0, title=_title(rng, style, key, mode), folder="",
+        num_clips=num_clips, key=key, mode=mode, tempo=tempo, bpm=float(rng.uniform(*TEMPO_RANGES[tempo])),
+        loudness=_pick(rng, levels), parts=build(rng), seed=int(rng.integers(2**31)),
+        annotated=bool(rng.random() >= UNANNOTATED_FRACTION),
+    )  # fmt: skip
+
+
 def demo_plan(n_clips, seed=0):
     """Draw the tracks and clips of a demo dataset (names, folders, tags), without audio.
 
@@ -605,25 +633,14 @@ def demo_plan(n_clips, seed=0):
         credit += weights * rng.uniform(0.5, 1.5, len(names))
         pick = int(np.argmax(credit))
         credit[pick] -= 1.0
-        style = names[pick]
-        _, build, tempos, levels, modes, _, _ = STYLES[style]
-        tempo = _pick(rng, tempos)
-        mode = _pick(rng, modes)
-        key = int(rng.integers(12))
-        num_clips = int(min(rng.integers(1, 5), n_clips - total))
-        track = Track(
-            style=style, artist="", album="", track_number=0, title=_title(rng, style, key, mode), folder="",
-            num_clips=num_clips, key=key, mode=mode, tempo=tempo, bpm=float(rng.uniform(*TEMPO_RANGES[tempo])),
-            loudness=_pick(rng, levels), parts=build(rng), seed=int(rng.integers(2**31)),
-            annotated=bool(rng.random() >= UNANNOTATED_FRACTION),
-        )  # fmt: skip
+        track = make_track(rng, names[pick], max_clips=n_clips - total)
         track.tags = track_tags(track, rng)
         if not track.annotated:
             # Like MTAT's clips nobody tagged with a frequent tag: at most one rare column.
             extras = [t for t in track.tags if t not in set(demo_tags())]
             track.tags = tuple(extras[:1])
         tracks.append(track)
-        total += num_clips
+        total += track.num_clips
     _cap_extra_tags(tracks, rng)
     _name_and_file(tracks, rng)
     clips, clip_id = [], 0
