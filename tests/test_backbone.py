@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import keras_samplecnn
-from keras_samplecnn.models import SampleCNN, SampleCNNBackbone, get_preset, smc2017_table
-from keras_samplecnn.models.registry import PRESETS, SMC2017_TABLE
+from keras_samplecnn.models import SampleCNN, SampleCNNBackbone, extractor_presets, get_preset, smc2017_table
+from keras_samplecnn.models.registry import EXTRACTOR_SETS, PRESETS, SMC2017_TABLE
 from tests import helpers
 from tests.test_models import SMC2017_CONFIGS, expected_parameters
 
@@ -96,7 +96,8 @@ def test_backbone_config_round_trip():
     assert clone.get_config() == config
     np.testing.assert_allclose(numpy(clone(x)["block4"]), numpy(backbone(x)["block4"]), rtol=1e-5, atol=1e-6)
     assert set(config) - {"name", "trainable", "dtype"} == set(kwargs) | {"stem_size", "block_dropout",
-                                                                         "frontend", "fft_length", "num_mel_bins"}  # fmt: skip
+                                                                         "frontend", "fft_length", "num_mel_bins",
+                                                                         "pool_sizes"}  # fmt: skip
 
 
 def test_backbone_save_and_load(tmp_path):
@@ -161,8 +162,10 @@ CONFIG_BEFORE_SPLIT = {
 }  # fmt: skip
 
 
-def test_samplecnn_config_format_is_unchanged():
-    assert set(keras_samplecnn.build("frame").get_config()) == CONFIG_BEFORE_SPLIT
+def test_samplecnn_config_format_only_grew_by_pool_sizes():
+    # pool_sizes (issue 10, the SPL 2017 extractors) is the one key added since; files without it
+    # load with its default (see the next test).
+    assert set(keras_samplecnn.build("frame").get_config()) == CONFIG_BEFORE_SPLIT | {"pool_sizes"}
 
 
 def test_file_saved_before_the_split_loads_with_identical_predictions():
@@ -230,3 +233,102 @@ def test_smc2017_presets_build_with_the_tables_geometry(preset):
     assert model.get_layer("stem").output.shape[1] == m**n  # the table's frames column
     assert model.get_layer(f"block{n}").output.shape[1] == 1
     assert model.count_params() == expected_parameters(m=m, n=n, stem_size=model.stem_size)
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-block pooling, the stem-less mel front end, and the SPL 2017 / ICML-W 2017 extractors
+# ---------------------------------------------------------------------------------------------
+
+
+def test_pool_sizes_set_each_blocks_pooling():
+    kwargs = dict(SMALL, input_length=2 * 3 * 2 * 3 * 3, pool_sizes=[2, 3, 2, 3], stem_size=3)
+    for cls in (SampleCNNBackbone, SampleCNN):
+        model = cls(**kwargs)
+        frames = [model.get_layer(f"block{k}").output.shape[1] for k in range(1, 5)]
+        assert frames == [36 // 2, 36 // 6, 36 // 12, 36 // 36]  # 108 samples / stem 3 = 36 frames
+        assert model.get_config()["pool_sizes"] == [2, 3, 2, 3]
+    # Without an input length, the pools' product replaces m**n.
+    assert SampleCNN(**dict(kwargs, input_length=None)).input_length == 3 * 2 * 3 * 2 * 3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"pool_sizes": [2, 3]}, "one integer >= 1 per block"), ({"pool_sizes": [2, 0, 3, 3]}, "one integer"),
+     ({"pool_sizes": [3, 3, 3, 3], "input_length": 100}, "too few frames"),
+     ({"stem_filters": 0}, "needs frontend='mel'")],
+)  # fmt: skip
+def test_bad_pool_sizes_and_stemless_waveform_are_rejected(kwargs, message):
+    for cls in (SampleCNNBackbone, SampleCNN):
+        with pytest.raises(ValueError, match=message):
+            cls(**{**SMALL, **kwargs})
+
+
+def test_stemless_mel_front_end_feeds_the_mel_bands_to_the_first_block():
+    kwargs = dict(SMALL, frontend="mel", stem_size=64, fft_length=128, num_mel_bins=16, stem_filters=0,
+                  input_length=26 * 64, pool_sizes=[3, 3, 3, 1])  # fmt: skip
+    model = SampleCNN(num_classes=3, **kwargs)
+    assert "stem" not in {layer.name for layer in model.layers}
+    kernel = next(w for w in model.get_layer("block1").weights if w.path.endswith("kernel"))
+    assert tuple(kernel.shape) == (3, 16, 8)  # kernel 3 over the 16 mel bands
+    assert model.get_layer("mel").output.shape[1] == 27  # 26 hops, centred frames
+    clone = SampleCNN.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    x = helpers.random_input((2, kwargs["input_length"]))
+    np.testing.assert_allclose(numpy(clone(x)), numpy(model(x)), rtol=1e-5, atol=1e-6)
+
+
+SPL2017 = {"spl2017_18": (18, [2, 3, 3]), "spl2017_27": (27, [3, 3, 3]), "spl2017_54": (54, [2, 3, 3, 3])}
+
+
+def _spl2017_parameters(widths, classes=50):
+    """Parameters counted by hand: BN on the 128 bands; per conv layer a bias-free kernel of 3
+    and BN (4 per channel); head Dense without bias + BN, output Dense with bias."""
+    count, channels = 4 * 128, 128
+    for width in widths:
+        count += 3 * channels * width + 4 * width
+        channels = width
+    return count + channels * channels + 4 * channels + channels * classes + classes
+
+
+@pytest.mark.parametrize("name", sorted(SPL2017))
+def test_spl2017_extractors_have_the_papers_geometry(name):
+    """Lee & Nam, SPL 2017: 22,050 Hz, FFT 1024, hop 512, 128 bands; 18/27/54 frames; 3/3/4
+    conv layers whose poolings bring the frames to one."""
+    frames, pools = SPL2017[name]
+    preset = get_preset(name)
+    model = keras_samplecnn.build(name)
+    assert (model.sample_rate, model.fft_length, model.stem_size, model.num_mel_bins) == (22050, 1024, 512, 128)
+    assert model.get_layer("mel").output.shape[1:] == (frames, 128)
+    assert model.n == len(pools) == {18: 3, 27: 3, 54: 4}[frames] and model.pool_sizes == pools
+    length = frames
+    for k, pool in enumerate(pools, start=1):
+        length //= pool
+        assert model.get_layer(f"block{k}").output.shape[1] == length
+    assert length == 1 and preset.input_length == model.input_length == (frames - 1) * 512
+    assert abs(preset.input_length / 22050 - frames * 512 / 22050) < 0.03  # 27 frames: 0.63 s
+    assert model.count_params() == _spl2017_parameters(model.filters)
+    assert "SPL 2017" in preset.paper and "1703.01793" in preset.paper
+
+
+def test_spl2017_extractor_saves_and_trains(tmp_path):
+    model = keras_samplecnn.build("spl2017_18", num_classes=4)
+    path = tmp_path / "spl.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    x = helpers.random_input((2, model.input_length))
+    np.testing.assert_allclose(numpy(loaded(x)), numpy(model(x)), rtol=1e-5, atol=1e-6)
+    before = [numpy(w).copy() for w in model.trainable_weights]
+    model.compile(optimizer="sgd", loss="binary_crossentropy")
+    model.train_on_batch(x, np.ones((2, 4), "float32"))
+    assert all(not np.array_equal(b, numpy(w)) for b, w in zip(before, model.trainable_weights))
+
+
+def test_extractor_sets():
+    assert [p.name for p in extractor_presets("spl2017")] == list(EXTRACTOR_SETS["spl2017"])
+    icmlw = extractor_presets("icmlw2017")
+    # Sample-level extractors of different stems on the same 2.7-s input (SMC 2017 rows).
+    assert {p.input_length for p in icmlw} == {59049}
+    assert sorted(59049 // 3 ** p.arguments["n"] for p in icmlw) == [3, 9, 27]
+    assert len(extractor_presets()) == 6
+    with pytest.raises(ValueError, match="unknown extractor family"):
+        extractor_presets("vggish")

@@ -5,6 +5,8 @@
 the tagging head, so both have the same layer names and weights layout.
 """
 
+import math
+
 import keras
 
 from keras_samplecnn.layers import LogMelSpectrogram, ResBlock, SampleConv, SEBlock
@@ -31,26 +33,38 @@ def default_filters(n):
     return [128 if i < 2 else 512 if i == n - 1 else 256 for i in range(n)]
 
 
-def input_geometry(m=3, n=9, input_length=None, stem_size=None):
+def block_pools(m, n, pool_sizes=None):
+    """The pooling length of each of the n blocks: `pool_sizes`, or m for every block."""
+    if pool_sizes is None:
+        return [m] * n
+    pools = [int(p) for p in pool_sizes]
+    if len(pools) != n or any(p < 1 or p != q for p, q in zip(pools, pool_sizes)):
+        raise ValueError(f"pool_sizes must list one integer >= 1 per block ({n} values), got {pool_sizes}")
+    return pools
+
+
+def input_geometry(m=3, n=9, input_length=None, stem_size=None, pool_sizes=None):
     """`(input_length, stem_size)` with the defaults `SampleCNN` applies.
 
     `input_length` defaults to `stem_size * m**n` (59049 for 3^9), `stem_size` to
     `max(m, input_length // m**n)`, so each row of the SMC 2017 table is just (m, n, length).
+    With `pool_sizes`, their product takes the place of m**n.
     """
+    reduction = math.prod(block_pools(m, n, pool_sizes))
     if input_length is None:
-        input_length = (stem_size or m) * m**n
+        input_length = (stem_size or m) * reduction
     if stem_size is None:
-        stem_size = max(m, input_length // m**n)
+        stem_size = max(m, input_length // reduction)
     return input_length, stem_size
 
 
-def output_frames(input_length, m, n, stem_size, frontend="waveform"):
-    """Length of the time axis after the stem (or mel frames) and n poolings by m."""
+def output_frames(input_length, m, n, stem_size, frontend="waveform", pool_sizes=None):
+    """Length of the time axis after the stem (or mel frames) and the n blocks' poolings."""
     frames = input_length // stem_size
     if frontend == "mel":
         frames += 1  # centred STFT frames
-    for _ in range(n):
-        frames //= m
+    for pool in block_pools(m, n, pool_sizes):
+        frames //= pool
     return frames
 
 
@@ -60,7 +74,9 @@ def block_output_name(index, block):
     return f"block{index}_se" if block == "se" else f"block{index}"
 
 
-def backbone_structure(m, n, input_length, stem_size, block, frontend, filters, input_std):
+def backbone_structure(
+    m, n, input_length, stem_size, block, frontend, filters, input_std, pool_sizes=None, stem_filters=128
+):
     """Validates the structural arguments; returns `(input_length, stem_size, filters)` with
     the defaults filled in. Shared by `SampleCNNBackbone` and `SampleCNN`, so both reject the
     same configurations with the same messages."""
@@ -70,8 +86,18 @@ def backbone_structure(m, n, input_length, stem_size, block, frontend, filters, 
         raise ValueError(f"unknown frontend {frontend!r}; choose one of {list(FRONTENDS)}")
     if int(m) != m or m < 2 or int(n) != n or n < 1:
         raise ValueError(f"need integers m >= 2 and n >= 1, got m={m}, n={n}")
-    input_length, stem_size = input_geometry(m, n, input_length, stem_size)
-    if output_frames(input_length, m, n, stem_size, frontend) < 1:
+    pools = block_pools(m, n, pool_sizes)
+    if not stem_filters and frontend != "mel":
+        raise ValueError(
+            "stem_filters=0 (no stem layer) needs frontend='mel': a waveform needs its strided stem"
+        )
+    input_length, stem_size = input_geometry(m, n, input_length, stem_size, pool_sizes)
+    if output_frames(input_length, m, n, stem_size, frontend, pool_sizes) < 1:
+        if pool_sizes is not None:
+            raise ValueError(
+                f"input_length={input_length} gives too few frames for a stem of {stem_size} and "
+                f"poolings {pools}: it needs at least {stem_size * math.prod(pools)} samples"
+            )
         fits = 0  # the most blocks this length allows (integer arithmetic, no log rounding)
         while output_frames(input_length, m, fits + 1, stem_size, frontend) >= 1:
             fits += 1
@@ -97,6 +123,7 @@ def backbone_graph(
     block,
     stem_filters,
     filters,
+    pool_sizes,
     se_ratio,
     block_dropout,
     frontend,
@@ -111,7 +138,9 @@ def backbone_graph(
     Arguments are validated ones (see `backbone_structure`). Every layer gets `dtype` and
     the fixed name `SampleCNN` has always used (`standardize`, `add_channel` or
     `mel`/`mel_norm`, `stem`, `block1`…`blockN`, `blockK_se`): checkpoints and code that
-    reaches layers by name depend on them.
+    reaches layers by name depend on them. With the mel front end, `stem_filters=0` leaves
+    the stem out, so that the first block convolves the mel bands themselves (the SPL 2017
+    extractors).
 
     Returns:
         The list of the n block outputs, `(batch, frames_k, filters[k])` each.
@@ -133,14 +162,16 @@ def backbone_graph(
             name="mel",
         )(x)
         x = keras.layers.BatchNormalization(dtype=dtype, name="mel_norm")(x)
-        x = SampleConv(stem_filters, kernel_size=1, pool_size=None, dtype=dtype, name="stem")(x)
+        if stem_filters:
+            x = SampleConv(stem_filters, kernel_size=1, pool_size=None, dtype=dtype, name="stem")(x)
     else:
         x = keras.layers.Reshape((input_length, 1), dtype=dtype, name="add_channel")(x)
         x = SampleConv.stem(stem_filters, stem_size, dtype=dtype, name="stem")(x)
 
     residual, num_convs, use_se = BLOCKS[block]
     outputs = []
-    for i, width in enumerate(filters, start=1):
+    pools = block_pools(m, len(filters), pool_sizes)
+    for i, (width, pool) in enumerate(zip(filters, pools), start=1):
         name = f"block{i}"
         if residual:
             x = ResBlock(
@@ -149,12 +180,12 @@ def backbone_graph(
                 se_ratio=se_ratio if use_se else None,
                 dropout=block_dropout,
                 kernel_size=m,
-                pool_size=m,
+                pool_size=pool,
                 dtype=dtype,
                 name=name,
             )(x)
         else:
-            x = SampleConv(width, kernel_size=m, pool_size=m, dtype=dtype, name=name)(x)
+            x = SampleConv(width, kernel_size=m, pool_size=pool, dtype=dtype, name=name)(x)
             if use_se:
                 x = SEBlock(se_ratio, dtype=dtype, name=f"{name}_se")(x)
         outputs.append(x)
@@ -178,6 +209,7 @@ STRUCTURE_DEFAULTS = {
     "num_mel_bins": 128,
     "input_mean": 0.0,
     "input_std": 1.0,
+    "pool_sizes": None,
 }
 
 
@@ -192,13 +224,14 @@ class SampleCNNBackbone(keras.Model):
     task model's weights load into a backbone by name (see `SampleCNN.backbone`).
 
     Args:
-        m: kernel and pooling size of the blocks.
+        m: kernel size of the blocks, and their pooling length unless `pool_sizes` is given.
         n: number of blocks.
         input_length: samples per input segment; default `m**(n+1)` (59049 for 3^9).
         stem_size: stem kernel = stride (or mel hop); default `max(m, input_length // m**n)`.
         sample_rate: sample rate the model expects (metadata; and the mel front end's rate).
         block: "basic", "se", "res1", "res2", "rese1" or "rese2".
-        stem_filters: channels of the stem.
+        stem_filters: channels of the stem; with the mel front end 0 means no stem (the
+            first block reads the mel bands).
         filters: list of n block widths; default `default_filters(n)`.
         se_ratio: SE hidden-width ratio for "se"/"rese" blocks (16 in the ICASSP 2018 code).
         block_dropout: dropout inside Res-2/ReSE-2 blocks (0.2).
@@ -207,6 +240,8 @@ class SampleCNNBackbone(keras.Model):
         fft_length, num_mel_bins: mel front-end settings.
         input_mean, input_std: standardise the waveform by these (the training set's
             statistics, as the JSTSP 2019 code does); default no standardisation.
+        pool_sizes: pooling length of each block, when they differ (the SPL 2017 mel
+            extractors pool 18 frames by 2, 3, 3); default m for every block.
         **kwargs: `name`, `dtype` (a dtype policy such as "mixed_bfloat16", given to every
             sublayer), and other `keras.Model` arguments.
 
@@ -243,13 +278,14 @@ class SampleCNNBackbone(keras.Model):
         num_mel_bins=128,
         input_mean=0.0,
         input_std=1.0,
+        pool_sizes=None,
         **kwargs,
     ):
         dtype = kwargs.pop("dtype", None)
         if isinstance(dtype, dict):
             dtype = keras.dtype_policies.deserialize(dtype)
         input_length, stem_size, filters = backbone_structure(
-            m, n, input_length, stem_size, block, frontend, filters, input_std
+            m, n, input_length, stem_size, block, frontend, filters, input_std, pool_sizes, stem_filters
         )
         structure = {
             "m": m,
@@ -267,6 +303,7 @@ class SampleCNNBackbone(keras.Model):
             "num_mel_bins": num_mel_bins,
             "input_mean": float(input_mean),
             "input_std": float(input_std),
+            "pool_sizes": None if pool_sizes is None else [int(p) for p in pool_sizes],
         }
         waveform = keras.Input((input_length,), name="waveform")
         graph_arguments = {k: v for k, v in structure.items() if k not in ("n", "input_length")}
@@ -313,6 +350,7 @@ class SampleCNNBackbone(keras.Model):
             "dtype": None if self.policy is None else keras.dtype_policies.serialize(self.policy),
             **{key: getattr(self, key) for key in STRUCTURE_DEFAULTS},
             "filters": list(self.filters),
+            "pool_sizes": None if self.pool_sizes is None else list(self.pool_sizes),
         }
 
     @classmethod

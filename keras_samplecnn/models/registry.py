@@ -14,6 +14,8 @@ from keras_samplecnn.models.samplecnn import SampleCNN, input_geometry
 
 SMC2017 = "Lee, Park, Kim, Nam, SMC 2017, arXiv:1703.01789"
 ICASSP2018 = "Kim, Lee, Nam, ICASSP 2018, arXiv:1710.10451"
+SPL2017 = "Lee & Nam, IEEE SPL 2017, arXiv:1703.01793"
+ICMLW2017 = "Lee & Nam, ICML 2017 Music Discovery Workshop, arXiv:1706.06810"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,8 +48,34 @@ class Preset:
 
 def _preset(name, description, paper, arguments, mtat_auc=None, mtat_auc_multi_level=None):
     m, n = arguments.get("m", 3), arguments.get("n", 9)
-    input_length, _ = input_geometry(m, n, arguments.get("input_length"), arguments.get("stem_size"))
+    input_length, _ = input_geometry(
+        m, n, arguments.get("input_length"), arguments.get("stem_size"), arguments.get("pool_sizes")
+    )
     return Preset(name, description, paper, arguments, input_length, 22050, mtat_auc, mtat_auc_multi_level)
+
+
+def _spl2017(frames, pool_sizes, filters):
+    """An SPL 2017 mel-spectrogram extractor on `frames` frames (Lee & Nam, arXiv:1703.01793).
+
+    The paper's input: 22,050 Hz, FFT 1024, hop 512, 128 mel bands; 18-, 27- and 54-frame
+    segments (27 frames = 0.63 s); 3, 3 and 4 conv layers whose max-poolings bring the
+    frames to 1. Kernel 3 and the widths are ours (papers.md lists none): 128 per layer and
+    256 in the last, the width pattern of the same lab's mel CNN (ISMIR 2018). The mel bands
+    are the first layer's channels (no stem); `(frames - 1) * 512` samples give exactly
+    `frames` centred STFT frames.
+    """
+    arguments = {
+        "block": "basic", "frontend": "mel", "m": 3, "n": len(pool_sizes), "pool_sizes": pool_sizes,
+        "stem_size": 512, "fft_length": 1024, "num_mel_bins": 128, "stem_filters": 0,
+        "input_length": (frames - 1) * 512, "filters": filters,
+    }  # fmt: skip
+    seconds = (frames - 1) * 512 / 22050
+    pools = "·".join(map(str, pool_sizes))
+    description = (
+        f"SPL 2017 mel extractor: {frames} frames ({seconds:.2f} s) of 128 log-mel bands, "
+        f"{len(pool_sizes)} conv layers pooling by {pools}"
+    )
+    return _preset(f"spl2017_{frames}", description, SPL2017, arguments)
 
 
 _ZOO = [
@@ -113,7 +141,23 @@ def _smc2017_presets():
     return presets
 
 
+# The multi-scale extractors of the feature-aggregation papers. SPL 2017: mel CNNs on 18, 27 and
+# 54 frames. ICML-W 2017: sample-level CNNs of different stem sizes; the paper's exact set is
+# not in papers.md, so ours is three SMC 2017 rows on the same 2.7-s input with stems of 3, 9
+# and 27 samples (3^9, 3^8, 3^7), the top three blocks of each aggregated.
+_EXTRACTORS = [
+    _spl2017(18, [2, 3, 3], [128, 128, 256]),
+    _spl2017(27, [3, 3, 3], [128, 128, 256]),
+    _spl2017(54, [2, 3, 3, 3], [128, 128, 128, 256]),
+]
+EXTRACTOR_SETS = {
+    "spl2017": ("spl2017_18", "spl2017_27", "spl2017_54"),
+    "icmlw2017": ("smc2017_3_9_59049", "smc2017_3_8_59049", "smc2017_3_7_59049"),
+}
+EXTRACTOR_LAYERS = {"spl2017": "all", "icmlw2017": "top3"}
+
 PRESETS = {preset.name: preset for preset in _ZOO}
+EXTRACTOR_PRESETS = {preset.name: preset for preset in _EXTRACTORS}
 SMC2017_PRESETS = {preset.name: preset for preset in _smc2017_presets()}
 ALIASES = {"basic": "samplecnn", "res2": "res", "rese2": "rese"}
 
@@ -148,6 +192,27 @@ def smc2017_table():
     return list(SMC2017_PRESETS.values())
 
 
+def extractor_presets(family=None):
+    """The presets of the multi-scale feature extractors, by family.
+
+    Args:
+        family: "spl2017" (the mel CNNs of Lee & Nam, IEEE SPL 2017, arXiv:1703.01793, on
+            18, 27 and 54 frames) or "icmlw2017" (sample-level CNNs, Lee & Nam, ICML 2017
+            Music Discovery Workshop, arXiv:1706.06810); None for both.
+
+    Returns:
+        the list of `Preset` records, in scale order.
+
+    Example:
+    >>> [p.input_length for p in extractor_presets("spl2017")]
+    [8704, 13312, 27136]
+    """
+    if family is not None and family not in EXTRACTOR_SETS:
+        raise ValueError(f"unknown extractor family {family!r}; choose one of {sorted(EXTRACTOR_SETS)}")
+    families = [family] if family else list(EXTRACTOR_SETS)
+    return [get_preset(name) for f in families for name in EXTRACTOR_SETS[f]]
+
+
 def get_preset(name):
     """The `Preset` record named `name` (a zoo preset, an alias, or an SMC 2017 row)."""
     key = ALIASES.get(name, name)
@@ -155,7 +220,9 @@ def get_preset(name):
         return PRESETS[key]
     if key in SMC2017_PRESETS:
         return SMC2017_PRESETS[key]
-    choices = ", ".join(list(PRESETS) + sorted(ALIASES))
+    if key in EXTRACTOR_PRESETS:
+        return EXTRACTOR_PRESETS[key]
+    choices = ", ".join(list(PRESETS) + sorted(ALIASES) + list(EXTRACTOR_PRESETS))
     raise ValueError(f"unknown model {name!r}; choose one of: {choices}, or a name of smc2017_table()")
 
 
@@ -169,8 +236,10 @@ def build(name="samplecnn", num_classes=50, **overrides):
 
     Args:
         name: one of `list_models()` ("samplecnn"/"basic", "se", "res", "res1",
-            "rese", "rese1", "resse", "frame", "mel"), or an SMC 2017 table row
-            such as "smc2017_3_9_59049" (see `smc2017_table()`).
+            "rese", "rese1", "resse", "frame", "mel"), an SMC 2017 table row
+            such as "smc2017_3_9_59049" (see `smc2017_table()`), or an SPL 2017
+            mel extractor "spl2017_18", "spl2017_27", "spl2017_54" (see
+            `extractor_presets()`).
         num_classes: number of outputs (50 for the MTAT top-50 tags).
         **overrides: any `SampleCNN` argument, e.g. `multi_level=True`,
             `input_length=19683`, `m=2, n=13`, `se_ratio=0.125`,

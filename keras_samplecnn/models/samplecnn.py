@@ -31,8 +31,8 @@ class SampleCNN(keras.Model):
       the 3^9 model with 59049 samples gets the paper's 3-sample stem and
       the 3^4 model a 729-sample "frame-level" stem); with
       `frontend="mel"` a `LogMelSpectrogram` with hop `stem_size` and a 1×1
-      SampleConv instead.
-    - blocks: n blocks of kernel m that each max-pool by m (`block`: "basic",
+      SampleConv instead (or none: `stem_filters=0`).
+    - blocks: n blocks of kernel m that each max-pool by m, or by `pool_sizes[k]` (`block`: "basic",
       "se", "res1", "res2", "rese1", "rese2"). Standardisation, stem and blocks are
       `SampleCNNBackbone`'s graph (built by the same function, with the same layer
       names); `model.backbone` gives them as a backbone sharing this model's weights.
@@ -55,7 +55,8 @@ class SampleCNN(keras.Model):
     Args:
         num_classes: number of outputs (50 MTAT tags). Defaults to `len(tags)`
             when `tags` is given.
-        m: kernel and pooling size of the blocks.
+        m: kernel size of the blocks, and their pooling length unless
+            `pool_sizes` is given.
         n: number of blocks.
         input_length: samples per input segment; default `m**(n+1)` (59049
             for 3^9).
@@ -66,7 +67,8 @@ class SampleCNN(keras.Model):
         block: block type, one of `BLOCKS`.
         multi_level: aggregate the last `num_levels` blocks.
         num_levels: blocks in the multi-level aggregation (3 in the papers).
-        stem_filters: channels of the stem.
+        stem_filters: channels of the stem; 0 with the mel front end for
+            none (the first block reads the mel bands).
         filters: list of n block widths; default `default_filters(n)`.
         se_ratio: SE hidden-width ratio for "se"/"rese" blocks (16 in the
             ICASSP 2018 code).
@@ -79,6 +81,8 @@ class SampleCNN(keras.Model):
         fft_length, num_mel_bins: mel front-end settings.
         input_mean, input_std: standardise the waveform by these (the training
             set's mean and standard deviation); default no standardisation.
+        pool_sizes: pooling length of each block when they differ (the SPL
+            2017 mel extractors: 2, 3, 3 on 18 frames); default m for all.
         tags: optional list of class names, saved with the model.
         **kwargs: `name`, `dtype` (a dtype policy such as "mixed_bfloat16"),
             and other `keras.Model` arguments.
@@ -89,7 +93,8 @@ class SampleCNN(keras.Model):
     (1, 50)
 
     References: Lee et al., SMC 2017 (arXiv:1703.01789); Kim, Lee, Nam, ICASSP
-    2018 (arXiv:1710.10451); Kim, Lee, Nam, IEEE JSTSP 2019 (Res-1/ReSE-1).
+    2018 (arXiv:1710.10451); Kim, Lee, Nam, IEEE JSTSP 2019 (Res-1/ReSE-1);
+    Lee & Nam, IEEE SPL 2017 (arXiv:1703.01793) for the mel extractors.
     """
 
     def __init__(
@@ -116,6 +121,7 @@ class SampleCNN(keras.Model):
         tags=None,
         input_mean=0.0,
         input_std=1.0,
+        pool_sizes=None,
         **kwargs,
     ):
         if num_classes is None:
@@ -125,7 +131,7 @@ class SampleCNN(keras.Model):
             if len(tags) != num_classes:
                 raise ValueError(f"got {len(tags)} tags for num_classes={num_classes}")
         input_length, stem_size, filters = backbone_structure(
-            m, n, input_length, stem_size, block, frontend, filters, input_std
+            m, n, input_length, stem_size, block, frontend, filters, input_std, pool_sizes, stem_filters
         )
         if multi_level and not 1 <= num_levels <= n:
             raise ValueError(f"num_levels must be between 1 and n={n}, got {num_levels}")
@@ -149,6 +155,7 @@ class SampleCNN(keras.Model):
             block=block,
             stem_filters=stem_filters,
             filters=filters,
+            pool_sizes=pool_sizes,
             se_ratio=se_ratio,
             block_dropout=block_dropout,
             frontend=frontend,
@@ -204,6 +211,7 @@ class SampleCNN(keras.Model):
         self.tags = tags
         self.input_mean = float(input_mean)
         self.input_std = float(input_std)
+        self.pool_sizes = None if pool_sizes is None else [int(p) for p in pool_sizes]
 
     @property
     def block_names(self):
@@ -254,6 +262,7 @@ class SampleCNN(keras.Model):
             "tags": self.tags,
             "input_mean": self.input_mean,
             "input_std": self.input_std,
+            "pool_sizes": self.pool_sizes,
         }
 
     @classmethod
