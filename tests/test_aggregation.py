@@ -13,10 +13,17 @@ from sklearn.metrics import accuracy_score, average_precision_score, f1_score, r
 import keras_samplecnn
 from keras_samplecnn.aggregation import (
     aggregate,
+    compare_features,
+    end_to_end_row,
     evaluate_classifier,
     extract_features,
     extractor_layers,
+    feature_columns,
+    feature_variants,
     load_features,
+    markdown_table,
+    read_features_manifest,
+    summarise,
     train_classifier,
     verify_features,
 )
@@ -303,6 +310,85 @@ def test_transfer_to_a_single_label_folder_dataset(tiny):
         train_labels.argmax(1), model.predict(train_features, verbose=0).argmax(1)
     )
     assert train_accuracy > 0.9  # three tones are separable from the transferred features
+
+
+# -- feature subsets and the comparison table ------------------------------------------------
+
+# Two extractors of 2 and 3 layers: widths 4, 6 | 1, 2, 3 at offsets 0, 4 | 10, 11, 13.
+CONTENT = {
+    "extractors": [{"name": "a"}, {"name": "b"}],
+    "layers": [
+        {"extractor": 0, "layer": "block1", "width": 4, "offset": 0},
+        {"extractor": 0, "layer": "block2", "width": 6, "offset": 4},
+        {"extractor": 1, "layer": "block3", "width": 1, "offset": 10},
+        {"extractor": 1, "layer": "block4", "width": 2, "offset": 11},
+        {"extractor": 1, "layer": "block5", "width": 3, "offset": 13},
+    ],
+    "dim": 16,
+}
+
+
+def test_feature_columns_select_extractors_and_layers():
+    assert feature_columns(CONTENT).tolist() == list(range(16))
+    assert feature_columns(CONTENT, extractors=[1]).tolist() == list(range(10, 16))
+    assert feature_columns(CONTENT, layers=[-1]).tolist() == [4, 5, 6, 7, 8, 9, 13, 14, 15]
+    assert feature_columns(CONTENT, extractors=[0], layers=["block1"]).tolist() == [0, 1, 2, 3]
+    assert feature_columns(CONTENT, extractors=[1], layers=[-2, "block3"]).tolist() == [10, 11, 12]
+    with pytest.raises(ValueError, match="no extractor"):
+        feature_columns(CONTENT, extractors=[2])
+    with pytest.raises(ValueError, match="no cached layer 'block9'"):
+        feature_columns(CONTENT, extractors=[0], layers=["block9"])
+    with pytest.raises(ValueError, match="outside"):
+        feature_columns(CONTENT, extractors=[0], layers=[-3])
+
+
+def test_feature_variants_of_a_cache():
+    variants = feature_variants(CONTENT)
+    assert [(v.name, v.kind) for v in variants] == [
+        ("a, last layer", "single-level"), ("a, all cached layers", "multi-level"),
+        ("b, last layer", "single-level"), ("b, all cached layers", "multi-level"),
+        ("all extractors, last layers", "multi-scale"),
+        ("all extractors, all cached layers", "multi-level + multi-scale"),
+    ]  # fmt: skip
+    one = {**CONTENT, "extractors": [{"name": "a"}], "layers": CONTENT["layers"][:1]}
+    assert [v.kind for v in feature_variants(one)] == ["single-level"]  # nothing to combine
+
+
+def test_summarise_means_and_sample_deviations_over_seeds():
+    rows = [
+        {"variant": "x", "kind": "multi-level", "dim": 8, "seed": s, "roc_auc": a, "pr_auc": p}
+        for s, a, p in ((0, 0.90, 0.5), (1, 0.92, 0.6), (2, 0.97, 0.4))
+    ] + [end_to_end_row("net", {"roc_auc": 0.8, "pr_auc": 0.3}, 0)]
+    summary = summarise(rows)
+    assert [e["variant"] for e in summary] == ["net, end to end", "x"]  # end-to-end rows first
+    x = summary[1]
+    assert x["seeds"] == 3 and x["roc_auc_mean"] == pytest.approx(np.mean([0.90, 0.92, 0.97]))
+    assert x["roc_auc_std"] == pytest.approx(np.std([0.90, 0.92, 0.97], ddof=1))
+    assert summary[0]["roc_auc_std"] is None and summary[0]["dim"] is None
+    table = markdown_table(summary)
+    assert "| x | multi-level | 8 | 3 | 0.9300 ± 0.0361 | 0.5000 ± 0.1000 |" in table
+    assert "| net, end to end | end to end | — | 1 | 0.8000 | 0.3000 |" in table
+
+
+def test_compare_features_trains_one_classifier_per_subset(tiny, top3):
+    out, _ = top3
+    content = read_features_manifest(out)
+    rows = compare_features(out, seed=0, hidden=16, epochs=3, batch_size=8, patience=3)
+    variants = feature_variants(content)
+    assert [r["variant"] for r in rows] == [v.name for v in variants]
+    # dims from the layer widths of the two extractors' top three blocks: SE 8+16+16, basic 8+16+12
+    assert {r["variant"]: r["dim"] for r in rows} == {
+        "se, last layer": 16, "se, all cached layers": 40, "samplecnn, last layer": 12,
+        "samplecnn, all cached layers": 36, "all extractors, last layers": 28,
+        "all extractors, all cached layers": 76,
+    }  # fmt: skip
+    # Each row is the classifier trained on those columns: the same seed reproduces it.
+    columns = feature_columns(content, extractors=[1], layers=[-1])
+    model = train_classifier(out, hidden=16, epochs=3, batch_size=8, patience=3, seed=0, columns=columns)
+    again = evaluate_classifier(model, out, "test", columns=columns)
+    assert again["roc_auc"] == pytest.approx(rows[2]["roc_auc"], abs=1e-6)
+    with pytest.raises(ValueError, match="give the columns it was trained on"):
+        evaluate_classifier(model, out, "test")
 
 
 # -- CLI -----------------------------------------------------------------------------------

@@ -11,12 +11,21 @@ Workshop (arXiv:1706.06810): the same with sample-level extractors and their top
 """
 
 from keras_samplecnn.aggregation.classifier import build_classifier, evaluate_classifier, train_classifier
+from keras_samplecnn.aggregation.comparison import (
+    FeatureVariant,
+    compare_features,
+    end_to_end_row,
+    feature_variants,
+    markdown_table,
+    summarise,
+)
 from keras_samplecnn.aggregation.features import (
     FEATURES_MANIFEST,
     FeatureVerifyReport,
     aggregate,
     extract_features,
     extractor_layers,
+    feature_columns,
     feature_model,
     load_features,
     read_features_manifest,
@@ -26,12 +35,19 @@ from keras_samplecnn.aggregation.features import (
 
 __all__ = [
     "FEATURES_MANIFEST",
+    "FeatureVariant",
+    "compare_features",
+    "end_to_end_row",
+    "feature_variants",
+    "markdown_table",
+    "summarise",
     "FeatureVerifyReport",
     "aggregate",
     "build_classifier",
     "evaluate_classifier",
     "extract_features",
     "extractor_layers",
+    "feature_columns",
     "feature_model",
     "load_features",
     "read_features_manifest",

@@ -53,6 +53,7 @@ __all__ = [
     "aggregate",
     "extract_features",
     "extractor_layers",
+    "feature_columns",
     "feature_model",
     "load_features",
     "read_features_manifest",
@@ -443,12 +444,62 @@ def read_features_manifest(out_dir):
         return json.load(handle)
 
 
-def load_features(out_dir, split):
+def feature_columns(content, extractors=None, layers=None):
+    """Column indices of a subset of the cached features: some extractors, some layers.
+
+    Args:
+        content: a features manifest (`read_features_manifest`).
+        extractors: extractor indices (positions in `content["extractors"]`); None for all.
+        layers: layer names, or negative positions counted from each extractor's last chosen
+            layer (`[-1]`: the last layer of each); None for all.
+
+    Returns:
+        an int64 array of column indices, in cache order.
+
+    Raises:
+        ValueError: an unknown extractor index or layer, or an empty selection.
+
+    Example: the 27-frame extractor's layers alone, or the last layer of every extractor:
+    `feature_columns(content, extractors=[1])`, `feature_columns(content, layers=[-1])`.
+    """
+    count = len(content["extractors"])
+    chosen = range(count) if extractors is None else list(extractors)
+    bad = [e for e in chosen if not 0 <= e < count]
+    if bad:
+        raise ValueError(f"no extractor(s) {bad}: the cache holds {count}")
+    columns = []
+    for index in chosen:
+        entries = [e for e in content["layers"] if e["extractor"] == index]
+        if layers is None:
+            picked = entries
+        else:
+            picked = []
+            for layer in layers:
+                if isinstance(layer, int):
+                    if not -len(entries) <= layer < 0:
+                        raise ValueError(
+                            f"layer position {layer} outside extractor {index}'s {len(entries)} layers"
+                        )
+                    picked.append(entries[layer])
+                else:
+                    match = [e for e in entries if e["layer"] == layer]
+                    if not match:
+                        raise ValueError(f"extractor {index} has no cached layer {layer!r}")
+                    picked.extend(match)
+        for entry in sorted(picked, key=lambda e: e["offset"]):
+            columns.extend(range(entry["offset"], entry["offset"] + entry["width"]))
+    if not columns:
+        raise ValueError("the selection holds no feature column")
+    return np.asarray(columns, np.int64)
+
+
+def load_features(out_dir, split, columns=None):
     """The cached features of a split.
 
     Args:
         out_dir: a folder written by `extract_features`.
         split: split name.
+        columns: column indices to keep (`feature_columns`); None for all.
 
     Returns:
         `(features, labels, clip_ids)`: float32 `(clips, D)`, float32 `(clips, K)` and a
@@ -463,7 +514,10 @@ def load_features(out_dir, split):
             features.append(arrays["features"])
             labels.append(arrays["labels"])
             ids.append(arrays["clip_ids"])
-    return np.concatenate(features), np.concatenate(labels), np.concatenate(ids)
+    features = np.concatenate(features)
+    if columns is not None:
+        features = features[:, np.asarray(columns)]
+    return features, np.concatenate(labels), np.concatenate(ids)
 
 
 @dataclasses.dataclass
