@@ -72,6 +72,28 @@ the DCASE 2017 Task 4 layout (a few minutes on a 2-core CPU).
 """
 
 
+GTZAN_HELP = """\
+No GTZAN data found{where}.
+
+Get the GTZAN genre collection (Tzanetakis & Cook 2002; 1,000 30-s clips, 10 genres) and unpack
+it into one folder, e.g. data/gtzan/, so that data/gtzan/genres/blues/blues.00000.au (or the
+Kaggle copy's genres_original/blues/blues.00000.wav) exists, then run:
+  python {script} --data data/gtzan
+It is converted with the fault-filtered split of Kereliuk, Sturm & Larsen 2015 (443 / 197 / 290
+clips, the split of the SPL 2017 paper), packaged with keras_samplecnn.
+
+No data at hand? `python {script} --demo` uses synthetic genres in GTZAN's layout.
+"""
+
+FOLDER_HELP = """\
+No audio folder found{where}.
+
+Give --data the folder of your audio files and --labels a CSV with `path` and `class` (or
+`tags`) columns, optionally `split` (see `python -m tfrecords_tools folder --help`), or a
+folder already converted with `python -m tfrecords_tools folder` (it holds manifest.json).
+"""
+
+
 @dataclasses.dataclass(frozen=True)
 class Dataset:
     """How a recipe finds, converts and fakes one dataset.
@@ -80,18 +102,21 @@ class Dataset:
         command: the `python -m tfrecords_tools` subcommand that converts it.
         markers: files (relative to the raw root) of which one marks the raw layout.
         download_help: the message printed when no data is found.
-        demo_config: the `configs/` file with the demo's profile and size.
+        demo_config: the `configs/` file with the demo's profile and size (None: no recipe
+            of its own has a demo on it).
         convert_options: recipe options passed on to the converter, `(flag, kwargs)`.
         real_data_options: converter options for the real dataset only, not its demo (MTAT:
             the papers' packaged split lists, whose file names the demo does not have).
+        root_flag: the converter's option for the raw folder.
     """
 
     command: str
     markers: tuple
     download_help: str
-    demo_config: str
+    demo_config: str | None
     convert_options: tuple = ()
     real_data_options: tuple = ()
+    root_flag: str = "--root"
 
 
 DATASETS = {
@@ -138,6 +163,14 @@ DATASETS = {
             ),
         ),
     ),  # fmt: skip
+    "gtzan": Dataset(
+        "gtzan",
+        ("genres", "genres_original"),
+        GTZAN_HELP,
+        None,
+        real_data_options=("--split-files", "filtered"),
+    ),
+    "folder": Dataset("folder", (), FOLDER_HELP, None, root_flag="--audio-dir"),
 }
 
 
@@ -174,7 +207,7 @@ def convert(dataset, root, out_dir, segment_length, sample_rate, workers=None, e
 
     if os.path.exists(os.path.join(out_dir, MANIFEST)):
         return out_dir
-    argv = [dataset.command, "--root", root, "--out", out_dir, "--segment-length", str(segment_length),
+    argv = [dataset.command, dataset.root_flag, root, "--out", out_dir, "--segment-length", str(segment_length),
             "--sample-rate", str(sample_rate), *extra]  # fmt: skip
     if workers:
         argv += ["--workers", str(workers)]
@@ -200,7 +233,8 @@ def find_data(dataset, data, out_dir, script, segment_length, sample_rate, worke
         sys.exit(dataset.download_help.format(where=where, script=script))
     if os.path.exists(os.path.join(data, MANIFEST)):
         return data
-    if any(os.path.exists(os.path.join(data, marker)) for marker in dataset.markers):
+    # A dataset without markers (a folder of your own audio) takes any folder as raw data.
+    if not dataset.markers or any(os.path.exists(os.path.join(data, marker)) for marker in dataset.markers):
         extra = [*dataset.real_data_options, *extra]
         return convert(
             dataset, data, os.path.join(out_dir, "tfrecords"), segment_length, sample_rate, workers, extra
@@ -233,7 +267,7 @@ def run(config_name, doc, argv=None, dataset="mtat"):
     overrides = list(args.set)
     if args.seed is not None:
         overrides.append(f"optimization.seed={args.seed}")
-    demo = _read_yaml(os.path.join(CONFIGS, dataset.demo_config)) if args.demo else None
+    demo = read_yaml(os.path.join(CONFIGS, dataset.demo_config)) if args.demo else None
     profile = args.profile or (demo["profile"] if demo else None)
     try:
         overlays = [profile_path(profile)] if profile else []
@@ -255,15 +289,13 @@ def run(config_name, doc, argv=None, dataset="mtat"):
     config.output.dir = out_dir
 
     from keras_samplecnn.models import preset_config
-    from keras_samplecnn.models.samplecnn import input_geometry
 
     # The segment length and rate the data must be converted for, without building the model.
     try:
         model_args = {**preset_config(config.model.name), **config.model.overrides}
     except ValueError as error:
         sys.exit(f"error: model.name: {error}")
-    geometry = {k: model_args[k] for k in ("m", "n", "input_length", "stem_size") if k in model_args}
-    segment_length, _ = input_geometry(**geometry)
+    segment_length = model_segment_length(model_args)
     sample_rate = model_args.get("sample_rate", 22050)
 
     timings = Timings({"start-up": time.monotonic() - STARTED})
@@ -277,7 +309,7 @@ def run(config_name, doc, argv=None, dataset="mtat"):
             data_dir = find_data(dataset, args.data or config.data.dir, out_dir, script, segment_length,
                                  sample_rate, args.workers, extra)  # fmt: skip
     config.data.dir = data_dir
-    _require_splits(data_dir, (config.data.train_split, config.data.valid_split, config.data.test_split))
+    require_splits(data_dir, (config.data.train_split, config.data.valid_split, config.data.test_split))
 
     from keras_samplecnn.evaluation import evaluate
     from keras_samplecnn.training.trainer import LOG, read_state, train
@@ -293,7 +325,15 @@ def run(config_name, doc, argv=None, dataset="mtat"):
     return results
 
 
-def _require_splits(data_dir, splits):
+def model_segment_length(model_args):
+    """The input length in samples of a model given by its constructor arguments (not built)."""
+    from keras_samplecnn.models.backbone import input_geometry
+
+    keys = ("m", "n", "input_length", "stem_size", "pool_sizes")
+    return input_geometry(**{k: model_args[k] for k in keys if k in model_args})[0]
+
+
+def require_splits(data_dir, splits):
     """Stops with a clear message when a split the recipe needs holds no clip."""
     from keras_samplecnn.data import pipeline
 
@@ -336,7 +376,7 @@ def profile_path(profile):
     return path
 
 
-def _read_yaml(path):
+def read_yaml(path):
     import yaml
 
     with open(path, encoding="utf-8") as f:
@@ -349,14 +389,18 @@ DEMO_MAKERS = {
     "speech-commands": ("keras_samplecnn.datasets.demo_speech_commands", "make_demo_speech_commands",
                         "demo_speech_commands"),
     "dcase2017": ("keras_samplecnn.datasets.demo_dcase2017", "make_demo_dcase2017", "demo_dcase2017"),
+    "gtzan": ("keras_samplecnn.datasets.demo_gtzan", "make_demo_gtzan", "demo_gtzan"),
 }  # fmt: skip
 
 
-def demo_size(dataset, overrides):
-    """The demo maker's keyword arguments: the demo file's `dataset` section with `--demo-size` applied."""
+def demo_size(dataset, overrides, demo_config=None):
+    """The demo maker's keyword arguments: the demo file's `dataset` section with `--demo-size` applied.
+
+    `demo_config` names another demo file than the dataset's own (a recipe with its own demo).
+    """
     from keras_samplecnn.training import config as config_lib
 
-    demo = _read_yaml(os.path.join(CONFIGS, dataset.demo_config))
+    demo = read_yaml(os.path.join(CONFIGS, demo_config or dataset.demo_config))
     try:
         return config_lib.apply_overrides(dict(demo["dataset"]), overrides)
     except config_lib.ConfigError as error:

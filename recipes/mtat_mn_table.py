@@ -254,7 +254,6 @@ def main(argv=None):
         list_rows()
         return 0
     from keras_samplecnn.files import write_json_atomic
-    from keras_samplecnn.models.samplecnn import input_geometry
     from keras_samplecnn.training.trainer import finished
 
     names = resolve_rows(args.rows) if args.rows else list(DEFAULT_ROWS)
@@ -279,9 +278,7 @@ def main(argv=None):
         else:
             config = row_config(preset, args, width)
             model_args = {**dict(preset.arguments), **config.model.overrides}
-            segment_length, _ = input_geometry(
-                **{k: model_args[k] for k in ("m", "n", "input_length", "stem_size") if k in model_args}
-            )
+            segment_length = common.model_segment_length(model_args)
             data = prepare_data(args, out, segment_length, model_args.get("sample_rate", 22050), prepared)
             argv = [
                 "--data",

@@ -29,7 +29,9 @@ __all__ = [
 ]
 
 # Kinds in table order.
-KINDS = ("end to end", "single-level", "multi-level", "multi-scale", "multi-level + multi-scale")
+KINDS = ("untrained", "end to end", "single-level", "multi-level", "multi-scale", "multi-level + multi-scale")
+# The kinds that use one trained extractor: the bar the aggregated features are held to.
+SINGLE_EXTRACTOR_KINDS = ("end to end", "single-level", "multi-level")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,7 +155,7 @@ def headline_metric(task):
 def best_single(summary, task):
     """The best variant that uses one extractor (end to end or its own features), or None."""
     metric = headline_metric(task) + "_mean"
-    single = [e for e in summary if e["kind"] in KINDS[:3] and metric in e]
+    single = [e for e in summary if e["kind"] in SINGLE_EXTRACTOR_KINDS and metric in e]
     return max(single, key=lambda e: e[metric]) if single else None
 
 
