@@ -22,13 +22,16 @@ segments needed. Each run also builds and traces its feature models once, which 
 do not amortize.
 
     python benchmarks/bench_extract.py                          # three untrained extractors, ~2 min on 2 cores
+    python benchmarks/bench_extract.py --family spl2017         # the SPL 2017 mel extractors, all layers
     python benchmarks/bench_extract.py --clips 32 --batch-size 32
     python benchmarks/bench_extract.py --extractors runs/a/best.keras runs/b/best.keras
 
 Without `--extractors` it builds untrained models (the speed does not depend on the weights):
-the 3^9 SampleCNN on 59049 samples, a 3^8 one with a stem of 3 on 19683 samples, and the
-frame-level 3^4 model on 59049 samples, all at 22050 Hz. Run it on an idle machine: the
-numbers are wall-clock. It is a benchmark, not a test.
+by default the 3^9 SampleCNN on 59049 samples, a 3^8 one with a stem of 3 on 19683 samples,
+and the frame-level 3^4 model on 59049 samples, all at 22050 Hz; with `--family` the presets
+of that extractor family (`keras_samplecnn.models.extractor_presets`) and its layers (all for
+spl2017, the top three for icmlw2017). Run it on an idle machine: the numbers are wall-clock.
+It is a benchmark, not a test.
 """
 
 import argparse
@@ -70,6 +73,11 @@ def parse_args():
         help="trained extractors (default: three untrained ones)",
     )
     parser.add_argument(
+        "--family",
+        choices=("spl2017", "icmlw2017"),
+        help="untrained extractors of this family, with its layers (default: the three above, top3)",
+    )
+    parser.add_argument(
         "--work-dir", help="folder for the audio, TFRecords and caches (default: a temporary one)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
@@ -87,6 +95,13 @@ def default_extractors():
         ),
         ("frame 3^4, 59049", keras_samplecnn.build("frame")),
     ]
+
+
+def family_extractors(family):
+    import keras_samplecnn
+    from keras_samplecnn.models import extractor_presets
+
+    return [(preset.name, keras_samplecnn.build(preset.name)) for preset in extractor_presets(family)]
 
 
 def load_extractors(paths):
@@ -126,8 +141,8 @@ def convert(audio_dir, labels_csv, out_dir, segment_length):
     writer.convert(plan, out_dir, settings, workers=1, show_progress=False)
 
 
-def inference_rate(model, length, batch, seconds):
-    """(segments/s, seconds of the first call) of the top-3 feature model's `predict_on_batch`.
+def inference_rate(model, length, batch, seconds, layers):
+    """(segments/s, seconds of the first call) of the feature model's `predict_on_batch`.
 
     The first call builds the feature model and traces it, as each `extract_features` run
     does once per extractor; the rate is timed after it.
@@ -136,7 +151,7 @@ def inference_rate(model, length, batch, seconds):
 
     x = (np.random.default_rng(0).standard_normal((batch, length)) * 0.1).astype("float32")
     start = time.perf_counter()
-    submodel = feature_model(model, LAYERS)
+    submodel = feature_model(model, layers)
     submodel.predict_on_batch(x)
     first = time.perf_counter() - start
     done, start = 0, time.perf_counter()
@@ -157,7 +172,14 @@ def main():
 
     tf.get_logger().setLevel("ERROR")
     peak = matmul_peak()
-    extractors = load_extractors(args.extractors) if args.extractors else default_extractors()
+    from keras_samplecnn.models.registry import EXTRACTOR_LAYERS
+
+    if args.extractors:
+        extractors, layers = load_extractors(args.extractors), LAYERS
+    elif args.family:
+        extractors, layers = family_extractors(args.family), EXTRACTOR_LAYERS[args.family]
+    else:
+        extractors, layers = default_extractors(), LAYERS
     for name, model in extractors:
         if int(model.sample_rate) != SAMPLE_RATE:
             print(
@@ -179,12 +201,12 @@ def main():
         clips = manifest.num_clips("test")
         clip_samples = round(args.clip_seconds * SAMPLE_RATE)
 
-        # (a) each extractor alone: the forward pass of its top-3 feature model.
+        # (a) each extractor alone: the forward pass of its feature model.
         rows = []
         for name, model in extractors:
             length = int(model.input_length)
             per_clip = max(clip_samples // length, 1)
-            segments, first = inference_rate(model, length, args.batch_size, args.seconds)
+            segments, first = inference_rate(model, length, args.batch_size, args.seconds, layers)
             padded = math.ceil(clips * per_clip / args.batch_size) * args.batch_size
             rows.append(
                 (name, length, per_clip, segments, segments / per_clip, padded / (clips * per_clip), first)
@@ -201,7 +223,7 @@ def main():
             out = os.path.join(work, f"features{i}")
             start = time.perf_counter()
             result = extract_features(
-                models, tfr_dir, out, splits=("test",), layers=LAYERS, batch_size=args.batch_size,
+                models, tfr_dir, out, splits=("test",), layers=layers, batch_size=args.batch_size,
                 show_progress=False,
             )  # fmt: skip
             runs.append((clips / (time.perf_counter() - start), time.perf_counter() - start, result["dim"]))
@@ -215,7 +237,7 @@ def main():
     )
     print(
         f"{clips} synthetic clips of {args.clip_seconds:g} s at {SAMPLE_RATE} Hz (written in {synthesis:.1f} s, "
-        f"converted in {conversion:.1f} s); layers {LAYERS!r}, batch {args.batch_size}\n"
+        f"converted in {conversion:.1f} s); layers {layers!r}, batch {args.batch_size}\n"
     )
     print(
         "| extractor | input | segments/clip | feature-model segments/s | equivalent clips/s "

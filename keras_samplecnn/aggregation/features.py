@@ -198,37 +198,99 @@ def _clip_table(manifest, split):
     return np.array(ids), np.concatenate(labels).astype(np.float32), np.concatenate(samples)
 
 
-def _extract_split(extractors, data_dir, split, num_samples, batch_size, bar):
-    """Features of every clip of a split: `(clips, D)` float32, extractors and layers in order."""
-    num_clips = len(num_samples)
-    blocks = []
-    for model, submodel in extractors:
-        length = model.input_length
-        expected = np.maximum(num_samples // length, 1)
-        seen = np.zeros(num_clips, np.int64)
+def _clip_waveforms(data_dir, split, clips_per_read=16):
+    """The split's clips as float32 waveforms, read once, in clip-index (manifest file) order."""
+    import tensorflow as tf
+
+    spec = {schema.AUDIO: tf.io.FixedLenFeature([], tf.string)}
+    files = pipeline.read_manifest(data_dir).shard_files(split)
+    batches = (
+        tf.data.TFRecordDataset(files)  # sequential: clip order
+        .batch(clips_per_read)
+        .map(lambda serialized: tf.io.parse_example(serialized, spec)[schema.AUDIO])
+        .prefetch(2)
+    )
+    for batch in batches.as_numpy_iterator():
+        for pcm in batch:
+            # The scaling of the training and evaluation pipelines (int16 / 32768).
+            yield np.frombuffer(pcm, "<i2").astype(np.float32) * np.float32(1.0 / pipeline.INT16_SCALE)
+
+
+def _segments(wave, length):
+    """`max(1, n // length)` non-overlapping segments from sample 0 (one zero-padded segment for
+    a clip shorter than `length`), as `eval_dataset` cuts them."""
+    if len(wave) < length:
+        return np.pad(wave, (0, length - len(wave)))[None]
+    count = len(wave) // length
+    return wave[: count * length].reshape(count, length)
+
+
+class _Accumulator:
+    """One extractor's running sums: segments queue up into full batches, each batch's layer
+    outputs are max-pooled over time and added to their clips' sums."""
+
+    def __init__(self, submodel, length, num_clips, batch_size):
+        self.submodel, self.length, self.batch_size = submodel, length, batch_size
         # Sums of float32 maxima in float64 are exact for a handful of segments of similar
-        # magnitude, so the unordered segments of eval_dataset give reproducible means.
-        sums = [np.zeros((num_clips, int(o.shape[-1])), np.float64) for o in submodel.outputs]
-        dataset = pipeline.eval_dataset(data_dir, split, segment_length=length, batch_size=batch_size)
-        for audio, _, clip in dataset.as_numpy_iterator():
-            count = len(audio)
-            if count < batch_size:
-                # One batch shape for every call: no retracing, and a segment's result does
-                # not depend on how many segments happen to share its batch.
-                audio = np.concatenate([audio, np.zeros((batch_size - count, length), audio.dtype)])
-            outputs = submodel.predict_on_batch(audio)
-            outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-            for total, output in zip(sums, outputs):
-                np.add.at(total, clip, segment_max(keras.ops.convert_to_numpy(output)[:count]))
-            before = int(np.sum(seen == expected))
-            np.add.at(seen, clip, 1)
-            if bar is not None:
-                bar.update(int(np.sum(seen == expected)) - before)
-        if not np.array_equal(seen, expected):
+        # magnitude: the same features whatever the batch boundaries.
+        self.sums = [np.zeros((num_clips, int(o.shape[-1])), np.float64) for o in submodel.outputs]
+        self.counts = np.zeros(num_clips, np.int64)
+        self.queue, self.owners, self.queued = [], [], 0
+
+    def add(self, clip, wave):
+        segments = _segments(wave, self.length)
+        self.queue.append(segments)
+        self.owners.append(np.full(len(segments), clip, np.int64))
+        self.queued += len(segments)
+        while self.queued >= self.batch_size:
+            self._run(self.batch_size)
+
+    def finish(self):
+        if self.queued:
+            self._run(self.queued)
+
+    def _run(self, count):
+        audio, owners = np.concatenate(self.queue), np.concatenate(self.owners)
+        batch, clips = audio[:count], owners[:count]
+        self.queue, self.owners, self.queued = [audio[count:]], [owners[count:]], len(audio) - count
+        if count < self.batch_size:
+            # One batch shape for every call: no retracing, and a segment's result does not
+            # depend on how many segments share its batch.
+            batch = np.concatenate([batch, np.zeros((self.batch_size - count, self.length), batch.dtype)])
+        outputs = self.submodel.predict_on_batch(batch)
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        for total, output in zip(self.sums, outputs):
+            np.add.at(total, clips, segment_max(keras.ops.convert_to_numpy(output)[:count]))
+        np.add.at(self.counts, clips, 1)
+
+    def means(self):
+        return [total / self.counts[:, None] for total in self.sums]
+
+
+def _extract_split(extractors, data_dir, split, num_samples, batch_size, bar):
+    """Features of every clip of a split: `(clips, D)` float32, extractors and layers in order.
+
+    The audio is read once; every extractor cuts its own segments from each clip.
+    """
+    num_clips = len(num_samples)
+    accumulators = [
+        _Accumulator(submodel, int(model.input_length), num_clips, batch_size)
+        for model, submodel in extractors
+    ]
+    for clip, wave in enumerate(_clip_waveforms(data_dir, split)):
+        for accumulator in accumulators:
+            accumulator.add(clip, wave)
+        if bar is not None:
+            bar.update(len(accumulators))
+    blocks = []
+    for (model, _), accumulator in zip(extractors, accumulators):
+        accumulator.finish()
+        expected = np.maximum(num_samples // int(model.input_length), 1)
+        if not np.array_equal(accumulator.counts, expected):
             raise RuntimeError(
-                f"{split}: {int(np.sum(seen != expected))} clips got the wrong number of segments"
+                f"{split}: {int(np.sum(accumulator.counts != expected))} clips got the wrong number of segments"
             )
-        blocks.extend(total / expected[:, None] for total in sums)
+        blocks.extend(accumulator.means())
     return np.concatenate(blocks, axis=1).astype(np.float32)
 
 
