@@ -1,4 +1,6 @@
-"""Builds, trains one step, saves and reloads every model of the zoo on one Keras backend.
+"""Builds, trains one step, saves and reloads every model of the zoo (and the SPL 2017 mel
+extractors, whose stem-less mel front end and per-block pools are their own code paths) on
+one Keras backend.
 
 Run as `KERAS_BACKEND=jax python tests/backend_smoke.py [model ...]`; prints one line per
 model and exits non-zero on the first failure. `tests/test_backends.py` runs it once per
@@ -38,8 +40,14 @@ def check(name, directory):
     return float(loss)
 
 
+def smoke_models():
+    from keras_samplecnn.models.registry import EXTRACTOR_SETS
+
+    return keras_samplecnn.list_models() + list(EXTRACTOR_SETS["spl2017"])
+
+
 def main(names):
-    names = names or keras_samplecnn.list_models()
+    names = names or smoke_models()
     with tempfile.TemporaryDirectory() as directory:
         for name in names:
             start = time.perf_counter()

@@ -116,11 +116,11 @@ import dataclasses
 import hashlib
 import io
 import os
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
 from keras_samplecnn.datasets import synth
+from keras_samplecnn.datasets.jobs import run_jobs
 
 # ----------------------------------------------------------------------------------------------
 # The release's names
@@ -1342,28 +1342,10 @@ def make_demo_dcase2017(
     for folder in AUDIO_FOLDERS.values():
         os.makedirs(os.path.join(directory, folder), exist_ok=True)
     jobs = [(clip, directory, sample_rate, seed) for clip in clips if clip.written]
-    workers = os.cpu_count() if workers is None else workers
-    bar = _progress(len(jobs), progress)
-    try:
-        if workers and workers > 1 and len(jobs) > 1:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for _ in pool.map(_write_clip, jobs, chunksize=4):
-                    bar.update(1)
-        else:
-            for job in jobs:
-                _write_clip(job)
-                bar.update(1)
-    finally:
-        bar.close()
+    run_jobs(_write_clip, jobs, workers, "demo DCASE 2017 clips", "clip", progress)
     # The lists and ground truth last: a folder with them is a finished dataset.
     write_metadata(directory, clips)
     return DemoDcase2017(directory=directory, clips=tuple(clips), sample_rate=sample_rate)
-
-
-def _progress(total, enabled):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="demo DCASE 2017 clips", unit="clip", disable=not enabled)
 
 
 def _write_text(path, lines, newline):

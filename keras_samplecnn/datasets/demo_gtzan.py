@@ -68,11 +68,11 @@ the same platform and NumPy version), whatever the number of workers.
 import dataclasses
 import os
 import wave
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
 from keras_samplecnn.datasets import demo_mtat
+from keras_samplecnn.datasets.jobs import run_jobs
 
 SAMPLE_RATE = 22050
 CLIP_SECONDS = 10.0
@@ -202,18 +202,7 @@ def make_demo_gtzan(
     for genre in GENRES:
         os.makedirs(os.path.join(directory, GENRE_FOLDER, genre), exist_ok=True)
     jobs = [(clip, directory, sample_rate, clip_seconds) for clip in clips]
-    workers = os.cpu_count() if workers is None else workers
-    from tqdm.auto import tqdm
-
-    with tqdm(total=len(jobs), desc="demo GTZAN clips", unit="clip", disable=not progress) as bar:
-        if workers and workers > 1:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for _ in pool.map(_job, jobs, chunksize=4):
-                    bar.update(1)
-        else:
-            for job in jobs:
-                _job(job)
-                bar.update(1)
+    run_jobs(_job, jobs, workers, "demo GTZAN clips", "clip", progress)
     tmp = os.path.join(directory, "README.md.part")
     with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
         handle.write(README)

@@ -81,11 +81,11 @@ library versions), whatever the number of workers.
 
 import dataclasses
 import os
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
 from keras_samplecnn.datasets import demo_music, mtat_layout, synth
+from keras_samplecnn.datasets.jobs import run_jobs
 
 DEMO_SAMPLE_RATE = mtat_layout.MTAT_SAMPLE_RATE
 DEMO_CLIP_SECONDS = mtat_layout.MTAT_CLIP_SECONDS
@@ -801,26 +801,10 @@ def make_demo_mtat(
     for folder in mtat_layout.FOLDERS:
         os.makedirs(os.path.join(directory, folder), exist_ok=True)
     jobs = [(clip, directory, sample_rate, clip_seconds) for clip in clips]
-    workers = os.cpu_count() if workers is None else workers
-    bar = _progress(len(jobs), progress)
-    if workers and workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for _ in pool.map(_write_clip, jobs, chunksize=4):
-                bar.update(1)
-    else:
-        for job in jobs:
-            _write_clip(job)
-            bar.update(1)
-    bar.close()
+    run_jobs(_write_clip, jobs, workers, "demo MTAT clips", "clip", progress)
     # The CSVs last: a folder with annotations_final.csv is a finished dataset.
     write_annotations(directory, clips)
     return clips
-
-
-def _progress(total, enabled):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="demo MTAT clips", unit="clip", disable=not enabled)
 
 
 def write_annotations(directory, clips):

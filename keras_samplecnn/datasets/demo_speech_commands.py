@@ -69,11 +69,11 @@ import hashlib
 import os
 import re
 import wave
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
 from keras_samplecnn.datasets import synth
+from keras_samplecnn.datasets.jobs import run_jobs
 
 SAMPLE_RATE = 16000
 CLIP_SAMPLES = 16000
@@ -962,18 +962,7 @@ def make_demo_speech_commands(directory, clips_per_word=60, words=None, seed=0, 
     # The long noise recordings first, so that they do not finish last on one worker.
     jobs = [("noise", directory, name, None, seed) for name in BACKGROUND_FILES]
     jobs += [("word", directory, u, speakers[u.speaker_id], seed) for u in utterances]
-    workers = os.cpu_count() if workers is None else workers
-    from tqdm.auto import tqdm
-
-    with tqdm(total=len(jobs), desc="demo Speech Commands", unit="file", disable=not progress) as bar:
-        if workers and workers > 1:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for _ in pool.map(_job, jobs, chunksize=8):
-                    bar.update(1)
-        else:
-            for job in jobs:
-                _job(job)
-                bar.update(1)
+    run_jobs(_job, jobs, workers, "demo Speech Commands", "file", progress, chunksize=8)
     _write_text(os.path.join(directory, BACKGROUND_NOISE, "README.md"), BACKGROUND_README)
     _write_text(os.path.join(directory, "README.md"), README)
     _write_text(os.path.join(directory, "LICENSE"), LICENSE)
