@@ -120,7 +120,7 @@ import os
 import numpy as np
 
 from keras_samplecnn.datasets import synth
-from keras_samplecnn.datasets.jobs import run_jobs
+from keras_samplecnn.datasets.writing import run_jobs
 
 # ----------------------------------------------------------------------------------------------
 # The release's names

@@ -67,12 +67,11 @@ the same platform and NumPy version), whatever the number of workers.
 
 import dataclasses
 import os
-import wave
 
 import numpy as np
 
 from keras_samplecnn.datasets import demo_mtat
-from keras_samplecnn.datasets.jobs import run_jobs
+from keras_samplecnn.datasets.writing import run_jobs, write_wav
 
 SAMPLE_RATE = 22050
 CLIP_SECONDS = 10.0
@@ -146,21 +145,10 @@ def render_genre_clip(clip, sample_rate=SAMPLE_RATE, seconds=CLIP_SECONDS):
     return np.round(np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
 
 
-def _write_wav(path, samples, sample_rate):
-    """A canonical 44-byte-header PCM wav, written to ``path.part`` then moved into place."""
-    tmp = path + ".part"
-    with wave.open(tmp, "wb") as handle:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(sample_rate)
-        handle.writeframes(np.asarray(samples, dtype="<i2").tobytes())
-    os.replace(tmp, path)
-
-
 def _job(args):
     clip, directory, sample_rate, seconds = args
     path = os.path.join(directory, *clip.path.split("/"))
-    _write_wav(path, render_genre_clip(clip, sample_rate, seconds), sample_rate)
+    write_wav(path, render_genre_clip(clip, sample_rate, seconds), sample_rate)
     return path
 
 

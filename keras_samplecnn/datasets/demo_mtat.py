@@ -85,7 +85,7 @@ import os
 import numpy as np
 
 from keras_samplecnn.datasets import demo_music, mtat_layout, synth
-from keras_samplecnn.datasets.jobs import run_jobs
+from keras_samplecnn.datasets.writing import run_jobs
 
 DEMO_SAMPLE_RATE = mtat_layout.MTAT_SAMPLE_RATE
 DEMO_CLIP_SECONDS = mtat_layout.MTAT_CLIP_SECONDS

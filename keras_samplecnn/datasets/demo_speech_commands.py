@@ -68,12 +68,11 @@ import functools
 import hashlib
 import os
 import re
-import wave
 
 import numpy as np
 
 from keras_samplecnn.datasets import synth
-from keras_samplecnn.datasets.jobs import run_jobs
+from keras_samplecnn.datasets.writing import run_jobs, write_wav
 
 SAMPLE_RATE = 16000
 CLIP_SAMPLES = 16000
@@ -900,17 +899,6 @@ the same terms as the keras_samplecnn library that generated it (Apache-2.0).
 """
 
 
-def _write_wav(path, samples, sample_rate=SAMPLE_RATE):
-    """A canonical 44-byte-header PCM wav, written to ``path.part`` then moved into place."""
-    tmp = path + ".part"
-    with wave.open(tmp, "wb") as handle:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(sample_rate)
-        handle.writeframes(np.asarray(samples, dtype="<i2").tobytes())
-    os.replace(tmp, path)
-
-
 def _write_text(path, text):
     tmp = path + ".part"
     with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
@@ -922,10 +910,10 @@ def _job(args):
     kind, directory, item, extra, seed = args
     if kind == "noise":
         path = os.path.join(directory, BACKGROUND_NOISE, item)
-        _write_wav(path, render_background(item, seed))
+        write_wav(path, render_background(item, seed))
     else:
         path = os.path.join(directory, *item.path.split("/"))
-        _write_wav(path, render_utterance(item, extra, seed))
+        write_wav(path, render_utterance(item, extra, seed))
     return path
 
 

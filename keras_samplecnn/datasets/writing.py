@@ -1,7 +1,11 @@
-"""Running a demo maker's file-writing jobs: in worker processes or in this one, with a progress bar."""
+"""Writing a demo dataset's files: jobs in worker processes (or this one) with a progress bar,
+and canonical 16-bit PCM wav files."""
 
 import os
+import wave
 from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
 
 
 def run_jobs(function, jobs, workers=None, desc="files", unit="file", progress=True, chunksize=4):
@@ -27,3 +31,21 @@ def run_jobs(function, jobs, workers=None, desc="files", unit="file", progress=T
             for job in jobs:
                 function(job)
                 bar.update(1)
+
+
+def write_wav(path, samples, sample_rate):
+    """A mono 16-bit wav with the canonical 44-byte header, written to `path.part` then moved
+    into place (an interrupted write leaves no half file under the real name).
+
+    Args:
+        path: the file to write.
+        samples: int16 samples.
+        sample_rate: in Hz.
+    """
+    tmp = path + ".part"
+    with wave.open(tmp, "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(sample_rate)
+        handle.writeframes(np.asarray(samples, dtype="<i2").tobytes())
+    os.replace(tmp, path)
