@@ -910,10 +910,10 @@ def _job(args):
     kind, directory, item, extra, seed = args
     if kind == "noise":
         path = os.path.join(directory, BACKGROUND_NOISE, item)
-        write_wav(path, render_background(item, seed))
+        write_wav(path, render_background(item, seed), SAMPLE_RATE)
     else:
         path = os.path.join(directory, *item.path.split("/"))
-        write_wav(path, render_utterance(item, extra, seed))
+        write_wav(path, render_utterance(item, extra, seed), SAMPLE_RATE)
     return path
 
 
