@@ -49,7 +49,7 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def prepare_data(args, out, demo, segment_length, sample_rate, timings):
+def prepare_data(args, out, segment_length, sample_rate, timings):
     """The MTAT TFRecords at the extractors' rate: --data, its conversion, or the demo's."""
     dataset = common.DATASETS["mtat"]
     if args.demo:
@@ -70,7 +70,7 @@ def main(argv=None):
     out = args.out or ("runs/mtat_multiscale" + ("_demo" if args.demo else ""))
     timings = common.Timings()
     segment_length, sample_rate = multiscale.extractor_geometry(presets)
-    data = prepare_data(args, out, demo, segment_length, sample_rate, timings)
+    data = prepare_data(args, out, segment_length, sample_rate, timings)
     common.require_splits(data, ("train", "valid", "test"))
 
     from keras_samplecnn.aggregation import end_to_end_row
