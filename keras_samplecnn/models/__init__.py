@@ -1,5 +1,7 @@
-"""The model zoo: the m^n SampleCNN backbone, the tagger built on it, and its named presets."""
+"""The model zoo: the m^n SampleCNN backbone, the tagger built on it, its named presets, and the
+ISMIR 2018 artist-label models."""
 
+from keras_samplecnn.models.artist import ArtistCNN, ArtistHingeLoss, SiameseArtistModel
 from keras_samplecnn.models.backbone import SampleCNNBackbone
 from keras_samplecnn.models.registry import (
     Preset,
@@ -14,10 +16,13 @@ from keras_samplecnn.models.registry import (
 from keras_samplecnn.models.samplecnn import BLOCKS, SampleCNN, default_filters
 
 __all__ = [
+    "ArtistCNN",
+    "ArtistHingeLoss",
     "BLOCKS",
     "Preset",
     "SampleCNN",
     "SampleCNNBackbone",
+    "SiameseArtistModel",
     "build",
     "default_filters",
     "describe_models",
