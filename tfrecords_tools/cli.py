@@ -7,6 +7,7 @@
     python -m tfrecords_tools speech-commands --root SC --variant 12 --test-root SC_TEST --out OUT
     python -m tfrecords_tools dcase2017 --root /data/dcase2017_task4 --out OUT --split jstsp
     python -m tfrecords_tools folder --audio-dir DIR --labels labels.csv --out OUT
+    python -m tfrecords_tools artists --audio-dir DIR --labels artists.csv --out OUT --num-artists 500
     python -m tfrecords_tools verify OUT
 
 Exit codes: 0 done; 1 some shards failed (rerun the same command to resume) or `verify`
@@ -18,7 +19,7 @@ import logging
 import os
 import sys
 
-from tfrecords_tools import dcase2017, folder, gtzan, mtat, speech_commands
+from tfrecords_tools import artists, dcase2017, folder, gtzan, mtat, speech_commands
 from tfrecords_tools.errors import DatasetError, ShardWriteError
 from tfrecords_tools.writer import SHORT_POLICIES, Settings, convert, verify
 
@@ -30,6 +31,7 @@ LAYOUTS = {
     "speech-commands": speech_commands,
     "gtzan": gtzan,
     "dcase2017": dcase2017,
+    "artists": artists,
 }
 
 
@@ -83,7 +85,10 @@ def main(argv=None):
 def _run_conversion(args):
     min_length = round(args.min_seconds * args.sample_rate) if args.min_seconds else None
     settings = Settings(
-        sample_rate=args.sample_rate, segment_length=args.segment_length, short=args.short, min_length=min_length
+        sample_rate=args.sample_rate,
+        segment_length=args.segment_length,
+        short=args.short,
+        min_length=min_length,
     )
     plan = args.layout.plan_from_args(args)
     convert(

@@ -1,0 +1,179 @@
+"""Audio files labelled by artist, for artist-label representation learning (ISMIR 2018).
+
+Layout:
+
+    audio_dir/...                 audio files in any layout soundfile reads
+    artists.csv                   comma- or tab-separated, with a header:
+        path                      the file, relative to audio_dir (required)
+        artist                    the artist's name or id (required)
+        track_id                  optional: the clip id kept with every excerpt and embedding
+                                  (default: the path without its extension)
+        album                     optional, kept for the user (not used by the split)
+
+The split of Park, Lee, Park, Ha, Nam, ISMIR 2018 (arXiv:1710.06648; jongpillee/ismir2018-artist
+`train.py`: `--train-size 15`, valid up to 18, test up to 20): 20 tracks per artist, 15 for
+training, 3 for validation and 2 for testing, drawn per artist from a seeded shuffle.
+Artists with fewer tracks than that are left out and reported (log and `rejected.csv`);
+tracks beyond the 20 are left out too (`--tracks-per-artist` changes the numbers).
+`--num-artists N` keeps N of the eligible artists (the paper trains with 500 to 10,000),
+drawn with the same seed. Labels are one-hot over the kept artists (single-label).
+"""
+
+import argparse
+import collections
+import logging
+import os
+import random
+
+from tfrecords_tools.common import SPLITS, one_hot, open_csv, require_dir, require_file
+from tfrecords_tools.errors import DatasetError
+from tfrecords_tools.writer import ClipJob, DatasetPlan, Rejected
+
+log = logging.getLogger(__name__)
+
+NAME = "artists"
+DEFAULTS = {"sample_rate": 22050, "segment_length": 65536, "shard_size": 128}
+TRACKS_PER_ARTIST = (15, 3, 2)
+_EXPECTED_COLUMNS = "a header with 'path' and 'artist' columns, optionally 'track_id' and 'album'"
+
+
+def tracks_argument(text):
+    """`"15,3,2"` -> (15, 3, 2): tracks per artist for train, valid, test."""
+    try:
+        counts = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        counts = ()
+    if len(counts) != 3 or counts[0] < 1 or min(counts) < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected three counts train,valid,test with train >= 1, got {text!r}"
+        )
+    return counts
+
+
+def add_arguments(parser):
+    """Adds the artist-folder options to an argparse (sub)parser."""
+    parser.add_argument("--audio-dir", required=True, help="folder the CSV paths are relative to")
+    parser.add_argument("--labels", required=True, metavar="CSV", help="CSV with path and artist columns")
+    parser.add_argument(
+        "--tracks-per-artist",
+        default="15,3,2",
+        type=tracks_argument,
+        help="tracks per artist for train,valid,test (default 15,3,2, the paper's 20 per artist)",
+    )
+    parser.add_argument(
+        "--num-artists", type=int, help="keep this many of the eligible artists (default all)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the artist and track draws (default 0)")
+
+
+def plan_from_args(args):
+    """Builds the plan from parsed command-line arguments."""
+    return plan(args.audio_dir, args.labels, args.tracks_per_artist, args.num_artists, args.seed)
+
+
+def plan(audio_dir, labels_csv, tracks_per_artist=TRACKS_PER_ARTIST, num_artists=None, seed=0):
+    """Plans the conversion of artist-labelled audio with the ISMIR 2018 per-artist split.
+
+    Args:
+        audio_dir: the folder the CSV's paths are relative to.
+        labels_csv: the CSV (see the module docstring).
+        tracks_per_artist: `(train, valid, test)` tracks per artist.
+        num_artists: keep this many eligible artists (None: all).
+        seed: seed of the draws; the same inputs and seed give the same split.
+
+    Returns:
+        A single-label `DatasetPlan` over the kept artists (sorted names).
+
+    Raises:
+        DatasetError: missing folder or CSV, no `path`/`artist` column, a malformed row or a
+            repeated track, no artist with enough tracks, `num_artists` above the eligible count.
+    """
+    audio_dir = require_dir(audio_dir, "audio folder")
+    labels_csv = require_file(labels_csv, "artist CSV")
+    rows = _read_rows(labels_csv)
+    needed = sum(tracks_per_artist)
+    rejected = []
+    by_artist = collections.defaultdict(list)
+    for line, path, artist, track_id in rows:
+        if not os.path.isfile(os.path.join(audio_dir, path)):
+            rejected.append(Rejected(path, f"file not found (line {line} of the artist CSV)"))
+            continue
+        by_artist[artist].append((path, track_id))
+    eligible = sorted(artist for artist, tracks in by_artist.items() if len(tracks) >= needed)
+    for artist in sorted(set(by_artist) - set(eligible)):
+        count = len(by_artist[artist])
+        for path, _ in by_artist[artist]:
+            rejected.append(
+                Rejected(path, f"artist {artist!r} has {count} tracks with audio, fewer than {needed}")
+            )
+    if len(eligible) < len(by_artist):
+        log.warning(
+            "%d of %d artists have fewer than %d tracks with audio and are left out (see rejected.csv)",
+            len(by_artist) - len(eligible), len(by_artist), needed,
+        )  # fmt: skip
+    if not eligible:
+        raise DatasetError(f"{labels_csv}: no artist has {needed} tracks with audio ({sum(tracks_per_artist)} = "
+                           f"{'+'.join(map(str, tracks_per_artist))} per artist)")  # fmt: skip
+    if num_artists is not None:
+        if not 1 <= num_artists <= len(eligible):
+            raise DatasetError(
+                f"--num-artists {num_artists}: only {len(eligible)} artists have {needed} tracks"
+            )
+        eligible = sorted(random.Random(f"{seed}:artists").sample(eligible, num_artists))
+    kept = set(eligible)
+    for artist in sorted(set(by_artist) - kept):
+        if len(by_artist[artist]) >= needed:
+            for path, _ in by_artist[artist]:
+                rejected.append(Rejected(path, f"artist {artist!r} not among the {num_artists} drawn"))
+
+    jobs, surplus = [], 0
+    boundaries = (tracks_per_artist[0], tracks_per_artist[0] + tracks_per_artist[1])
+    for index, artist in enumerate(eligible):
+        tracks = sorted(by_artist[artist])
+        random.Random(f"{seed}:{artist}").shuffle(tracks)
+        surplus += len(tracks) - needed
+        for position, (path, track_id) in enumerate(tracks[:needed]):
+            split = "train" if position < boundaries[0] else "valid" if position < boundaries[1] else "test"
+            jobs.append(ClipJob(source=os.path.join(audio_dir, path), path=path, clip_id=track_id,
+                                labels=one_hot(index, len(eligible)), split=split))  # fmt: skip
+        for path, _ in tracks[needed:]:
+            rejected.append(Rejected(path, f"artist {artist!r}: beyond the {needed} tracks drawn"))
+    log.info(
+        "%d artists x %s tracks; %s; %d surplus tracks left out",
+        len(eligible), "/".join(map(str, tracks_per_artist)),
+        ", ".join(f"{s} {sum(job.split == s for job in jobs)}" for s in SPLITS), surplus,
+    )  # fmt: skip
+    return DatasetPlan(dataset=NAME, task="single_label", tags=eligible, source=audio_dir, jobs=jobs,
+                       rejected=rejected)  # fmt: skip
+
+
+def _read_rows(path):
+    """`[(line, path, artist, track_id)]` from the artist CSV, checked."""
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        first = handle.readline()
+    delimiter = "\t" if "\t" in first else ","
+    rows, seen_paths, seen_ids = [], {}, {}
+    with open_csv(path, delimiter, _EXPECTED_COLUMNS) as (reader, header):
+        columns = [name.lower() for name in header]
+        missing = [name for name in ("path", "artist") if name not in columns]
+        if missing:
+            raise DatasetError(f"{path}: no {' or '.join(repr(m) for m in missing)} column; expected "
+                               f"{_EXPECTED_COLUMNS}; found columns {header}")  # fmt: skip
+        for line, fields in enumerate(reader, start=2):
+            if not any(field.strip() for field in fields):
+                continue
+            if len(fields) != len(columns):
+                raise DatasetError(
+                    f"{path}, line {line}: {len(fields)} fields, the header has {len(columns)}"
+                )
+            row = dict(zip(columns, (field.strip() for field in fields)))
+            clip_path = row["path"].replace("\\", "/")
+            if not clip_path or not row["artist"]:
+                raise DatasetError(f"{path}, line {line}: empty path or artist")
+            track_id = row.get("track_id") or os.path.splitext(clip_path)[0]
+            for key, seen, what in ((clip_path, seen_paths, "path"), (track_id, seen_ids, "track id")):
+                if key in seen:
+                    raise DatasetError(f"{path}, line {line}: {what} {key!r} already on line {seen[key]}")
+                seen[key] = line
+            rows.append((line, clip_path, row["artist"], track_id))
+    return rows
