@@ -1,0 +1,77 @@
+"""Siamese sampling inside tf.data (ISMIR 2018): positives of the anchor's artist, negatives never, from a seed."""
+
+import numpy as np
+import pytest
+
+from keras_samplecnn.data.siamese import siamese_dataset, siamese_examples
+from tfrecords_tools import artists, synthetic
+from tfrecords_tools.writer import Settings, convert
+
+RATE = 8000
+LENGTH = 1024
+
+
+@pytest.fixture(scope="module")
+def artist_data(tmp_path_factory):
+    """4 artists x 5 tracks; every track is a constant level that encodes (artist, track)."""
+    root = tmp_path_factory.mktemp("siamese")
+    rows = ["path,artist"]
+    for a in range(4):
+        for t in range(5):
+            path = f"a{a}/t{t}.wav"
+            level = (10 * (a + 1) + t) / 100.0
+            synthetic.write_audio(root / "audio" / path, np.full(3 * LENGTH, level, np.float32), RATE)
+            rows.append(f"{path},artist{a}")
+    (root / "artists.csv").write_text("\n".join(rows) + "\n")
+    plan = artists.plan(root / "audio", root / "artists.csv", tracks_per_artist=(3, 1, 1))
+    out = root / "tfrecords"
+    convert(
+        plan,
+        out,
+        Settings(sample_rate=RATE, segment_length=LENGTH),
+        num_shards=1,
+        workers=1,
+        show_progress=False,
+    )
+    return out
+
+
+def _artist_of(audio):
+    """The artist index a constant excerpt encodes (levels 0.1a + 0.01t + 0.1)."""
+    return int(round(float(np.median(audio)) * 100)) // 10 - 1
+
+
+def _take(data, count, seed, num_negatives=2):
+    examples = siamese_examples(
+        data, "train", LENGTH, num_negatives=num_negatives, seed=seed, shuffle_buffer=16
+    )
+    return list(examples.take(count).as_numpy_iterator())
+
+
+def test_positives_share_the_anchors_artist_and_negatives_never_do(artist_data):
+    examples = _take(artist_data, 120, seed=0)
+    assert len(examples) == 120
+    seen_negative_artists = set()
+    for anchor, positive, negatives, artist, others in examples:
+        assert _artist_of(anchor) == _artist_of(positive) == artist  # labels agree with the audio
+        for audio, other in zip(negatives, others):
+            assert _artist_of(audio) == other != artist
+            seen_negative_artists.add(int(other))
+    assert seen_negative_artists == {0, 1, 2, 3}
+    assert {int(e[3]) for e in examples} == {0, 1, 2, 3}
+
+
+def test_the_seed_fixes_the_examples(artist_data):
+    first, again, other = (_take(artist_data, 30, seed) for seed in (5, 5, 6))
+    for a, b in zip(first, again):
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
+    assert any(not np.array_equal(a[0], b[0]) for a, b in zip(first, other))
+
+
+def test_batches_fit_the_siamese_model(artist_data):
+    inputs, targets = next(iter(siamese_dataset(artist_data, "train", LENGTH, num_negatives=3, batch_size=5)))
+    assert inputs["anchor"].shape == (5, LENGTH) and inputs["positive"].shape == (5, LENGTH)
+    assert inputs["negatives"].shape == (5, 3, LENGTH) and targets.shape == (5, 4)
+    with pytest.raises(ValueError, match="num_negatives"):
+        siamese_examples(artist_data, num_negatives=0)
