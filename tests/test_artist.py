@@ -127,3 +127,37 @@ def test_bad_arguments():
         ArtistCNN(num_artists=3, artists=["a"])
     with pytest.raises(ValueError, match="num_negatives"):
         SiameseArtistModel(num_negatives=0)
+
+
+_EMBED = """
+import sys, numpy as np, keras, keras_samplecnn
+model = keras.saving.load_model(sys.argv[1])
+np.save(sys.argv[3], keras.ops.convert_to_numpy(model.encoder(np.load(sys.argv[2]), training=False)))
+"""
+
+
+@pytest.mark.large
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_embeddings_agree_across_backends(backend, tmp_path):
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec(backend) is None:
+        if os.environ.get("SAMPLECNN_REQUIRE_BACKENDS"):
+            pytest.fail(f"{backend} is not installed")
+        pytest.skip(f"{backend} is not installed (pip install -e '.[backends]')")
+    keras.utils.set_random_seed(0)
+    model = ArtistCNN(num_artists=4)
+    x = (np.random.default_rng(0).standard_normal((2, model.input_length)) * 0.1).astype("float32")
+    expected = numpy(model.encoder(x, training=False))
+    model.save(tmp_path / "artist.keras")
+    np.save(tmp_path / "x.npy", x)
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+    command = [sys.executable, "-c", _EMBED, str(tmp_path / "artist.keras"), str(tmp_path / "x.npy"),
+               str(tmp_path / "out.npy")]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    # The STFT, convolutions and pooling of each backend give the same 256-d features.
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, rtol=1e-4, atol=1e-4)
