@@ -75,3 +75,33 @@ def test_batches_fit_the_siamese_model(artist_data):
     assert inputs["negatives"].shape == (5, 3, LENGTH) and targets.shape == (5, 4)
     with pytest.raises(ValueError, match="num_negatives"):
         siamese_examples(artist_data, num_negatives=0)
+
+
+def test_artist_models_are_feature_extractors(artist_data, tmp_path):
+    """The paper's transfer feature: the 256-d embedding averaged over a track's excerpts, from
+    the basic and the Siamese model alike, by `extract_features` (paths or models)."""
+    import keras
+
+    from keras_samplecnn.aggregation import extract_features, extractor_layers, load_features
+    from keras_samplecnn.models import ArtistCNN, SiameseArtistModel
+
+    keras.utils.set_random_seed(0)
+    basic = ArtistCNN(num_artists=4, sample_rate=RATE)
+    siamese = SiameseArtistModel(num_negatives=2, sample_rate=RATE)
+    siamese.save(tmp_path / "siamese.keras")
+    assert extractor_layers(basic, "top3") == ["conv3", "conv4", "conv5"]
+    out = tmp_path / "features"
+    result = extract_features([basic, str(tmp_path / "siamese.keras")], artist_data, out, splits=("test",),
+                              layers="embedding", show_progress=False)  # fmt: skip
+    assert result["dim"] == 512 and [e["layer"] for e in result["layers"]] == ["embedding", "embedding"]
+    features, _, ids = load_features(out, "test")
+    # Each test clip (3,072 samples) is one zero-padded excerpt of 65,536: its embedding is the feature.
+    from tests.test_aggregation import _clips
+
+    audio, _, clip_ids = _clips(artist_data, "test")
+    assert list(ids) == clip_ids
+    padded = np.stack([np.pad(a, (0, basic.input_length - len(a))) for a in audio])
+    expected = np.concatenate(
+        [keras.ops.convert_to_numpy(m.encoder(padded, training=False)) for m in (basic, siamese)], 1
+    )
+    np.testing.assert_allclose(features, expected, rtol=1e-4, atol=1e-5)

@@ -68,10 +68,18 @@ __all__ = [
 
 
 def _block_outputs(model):
-    """Names of the block outputs in depth order (`blockK`, or `blockK_se` for SE blocks)."""
+    """Names of the block outputs in depth order (`blockK`, or `blockK_se` for SE blocks; the
+    conv layers of the artist models)."""
+    if hasattr(model, "feature_layer_names"):
+        return list(model.feature_layer_names)
     if not hasattr(model, "block") or not hasattr(model, "n"):
         return []
     return [block_output_name(k, model.block) for k in range(1, model.n + 1)]
+
+
+def _graph(model):
+    """The single-input graph features are taken from: a Siamese model's shared encoder."""
+    return model.encoder if isinstance(model.input, dict) else model
 
 
 def extractor_layers(model, layers="top3"):
@@ -100,7 +108,7 @@ def extractor_layers(model, layers="top3"):
     names = [n for n in names if n]
     if not names:
         raise ValueError('layers must be "top3", "all" or a non-empty list of layer names')
-    known = {layer.name for layer in model.layers}
+    known = {layer.name for layer in _graph(model).layers}
     unknown = [n for n in names if n not in known]
     if unknown:
         raise ValueError(f"model {model.name!r} has no layer(s) {unknown}; blocks: {_block_outputs(model)}")
@@ -119,8 +127,9 @@ def feature_model(model, layers="top3"):
         layer (a pooled layer such as `features` gives `(batch, channels)`).
     """
     names = extractor_layers(model, layers)
-    outputs = [model.get_layer(name).output for name in names]
-    return keras.Model(model.input, outputs, name=f"{model.name}_extractor")
+    graph = _graph(model)
+    outputs = [graph.get_layer(name).output for name in names]
+    return keras.Model(graph.input, outputs, name=f"{model.name}_extractor")
 
 
 def segment_max(feature_map):
@@ -159,13 +168,19 @@ def aggregate(segment_maps, clip_index, num_clips=None):
 
 def _load_extractor(extractor):
     """(model, path or None): a model, or a `.keras` file checked to be one of ours."""
+    path = None
     if isinstance(extractor, (str, os.PathLike)):
-        from keras_samplecnn.tagger import Tagger
-
-        return Tagger(extractor).model, os.path.abspath(os.fspath(extractor))
-    if not hasattr(extractor, "input_length"):
-        raise ValueError(f"{getattr(extractor, 'name', extractor)!r} is not a SampleCNN (no input_length)")
-    return extractor, None
+        path = os.path.abspath(os.fspath(extractor))
+        try:
+            extractor = keras.saving.load_model(path, compile=False)
+        except (OSError, ValueError) as error:
+            raise ValueError(f"cannot load a keras_samplecnn model from {path}: {error}") from None
+    if not hasattr(extractor, "input_length") or not hasattr(extractor, "sample_rate"):
+        raise ValueError(
+            f"{path or getattr(extractor, 'name', extractor)!r} is not a keras_samplecnn model "
+            "(a SampleCNN or an artist model: it has no input_length and sample_rate)"
+        )
+    return extractor, path
 
 
 def _weights_digest(model):

@@ -124,6 +124,10 @@ class ArtistCNN(keras.Model):
         self.mel_mean, self.mel_std, self.l2, self.artists = float(mel_mean), float(mel_std), l2, artists
         self.input_length = input_length
 
+    # The layers `keras_samplecnn.aggregation` takes features from ("all", "top3"); the paper's
+    # transfer feature is `layers="embedding"`, the 256-d average.
+    feature_layer_names = ("conv1", "conv2", "conv3", "conv4", "conv5")
+
     @property
     def encoder(self):
         """Waveform → the 256-d feature, a model sharing this one's layers (made on each access)."""
@@ -236,8 +240,11 @@ class SiameseArtistModel(keras.Model):
         self.mel_mean, self.mel_std, self.l2 = float(mel_mean), float(mel_std), l2
         self.input_length = input_length
 
+    feature_layer_names = ArtistCNN.feature_layer_names
+
     @property
     def encoder(self):
+        """The shared waveform → 256-d feature model."""
         return self.get_layer("encoder")
 
     def get_config(self):
