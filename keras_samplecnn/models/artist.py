@@ -49,8 +49,52 @@ def _check(num_frames, hop_length, mel_std):
         raise ValueError(f"need mel_std > 0 and hop_length >= 1, got {mel_std}, {hop_length}")
 
 
+ENCODER_KEYS = (
+    "num_frames",
+    "sample_rate",
+    "fft_length",
+    "hop_length",
+    "num_mel_bins",
+    "mel_mean",
+    "mel_std",
+    "l2",
+)
+
+
+def _encoder_input(kwargs, **encoder):
+    """Checks the encoder arguments and pops the dtype from `kwargs`; returns
+    `(waveform input, 256-d embedding, dtype, input_length)`."""
+    _check(encoder["num_frames"], encoder["hop_length"], encoder["mel_std"])
+    dtype = kwargs.pop("dtype", None)
+    if isinstance(dtype, dict):
+        dtype = keras.dtype_policies.deserialize(dtype)
+    input_length = (encoder["num_frames"] - 1) * encoder["hop_length"]
+    waveform = keras.Input((input_length,), name="waveform")
+    graph = {k: v for k, v in encoder.items() if k != "num_frames"}
+    return waveform, encoder_graph(waveform, dtype=dtype, **graph), dtype, input_length
+
+
+class _EncoderArguments:
+    """Storing and serialising the encoder arguments both artist models share."""
+
+    def _store_encoder(self, dtype, input_length, encoder):
+        self.policy = None if dtype is None else keras.dtype_policies.get(dtype)
+        for key in ENCODER_KEYS:
+            setattr(self, key, encoder[key])
+        self.mel_mean, self.mel_std = float(self.mel_mean), float(self.mel_std)
+        self.input_length = input_length
+
+    def _encoder_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": None if self.policy is None else keras.dtype_policies.serialize(self.policy),
+            **{key: getattr(self, key) for key in ENCODER_KEYS},
+        }
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class ArtistCNN(keras.Model):
+class ArtistCNN(_EncoderArguments, keras.Model):
     """The basic artist model: the 256-d encoder and a softmax over artists.
 
     Waveform `(batch, input_length)` with `input_length = (num_frames - 1) * hop_length`
@@ -103,26 +147,16 @@ class ArtistCNN(keras.Model):
             artists = [str(a) for a in artists]
             if len(artists) != num_artists:
                 raise ValueError(f"got {len(artists)} artist names for num_artists={num_artists}")
-        _check(num_frames, hop_length, mel_std)
-        dtype = kwargs.pop("dtype", None)
-        if isinstance(dtype, dict):
-            dtype = keras.dtype_policies.deserialize(dtype)
-        input_length = (num_frames - 1) * hop_length
-        waveform = keras.Input((input_length,), name="waveform")
-        embedding = encoder_graph(
-            waveform, sample_rate=sample_rate, fft_length=fft_length, hop_length=hop_length,
-            num_mel_bins=num_mel_bins, mel_mean=mel_mean, mel_std=mel_std, l2=l2, dtype=dtype,
-        )  # fmt: skip
+        encoder = dict(num_frames=num_frames, sample_rate=sample_rate, fft_length=fft_length,
+                       hop_length=hop_length, num_mel_bins=num_mel_bins, mel_mean=mel_mean, mel_std=mel_std, l2=l2)  # fmt: skip
+        waveform, embedding, dtype, input_length = _encoder_input(kwargs, **encoder)
         # Glorot uniform, Keras' default, as the authors' Dense; float32 for a stable loss.
         outputs = keras.layers.Dense(num_artists, activation="softmax", dtype="float32", name="predictions")(
             embedding
         )
         super().__init__(inputs=waveform, outputs=outputs, **kwargs)
-        self.policy = None if dtype is None else keras.dtype_policies.get(dtype)
-        self.num_artists, self.num_frames, self.sample_rate = num_artists, num_frames, sample_rate
-        self.fft_length, self.hop_length, self.num_mel_bins = fft_length, hop_length, num_mel_bins
-        self.mel_mean, self.mel_std, self.l2, self.artists = float(mel_mean), float(mel_std), l2, artists
-        self.input_length = input_length
+        self._store_encoder(dtype, input_length, encoder)
+        self.num_artists, self.artists = num_artists, artists
 
     # The layers `keras_samplecnn.aggregation` takes features from ("all", "top3"); the paper's
     # transfer feature is `layers="embedding"`, the 256-d average.
@@ -134,21 +168,7 @@ class ArtistCNN(keras.Model):
         return keras.Model(self.input, self.get_layer("embedding").output, name=f"{self.name}_encoder")
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": None if self.policy is None else keras.dtype_policies.serialize(self.policy),
-            "num_artists": self.num_artists,
-            "num_frames": self.num_frames,
-            "sample_rate": self.sample_rate,
-            "fft_length": self.fft_length,
-            "hop_length": self.hop_length,
-            "num_mel_bins": self.num_mel_bins,
-            "mel_mean": self.mel_mean,
-            "mel_std": self.mel_std,
-            "l2": self.l2,
-            "artists": self.artists,
-        }
+        return {**self._encoder_config(), "num_artists": self.num_artists, "artists": self.artists}
 
     @classmethod
     def from_config(cls, config):
@@ -177,7 +197,7 @@ class CosineScores(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class SiameseArtistModel(keras.Model):
+class SiameseArtistModel(_EncoderArguments, keras.Model):
     """The Siamese artist model: one shared encoder scores an anchor excerpt against an excerpt
     of the same artist and `num_negatives` excerpts of other artists.
 
@@ -213,16 +233,9 @@ class SiameseArtistModel(keras.Model):
     ):
         if num_negatives < 1:
             raise ValueError(f"num_negatives must be >= 1, got {num_negatives}")
-        _check(num_frames, hop_length, mel_std)
-        dtype = kwargs.pop("dtype", None)
-        if isinstance(dtype, dict):
-            dtype = keras.dtype_policies.deserialize(dtype)
-        input_length = (num_frames - 1) * hop_length
-        waveform = keras.Input((input_length,), name="waveform")
-        embedding = encoder_graph(
-            waveform, sample_rate=sample_rate, fft_length=fft_length, hop_length=hop_length,
-            num_mel_bins=num_mel_bins, mel_mean=mel_mean, mel_std=mel_std, l2=l2, dtype=dtype,
-        )  # fmt: skip
+        arguments = dict(num_frames=num_frames, sample_rate=sample_rate, fft_length=fft_length,
+                         hop_length=hop_length, num_mel_bins=num_mel_bins, mel_mean=mel_mean, mel_std=mel_std, l2=l2)  # fmt: skip
+        waveform, embedding, dtype, input_length = _encoder_input(kwargs, **arguments)
         encoder = keras.Model(waveform, embedding, name="encoder")
         anchor = keras.Input((input_length,), name="anchor")
         positive = keras.Input((input_length,), name="positive")
@@ -234,11 +247,8 @@ class SiameseArtistModel(keras.Model):
         )
         super().__init__(inputs={"anchor": anchor, "positive": positive, "negatives": negatives}, outputs=scores,
                          **kwargs)  # fmt: skip
-        self.policy = None if dtype is None else keras.dtype_policies.get(dtype)
-        self.num_negatives, self.num_frames, self.sample_rate = num_negatives, num_frames, sample_rate
-        self.fft_length, self.hop_length, self.num_mel_bins = fft_length, hop_length, num_mel_bins
-        self.mel_mean, self.mel_std, self.l2 = float(mel_mean), float(mel_std), l2
-        self.input_length = input_length
+        self._store_encoder(dtype, input_length, arguments)
+        self.num_negatives = num_negatives
 
     feature_layer_names = ArtistCNN.feature_layer_names
 
@@ -248,20 +258,7 @@ class SiameseArtistModel(keras.Model):
         return self.get_layer("encoder")
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": None if self.policy is None else keras.dtype_policies.serialize(self.policy),
-            "num_negatives": self.num_negatives,
-            "num_frames": self.num_frames,
-            "sample_rate": self.sample_rate,
-            "fft_length": self.fft_length,
-            "hop_length": self.hop_length,
-            "num_mel_bins": self.num_mel_bins,
-            "mel_mean": self.mel_mean,
-            "mel_std": self.mel_std,
-            "l2": self.l2,
-        }
+        return {**self._encoder_config(), "num_negatives": self.num_negatives}
 
     @classmethod
     def from_config(cls, config):
