@@ -81,7 +81,8 @@ def main(argv=None):
         runs = multiscale.train_extractors(presets, data, out, seed, profile, args.set, timings)
         rows += [end_to_end_row(preset, results, seed) for preset, _, results in runs]
         feature_dir = os.path.join(out, f"seed{seed}", "features")
-        multiscale.extract(runs, data, feature_dir, layers, timings)
+        paths = [os.path.join(run_dir, "best.keras") for _, run_dir, _ in runs]
+        multiscale.extract(paths, data, feature_dir, layers, timings)
         rows += multiscale.compare(feature_dir, seed, options, timings)
 
     task = pipeline.read_manifest(data).task

@@ -124,14 +124,13 @@ def train_extractors(presets, data, out, seed, profile, sets, timings):
     return runs
 
 
-def extract(runs, data, feature_dir, layers, timings):
-    """Step 2: the feature cache of `data` from the extractors' best models (resumable)."""
+def extract(paths, data, feature_dir, layers, timings):
+    """Step 2: the feature cache of `data` from the extractors' `.keras` files (resumable)."""
     from keras_samplecnn.aggregation import extract_features
 
     with timings("extraction"):
-        result = extract_features([os.path.join(run_dir, "best.keras") for _, run_dir, _ in runs], data,
-                                  feature_dir, splits=("train", "valid", "test"), layers=layers)  # fmt: skip
-    print(f"{feature_dir}: {result['dim']} features per clip from {len(runs)} extractors ({layers} layers)")
+        result = extract_features(paths, data, feature_dir, splits=("train", "valid", "test"), layers=layers)
+    print(f"{feature_dir}: {result['dim']} features per clip from {len(paths)} extractors ({layers} layers)")
     return result
 
 

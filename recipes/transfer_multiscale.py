@@ -200,7 +200,6 @@ def main(argv=None):
     data = target_data(args, out, segment_length, sample_rate, timings)
     common.require_splits(data, ("train", "valid", "test"))
 
-    from keras_samplecnn.aggregation import compare_features, extract_features
     from keras_samplecnn.data import pipeline
 
     rows = []
@@ -210,12 +209,8 @@ def main(argv=None):
         folder = (
             os.path.join(out, "features") if args.models else os.path.join(out, f"seed{seed}", "features")
         )
-        with timings("extraction"):
-            result = extract_features([path for _, _, path in extractors], data, folder,
-                                      splits=("train", "valid", "test"), layers=layers)  # fmt: skip
-        print(f"{folder}: {result['dim']} features per clip from {len(extractors)} extractors")
-        with timings("classifiers"):
-            rows += compare_features(folder, seed=seed, **options)
+        multiscale.extract([path for _, _, path in extractors], data, folder, layers, timings)
+        rows += multiscale.compare(folder, seed, options, timings)
         if not args.models:
             rows += untrained_baseline(presets, data, os.path.join(out, f"seed{seed}", "features_untrained"),
                                        layers, seed, options, timings)  # fmt: skip

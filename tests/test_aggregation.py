@@ -199,6 +199,15 @@ def test_resume_recomputes_only_missing_or_corrupt_shards(tiny, top3):
     extract_features(tiny["models"], tiny["data"], target, shard_clips=8, show_progress=False)  # sidecars
     same = extract_features(tiny["models"], tiny["data"], target, shard_clips=8, show_progress=False)
     assert {s: r["status"] for s, r in same["run"].items()} == {s: "skipped" for s in SPLITS}
+    # A finished cache is recognised from the manifests alone: no audio is read.
+    import shutil
+
+    blind = tiny["root"] / "no_audio"
+    shutil.copytree(tiny["data"], blind)
+    for shard in blind.glob("*.tfrecord"):
+        shard.write_bytes(b"")
+    skipped = extract_features(tiny["models"], blind, target, shard_clips=8, show_progress=False)
+    assert {s: r["status"] for s, r in skipped["run"].items()} == {s: "skipped" for s in SPLITS}
 
     corrupt = target / "train-00002-of-00005.npz"
     data = bytearray(corrupt.read_bytes())

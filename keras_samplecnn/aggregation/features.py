@@ -193,42 +193,27 @@ def _weights_digest(model):
     return digest.hexdigest()
 
 
-def _clip_table(manifest, split):
-    """Clip ids, labels and sample counts of a split, in clip-index (manifest file) order."""
+def _clips(manifest, split, clips_per_read=16):
+    """`(clip_id, labels, float32 waveform)` of every clip of a split, read once, in clip-index
+    (manifest file) order."""
     import tensorflow as tf
 
     spec = {
         schema.CLIP_ID: tf.io.FixedLenFeature([], tf.string, default_value=b""),
-        schema.NUM_SAMPLES: tf.io.FixedLenFeature([], tf.int64),
         schema.LABELS: tf.io.FixedLenFeature([manifest.num_labels], tf.float32),
+        schema.AUDIO: tf.io.FixedLenFeature([], tf.string),
     }
-    records = tf.data.TFRecordDataset(manifest.shard_files(split))  # sequential: clip order
-    ids, labels, samples = [], [], []
-    for batch in records.batch(256).map(lambda s: tf.io.parse_example(s, spec)).as_numpy_iterator():
-        ids.extend(x.decode() for x in batch[schema.CLIP_ID])
-        labels.append(batch[schema.LABELS])
-        samples.append(batch[schema.NUM_SAMPLES])
-    if not ids:
-        raise ValueError(f"split {split!r} of {manifest.directory} holds no clips")
-    return np.array(ids), np.concatenate(labels).astype(np.float32), np.concatenate(samples)
-
-
-def _clip_waveforms(data_dir, split, clips_per_read=16):
-    """The split's clips as float32 waveforms, read once, in clip-index (manifest file) order."""
-    import tensorflow as tf
-
-    spec = {schema.AUDIO: tf.io.FixedLenFeature([], tf.string)}
-    files = pipeline.read_manifest(data_dir).shard_files(split)
     batches = (
-        tf.data.TFRecordDataset(files)  # sequential: clip order
+        tf.data.TFRecordDataset(manifest.shard_files(split))  # sequential: clip order
         .batch(clips_per_read)
-        .map(lambda serialized: tf.io.parse_example(serialized, spec)[schema.AUDIO])
+        .map(lambda serialized: tf.io.parse_example(serialized, spec))
         .prefetch(2)
     )
     for batch in batches.as_numpy_iterator():
-        for pcm in batch:
+        for clip_id, labels, pcm in zip(batch[schema.CLIP_ID], batch[schema.LABELS], batch[schema.AUDIO]):
             # The scaling of the training and evaluation pipelines (int16 / 32768).
-            yield np.frombuffer(pcm, "<i2").astype(np.float32) * np.float32(1.0 / pipeline.INT16_SCALE)
+            wave = np.frombuffer(pcm, "<i2").astype(np.float32) * np.float32(1.0 / pipeline.INT16_SCALE)
+            yield clip_id.decode(), labels, wave
 
 
 def _segments(wave, length):
@@ -282,31 +267,43 @@ class _Accumulator:
         return [total / self.counts[:, None] for total in self.sums]
 
 
-def _extract_split(extractors, data_dir, split, num_samples, batch_size, bar):
-    """Features of every clip of a split: `(clips, D)` float32, extractors and layers in order.
+def _extract_split(extractors, manifest, split, batch_size, bar):
+    """`(features (clips, D) float32, clip ids, labels)` of a split, extractors and layers in order.
 
     The audio is read once; every extractor cuts its own segments from each clip.
     """
-    num_clips = len(num_samples)
+    num_clips = manifest.num_clips(split)
     accumulators = [
         _Accumulator(submodel, int(model.input_length), num_clips, batch_size)
         for model, submodel in extractors
     ]
-    for clip, wave in enumerate(_clip_waveforms(data_dir, split)):
+    ids, labels, lengths = [], [], []
+    for clip, (clip_id, clip_labels, wave) in enumerate(_clips(manifest, split)):
+        if clip >= num_clips:
+            raise RuntimeError(f"{split}: the shards hold more clips than the manifest's {num_clips}")
+        ids.append(clip_id)
+        labels.append(clip_labels)
+        lengths.append(len(wave))
         for accumulator in accumulators:
             accumulator.add(clip, wave)
         if bar is not None:
             bar.update(len(accumulators))
+    if len(ids) != num_clips:
+        raise RuntimeError(f"{split}: the shards hold {len(ids)} clips, the manifest {num_clips}")
     blocks = []
     for (model, _), accumulator in zip(extractors, accumulators):
         accumulator.finish()
-        expected = np.maximum(num_samples // int(model.input_length), 1)
+        expected = np.maximum(np.asarray(lengths) // int(model.input_length), 1)
         if not np.array_equal(accumulator.counts, expected):
             raise RuntimeError(
                 f"{split}: {int(np.sum(accumulator.counts != expected))} clips got the wrong number of segments"
             )
         blocks.extend(accumulator.means())
-    return np.concatenate(blocks, axis=1).astype(np.float32)
+    return (
+        np.concatenate(blocks, axis=1).astype(np.float32),
+        np.array(ids),
+        np.stack(labels).astype(np.float32),
+    )
 
 
 def _shard_names(split, num_clips, shard_clips):
@@ -427,8 +424,12 @@ def extract_features(
     if os.path.exists(manifest_path):
         os.remove(manifest_path)  # present only once a run has finished
 
-    tables = {split: _clip_table(manifest, split) for split in splits}
-    total = sum(len(t[0]) for t in tables.values()) * len(models)
+    # Clip counts from the manifest: a finished split is skipped without reading its audio.
+    counts = {split: manifest.num_clips(split) for split in splits}
+    empty = [split for split, count in counts.items() if not count]
+    if empty:
+        raise ValueError(f"split(s) {empty} of {manifest.directory} hold no clips")
+    total = sum(counts.values()) * len(models)
     bar = None
     if show_progress:
         from tqdm.auto import tqdm
@@ -438,8 +439,8 @@ def extract_features(
     try:
         for split in splits:
             started = time.perf_counter()
-            ids, labels, num_samples = tables[split]
-            names = _shard_names(split, len(ids), shard_clips)
+            num_clips = counts[split]
+            names = _shard_names(split, num_clips, shard_clips)
             digests = {
                 name: hashlib.sha256(
                     json.dumps({**recipe, "split": split, "shard": name}).encode()
@@ -450,10 +451,10 @@ def extract_features(
             written = []
             if all(records.values()):
                 if bar is not None:
-                    bar.update(len(ids) * len(models))
+                    bar.update(num_clips * len(models))
                 status = "skipped"
             else:
-                features = _extract_split(models, data_dir, split, num_samples, batch_size, bar)
+                features, ids, labels = _extract_split(models, manifest, split, batch_size, bar)
                 for i, name in enumerate(names):
                     if records[name]:
                         continue
@@ -472,7 +473,7 @@ def extract_features(
                     written.append(name)
                 status = "computed"
             result_splits[split] = {
-                "clips": len(ids),
+                "clips": num_clips,
                 "shards": [
                     {"file": n, "records": records[n]["records"], "sha256": records[n]["sha256"]}
                     for n in names
