@@ -4,6 +4,7 @@
     samplecnn evaluate runs/se/best.keras --data DATA [--split test] [--out DIR]
     samplecnn tag song.mp3 other.flac --model runs/se/best.keras [--top-k 5] [--json]
     samplecnn embed song.mp3 --model runs/se/best.keras [--out embeddings.npz]
+    samplecnn embed --model runs/artist/best.keras --data DATA --out embeddings.npz   (track ids kept)
     samplecnn extract a.keras b.keras --data DATA --out FEATURES [--layers top3|all|NAME,NAME]
     samplecnn convert mtat --root MTAT --out DATA          (same as python -m tfrecords_tools)
     samplecnn visualize runs/se/best.keras --out figures/
@@ -15,6 +16,7 @@ a bad config, or a model file that is not a keras_samplecnn model.
 
 import argparse
 import json
+import os
 import sys
 
 
@@ -31,7 +33,6 @@ def _train(args):
 
 def _evaluate(args):
     from keras_samplecnn.evaluation import evaluate
-
     from keras_samplecnn.evaluation.evaluator import summary_lines
 
     results = evaluate(args.model, args.data, split=args.split, batch_size=args.batch_size, out_dir=args.out,
@@ -77,6 +78,14 @@ def _tag(args):
 def _embed(args):
     import numpy as np
 
+    if args.data:
+        if args.files:
+            raise ValueError("give audio FILEs or --data, not both")
+        if not args.out:
+            raise ValueError("--data needs --out FILE.npz")
+        return _embed_dataset(args)
+    if not args.files:
+        raise ValueError("give audio FILEs, or --data a converted folder")
     results, failures = _for_each_file(args, lambda tagger, path: tagger.embed(path))
     if args.out:
         np.savez(args.out, paths=np.array(list(results)), embeddings=np.stack(list(results.values())))
@@ -84,6 +93,33 @@ def _embed(args):
     else:
         print(json.dumps({path: [round(float(v), 6) for v in e] for path, e in results.items()}))
     return 1 if failures else 0
+
+
+def _embed_dataset(args):
+    """Every clip of a converted folder, embedded with its clip (track) id, through the feature
+    extraction's batched single read (`extract_features` of the model's feature layer)."""
+    import tempfile
+
+    import numpy as np
+
+    from keras_samplecnn.aggregation import extract_features
+    from keras_samplecnn.aggregation.features import load_features
+    from keras_samplecnn.tagger import Tagger
+
+    model = Tagger(args.model).model
+    splits = [s for s in args.splits.split(",") if s]
+    with tempfile.TemporaryDirectory(dir=os.path.dirname(os.path.abspath(args.out))) as cache:
+        extract_features([model], args.data, cache, splits=splits, layers=[model.feature_layer_name],
+                         show_progress=True)  # fmt: skip
+        parts = [(split, *load_features(cache, split)) for split in splits]
+    embeddings = np.concatenate([features for _, features, _, _ in parts])
+    np.savez(args.out, track_ids=np.concatenate([ids for _, _, _, ids in parts]), embeddings=embeddings,
+             splits=np.concatenate([[split] * len(ids) for split, _, _, ids in parts]),
+             labels=np.concatenate([labels for _, _, labels, _ in parts]))  # fmt: skip
+    counts = ", ".join(f"{split} {len(ids)}" for split, _, _, ids in parts)
+    print(f"{len(embeddings)} embeddings of size {embeddings.shape[1]} ({counts}) with their track ids "
+          f"written to {args.out}")  # fmt: skip
+    return 0
 
 
 def _extract(args):
@@ -169,16 +205,20 @@ def build_parser():
 
     for name, helptext, run in (
         ("tag", "top tags of audio files", _tag),
-        ("embed", "clip embeddings (features before the head) of audio files", _embed),
+        ("embed", "clip embeddings (features before the head; 256-d for artist models) of audio files or of a "
+                  "converted folder (with track ids)", _embed),
     ):
         p = commands.add_parser(name, help=helptext)
-        p.add_argument("files", nargs="+", metavar="FILE")
-        p.add_argument("--model", required=True, help="a .keras file saved by training")
+        p.add_argument("files", nargs="+" if name == "tag" else "*", metavar="FILE")
+        p.add_argument("--model", required=True, help="a .keras file saved by training (an artist model too)")
         if name == "tag":
             p.add_argument("--top-k", type=int, default=10)
             p.add_argument("--json", action="store_true", help="print JSON instead of a list")
         else:
             p.add_argument("--out", help="write an .npz (paths, embeddings) instead of printing JSON")
+            p.add_argument("--data", help="instead of FILEs: every clip of a converted folder; the .npz "
+                                          "then holds track_ids, embeddings, splits and labels")  # fmt: skip
+            p.add_argument("--splits", default="train,valid,test", help="with --data: comma-separated splits")
         p.set_defaults(run=run)
 
     p = commands.add_parser(

@@ -1,10 +1,10 @@
 """Tagging, taggrams and embeddings for audio files with a trained model."""
 
+import keras
 import numpy as np
 
-import keras
-
 from keras_samplecnn.audio import load_audio
+from keras_samplecnn.models.artist import ArtistCNN, SiameseArtistModel
 from keras_samplecnn.models.samplecnn import SampleCNN
 
 
@@ -32,8 +32,12 @@ class Tagger:
     segments, and the segment predictions are averaged (the papers' clip-level protocol).
     The tag names, sample rate and segment length come from the `.keras` file itself.
 
+    Artist models (ISMIR 2018) work too: `ArtistCNN` tags with its artists, and both it and
+    `SiameseArtistModel` embed with their 256-d feature.
+
     Args:
-        model: a `SampleCNN` or the path of a `.keras` file saved from one.
+        model: a `SampleCNN`, `ArtistCNN` or `SiameseArtistModel`, or the path of a `.keras`
+            file saved from one.
         batch_size: segments per forward pass.
 
     Example:
@@ -50,14 +54,17 @@ class Tagger:
                 model = keras.saving.load_model(model)
             except (OSError, ValueError) as error:
                 raise ValueError(f"cannot load a keras_samplecnn model from {model}: {error}") from None
-        if not isinstance(model, SampleCNN):
+        if not isinstance(model, (SampleCNN, ArtistCNN, SiameseArtistModel)):
             raise ValueError(
-                f"{getattr(model, 'name', model)!r} is not a keras_samplecnn SampleCNN model "
-                "(it carries no tags, sample rate or segment length)"
+                f"{getattr(model, 'name', model)!r} is not a keras_samplecnn model (SampleCNN or an "
+                "artist model): it carries no tags, sample rate or segment length"
             )
         self.model = model
         self.batch_size = batch_size
-        self.tags = list(model.tags) if model.tags else [f"class_{i}" for i in range(model.num_classes)]
+        if isinstance(model, SiameseArtistModel):
+            self.tags = None  # it scores excerpt pairs: no classes to tag with
+        else:
+            self.tags = list(model.tags) if model.tags else [f"class_{i}" for i in range(model.num_classes)]
         self.sample_rate = model.sample_rate
         self.segment_length = model.input_length
         self._embedder = None
@@ -72,6 +79,11 @@ class Tagger:
 
     def taggram(self, path):
         """Tag scores of every segment: array `(segments, tags)`; row i starts at `i * segment_seconds`."""
+        if self.tags is None:
+            raise ValueError(
+                f"{self.model.name} is a Siamese artist model: it scores excerpt pairs and has no "
+                "classes to tag with; use embed() (samplecnn embed) for its 256-d features"
+            )
         return np.asarray(self.model.predict(self._segments(path), batch_size=self.batch_size, verbose=0))
 
     def tag(self, path, top_k=10):
@@ -85,12 +97,17 @@ class Tagger:
         return [(self.tags[i], float(scores[i])) for i in order]
 
     def embed(self, path):
-        """Clip embedding: the features before the head (multi-level when the model has them),
-        averaged over segments. Shape `(features,)`."""
+        """Clip embedding: the features before the head (multi-level when the model has them;
+        the 256-d feature of an artist model), averaged over segments. Shape `(features,)`."""
+        return self.embed_waveform(load_audio(path, self.sample_rate))
+
+    def embed_waveform(self, audio):
+        """`embed` of a mono waveform already at the model's `sample_rate`."""
         if self._embedder is None:
-            features = self.model.get_layer(self.model.feature_layer_name).output
-            self._embedder = keras.Model(self.model.input, features)
-        segments = self._segments(path)
-        return np.asarray(self._embedder.predict(segments, batch_size=self.batch_size, verbose=0)).mean(
-            axis=0
-        )
+            if isinstance(self.model, (ArtistCNN, SiameseArtistModel)):
+                self._embedder = self.model.encoder
+            else:
+                features = self.model.get_layer(self.model.feature_layer_name).output
+                self._embedder = keras.Model(self.model.input, features)
+        segments = split_segments(audio, self.segment_length)
+        return np.asarray(self._embedder.predict(segments, batch_size=self.batch_size, verbose=0)).mean(axis=0)

@@ -79,7 +79,7 @@ def test_not_our_model(tmp_path):
     other = keras.Model(inputs, keras.layers.Dense(2)(inputs))
     path = tmp_path / "other.keras"
     other.save(path)
-    with pytest.raises(ValueError, match="not a keras_samplecnn SampleCNN model"):
+    with pytest.raises(ValueError, match="not a keras_samplecnn model"):
         Tagger(str(path))
     (tmp_path / "junk.keras").write_text("junk")
     with pytest.raises(ValueError, match="cannot load"):

@@ -161,6 +161,17 @@ class ArtistCNN(_EncoderArguments, keras.Model):
     # The layers `keras_samplecnn.aggregation` takes features from ("all", "top3"); the paper's
     # transfer feature is `layers="embedding"`, the 256-d average.
     feature_layer_names = ("conv1", "conv2", "conv3", "conv4", "conv5")
+    # What `Tagger.embed` and `samplecnn embed` return: the 256-d feature.
+    feature_layer_name = "embedding"
+
+    @property
+    def tags(self):
+        """The artist names (None when not given): the classes `Tagger.tag` names."""
+        return self.artists
+
+    @property
+    def num_classes(self):
+        return self.num_artists
 
     @property
     def encoder(self):
@@ -251,6 +262,7 @@ class SiameseArtistModel(_EncoderArguments, keras.Model):
         self.num_negatives = num_negatives
 
     feature_layer_names = ArtistCNN.feature_layer_names
+    feature_layer_name = ArtistCNN.feature_layer_name
 
     @property
     def encoder(self):
@@ -289,3 +301,35 @@ class ArtistHingeLoss(keras.losses.Loss):
 
     def get_config(self):
         return {**super().get_config(), "margin": self.margin}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+def positive_ranked_first(y_true, y_pred):
+    """1 where the positive's score (column 0) beats every negative's, else 0: how often the
+    Siamese model picks the anchor's artist (a monitoring metric; the loss is the hinge)."""
+    del y_true
+    return ops.cast(ops.argmax(y_pred, axis=-1) == 0, "float32")
+
+
+# The artist models `build()` and the trainer know by name.
+ARTIST_MODELS = {"artist_basic": ArtistCNN, "artist_siamese": SiameseArtistModel}
+
+
+def build_artist_model(name, num_classes=None, tags=None, num_negatives=4, **arguments):
+    """`ArtistCNN` ("artist_basic") or `SiameseArtistModel` ("artist_siamese") by name.
+
+    Args:
+        name: a key of `ARTIST_MODELS`.
+        num_classes: artists of the softmax (basic model; default `len(tags)`).
+        tags: the artist names (basic model).
+        num_negatives: negatives per anchor (Siamese model).
+        **arguments: the encoder arguments of `ArtistCNN` (num_frames, sample_rate, ..., dtype).
+
+    Returns:
+        the model.
+    """
+    if name not in ARTIST_MODELS:
+        raise ValueError(f"unknown artist model {name!r}; expected one of {sorted(ARTIST_MODELS)}")
+    if name == "artist_basic":
+        return ArtistCNN(num_artists=num_classes, artists=tags, **arguments)
+    return SiameseArtistModel(num_negatives=num_negatives, **arguments)

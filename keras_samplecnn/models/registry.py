@@ -10,6 +10,7 @@ import dataclasses
 import inspect
 import types
 
+from keras_samplecnn.models.artist import ARTIST_MODELS, build_artist_model
 from keras_samplecnn.models.samplecnn import SampleCNN, input_geometry
 
 SMC2017 = "Lee, Park, Kim, Nam, SMC 2017, arXiv:1703.01789"
@@ -239,20 +240,24 @@ def build(name="samplecnn", num_classes=50, **overrides):
             "rese", "rese1", "resse", "frame", "mel"), an SMC 2017 table row
             such as "smc2017_3_9_59049" (see `smc2017_table()`), or an SPL 2017
             mel extractor "spl2017_18", "spl2017_27", "spl2017_54" (see
-            `extractor_presets()`).
-        num_classes: number of outputs (50 for the MTAT top-50 tags).
+            `extractor_presets()`), or an ISMIR 2018 artist model "artist_basic" /
+            "artist_siamese" (`keras_samplecnn.models.artist.build_artist_model`).
+        num_classes: number of outputs (50 for the MTAT top-50 tags; artists for
+            "artist_basic").
         **overrides: any `SampleCNN` argument, e.g. `multi_level=True`,
             `input_length=19683`, `m=2, n=13`, `se_ratio=0.125`,
             `dtype="mixed_bfloat16"`.
 
     Returns:
-        A built `SampleCNN` (a functional `keras.Model`).
+        A built `SampleCNN` (a functional `keras.Model`), or an artist model.
 
     Example:
     >>> model = build("resse")
     >>> model.count_params() > 0
     True
     """
+    if name in ARTIST_MODELS:
+        return build_artist_model(name, num_classes=num_classes, **overrides)
     config = preset_config(name)
     unknown = sorted(set(overrides) - set(_ARGUMENTS))
     if unknown:

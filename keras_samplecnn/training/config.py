@@ -1,6 +1,6 @@
 """Training configuration: YAML on disk, validated dataclasses in code.
 
-A config has six sections; every key is optional and defaults to the papers' setting:
+A config has seven sections; every key is optional and defaults to the papers' setting:
 
 ```yaml
 model:        {name: se, multi_level: false, overrides: {se_ratio: 16}}
@@ -9,6 +9,7 @@ optimization: {learning_rate: 0.01, momentum: 0.9, step_decay: 1.0e-6, decay_fac
 precision:    {policy: auto, xla: auto}
 output:       {dir: runs/mtat_se, tensorboard: true}
 evaluation:   {threshold: null, tune_on: null}
+siamese:      {num_negatives: 4, margin: 0.4}   # model.name: artist_siamese only
 ```
 
 A file may start from another one with `extends: base.yaml` (a path relative to the file):
@@ -110,6 +111,15 @@ class EvaluationConfig:
 
 
 @dataclasses.dataclass
+class SiameseConfig:
+    """The Siamese artist model's sampling and loss (`model.name: artist_siamese`; Park, Lee,
+    Park, Ha, Nam, ISMIR 2018): negatives of other artists per anchor, hinge margin."""
+
+    num_negatives: int = 4
+    margin: float = 0.4
+
+
+@dataclasses.dataclass
 class TrainConfig:
     """The whole configuration of a training run."""
 
@@ -119,6 +129,7 @@ class TrainConfig:
     precision: PrecisionConfig = dataclasses.field(default_factory=PrecisionConfig)
     output: OutputConfig = dataclasses.field(default_factory=OutputConfig)
     evaluation: EvaluationConfig = dataclasses.field(default_factory=EvaluationConfig)
+    siamese: SiameseConfig = dataclasses.field(default_factory=SiameseConfig)
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -142,6 +153,8 @@ CHECKS = {
     ("optimization", "patience"): (lambda v: v >= 1, "an int >= 1"),
     ("optimization", "stages"): (lambda v: v >= 1, "an int >= 1"),
     ("optimization", "max_epochs"): (lambda v: v >= 1, "an int >= 1"),
+    ("siamese", "num_negatives"): (lambda v: v >= 1, "an int >= 1"),
+    ("siamese", "margin"): (lambda v: v > 0, "a number > 0"),
     ("evaluation", "threshold"): (lambda v: v is None or 0 < v < 1, "null or a number between 0 and 1"),
 }
 

@@ -8,8 +8,10 @@ import os
 import keras
 
 from keras_samplecnn.data import pipeline
+from keras_samplecnn.data.siamese import siamese_dataset
 from keras_samplecnn.files import write_json_atomic
 from keras_samplecnn.models import build
+from keras_samplecnn.models.artist import ARTIST_MODELS, ArtistHingeLoss, positive_ranked_first
 from keras_samplecnn.training import config as config_lib
 from keras_samplecnn.training import precision
 from keras_samplecnn.training.callbacks import StagedDecay, TimeBudget
@@ -19,6 +21,7 @@ BEST = "best.keras"
 LOG = "training_log.csv"
 BACKUP = "backup"
 SCHEDULE_STATE = "schedule_state.json"
+SIAMESE = "artist_siamese"
 
 
 def _strategy_scope():
@@ -33,6 +36,8 @@ def _strategy_scope():
 def build_model(config, manifest, policy):
     """The model named in `config`, sized for the dataset described by `manifest`."""
     task = manifest.get("task", "multi_label")
+    if config.model.name in ARTIST_MODELS:
+        return _build_artist_model(config, manifest, policy, task)
     kwargs = dict(config.model.overrides)
     kwargs.setdefault("sample_rate", manifest["sample_rate"])
     kwargs.setdefault("activation", "softmax" if task == "single_label" else "sigmoid")
@@ -49,6 +54,29 @@ def build_model(config, manifest, policy):
             **kwargs,
         )
     except ValueError as error:
+        raise config_lib.ConfigError(f"model: {error}") from None
+
+
+def _build_artist_model(config, manifest, policy, task):
+    """An ISMIR 2018 artist model over the artists (single-label classes) of the data."""
+    if task != "single_label":
+        raise config_lib.ConfigError(
+            f"model.name {config.model.name}: needs data labelled by artist (single-label, "
+            f"python -m tfrecords_tools artists); {manifest.get('source', 'the data')} is {task}"
+        )
+    if config.model.multi_level or config.data.standardize:
+        raise config_lib.ConfigError(
+            f"model.name {config.model.name}: model.multi_level and data.standardize are SampleCNN "
+            "options (the artist models standardise their log-mel input themselves)"
+        )
+    kwargs = dict(config.model.overrides)
+    kwargs.setdefault("sample_rate", manifest["sample_rate"])
+    if config.model.name == SIAMESE:
+        kwargs["num_negatives"] = config.siamese.num_negatives
+    try:
+        return build(config.model.name, num_classes=len(manifest["tags"]), tags=manifest["tags"],
+                     dtype=policy, **kwargs)  # fmt: skip
+    except (TypeError, ValueError) as error:
         raise config_lib.ConfigError(f"model: {error}") from None
 
 
@@ -69,7 +97,11 @@ def compile_model(model, config, jit_compile, task):
     optimizer = StepDecaySGD(
         opt.learning_rate, momentum=opt.momentum, nesterov=opt.nesterov, step_decay=opt.step_decay
     )
-    if task == "single_label":
+    if config.model.name == SIAMESE:
+        # ISMIR 2018: the hinge loss over the cosine scores, summed over the batch as the authors do.
+        loss = ArtistHingeLoss(margin=config.siamese.margin)
+        metrics = [keras.metrics.MeanMetricWrapper(positive_ranked_first, name="positive_first")]
+    elif task == "single_label":
         loss, metrics = "categorical_crossentropy", ["accuracy"]
     else:
         loss = "binary_crossentropy"
@@ -133,21 +165,25 @@ def train(config, extra_callbacks=()):
     data = config.data
     train_clips = manifest.num_clips(data.train_split)
     steps = max(1, math.ceil(segments_per_epoch(config, model.input_length) / data.batch_size))
-    train_ds = pipeline.train_dataset(
-        data.dir,
-        split=data.train_split,
-        segment_length=model.input_length,
-        batch_size=data.batch_size,
-        crops_per_clip=data.crops_per_clip,
-        shuffle_buffer=data.shuffle_buffer,
-        segment_shuffle_buffer=data.segment_shuffle_buffer,
-        random_offsets=data.random_offsets,
-        seed=config.optimization.seed,
-    )
-    valid_ds = pipeline.eval_dataset(
-        data.dir, split=data.valid_split, segment_length=model.input_length, batch_size=data.eval_batch_size
-    ).map(lambda audio, labels, clip: (audio, labels))
-    valid_segments = pipeline.count_segments(data.dir, data.valid_split, model.input_length)
+    if config.model.name == SIAMESE:
+        train_ds, valid_ds, valid_steps = _siamese_data(config, manifest, model.input_length)
+    else:
+        train_ds = pipeline.train_dataset(
+            data.dir,
+            split=data.train_split,
+            segment_length=model.input_length,
+            batch_size=data.batch_size,
+            crops_per_clip=data.crops_per_clip,
+            shuffle_buffer=data.shuffle_buffer,
+            segment_shuffle_buffer=data.segment_shuffle_buffer,
+            random_offsets=data.random_offsets,
+            seed=config.optimization.seed,
+        )
+        valid_ds = pipeline.eval_dataset(
+            data.dir, split=data.valid_split, segment_length=model.input_length, batch_size=data.eval_batch_size
+        ).map(lambda audio, labels, clip: (audio, labels))
+        valid_segments = pipeline.count_segments(data.dir, data.valid_split, model.input_length)
+        valid_steps = math.ceil(valid_segments / data.eval_batch_size)
 
     opt = config.optimization
     callbacks = [
@@ -176,6 +212,8 @@ def train(config, extra_callbacks=()):
     what = (
         "every segment" if data.crops_per_clip == "all" else f"{data.crops_per_clip} random crop(s) per clip"
     )
+    if config.model.name == SIAMESE:
+        what = f"anchors, each with a positive and {config.siamese.num_negatives} negatives; as many as {what}"
     print(
         f"Training {model.name} ({model.count_params():,} parameters) on {train_clips} clips, "
         f"{steps} steps of {data.batch_size} per epoch ({what}); at most {opt.max_epochs} epochs; "
@@ -186,13 +224,29 @@ def train(config, extra_callbacks=()):
         epochs=config.optimization.max_epochs,
         steps_per_epoch=steps,
         validation_data=valid_ds,
-        validation_steps=math.ceil(valid_segments / data.eval_batch_size),
+        validation_steps=valid_steps,
         callbacks=callbacks,
         shuffle=False,  # the pipeline shuffles
         verbose=config.output.verbose,
     )
     _mark_finished(out, cut_short=bool(budget and budget.stopped))
     return best_path
+
+
+def _siamese_data(config, manifest, segment_length):
+    """`(train, valid, valid steps)` of Siamese examples (anchor, positive, N negatives).
+
+    An epoch has as many anchors as the configured epoch has segments. Validation is the same
+    fixed draw every epoch (a finite `take` of the valid split's stream, seeded), one anchor per
+    validation clip, so its loss can drive the staged decay.
+    """
+    data, seed = config.data, config.optimization.seed
+    options = dict(segment_length=segment_length, num_negatives=config.siamese.num_negatives,
+                   batch_size=data.batch_size, shuffle_buffer=data.shuffle_buffer)  # fmt: skip
+    train_ds = siamese_dataset(data.dir, data.train_split, seed=seed, **options)
+    valid_steps = max(1, manifest.num_clips(data.valid_split) // data.batch_size)
+    valid_ds = siamese_dataset(data.dir, data.valid_split, seed=seed + 1, **options).take(valid_steps)
+    return train_ds, valid_ds, valid_steps
 
 
 def _mark_finished(out, cut_short=False):
