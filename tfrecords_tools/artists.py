@@ -1,6 +1,6 @@
 """Audio files labelled by artist, for artist-label representation learning (ISMIR 2018).
 
-Layout:
+Two layouts; either gives the same split of the same files. A CSV (`--labels`):
 
     audio_dir/...                 audio files in any layout soundfile reads
     artists.csv                   comma- or tab-separated, with a header:
@@ -9,6 +9,24 @@ Layout:
         track_id                  optional: the clip id kept with every excerpt and embedding
                                   (default: the path without its extension)
         album                     optional, kept for the user (not used by the split)
+
+or the Million Song Dataset's track list (`--msd-tracks`), for audio named by MSD track id:
+
+    audio_dir/A/B/C/TRABC...      MSD's tree `<tid[2]>/<tid[3]>/<tid[4]>/<TRACKID>.<ext>` (the
+                                  layout of the MSD HDF5 files, tbertinmahieux/MSongsDB
+                                  `msd_pathname.m`, and of common audio mirrors), or flat
+                                  `<TRACKID>.<ext>`; any of AUDIO_EXTENSIONS or the 7digital-style
+                                  `<TRACKID>.clip.mp3`. Files are found by one walk of audio_dir,
+                                  at any depth; a track id with two files is an error.
+    unique_tracks.txt             the MSD's track list, one `track_id<SEP>song_id<SEP>artist
+                                  name<SEP>title` line per track (title may be empty)
+
+With the MSD list the artist is the artist-name field (two artists with one name are one
+artist), the clip id is the MSD track id, and there is no album. Every track is kept: the MSD
+has several tracks of many songs (same artist and title), and these are not deduplicated, so
+copies of one song can land in different splits; filter unique_tracks.txt first to avoid
+that. Listed tracks without audio are counted in the log and listed in `rejected.csv` (path:
+the track id); audio files whose name is not a listed track id are counted in a warning.
 
 The split of Park, Lee, Park, Ha, Nam, ISMIR 2018 (arXiv:1710.06648; jongpillee/ismir2018-artist
 `train.py`: `--train-size 15`, valid up to 18, test up to 20): 20 tracks per artist, 15 for
@@ -25,7 +43,7 @@ import logging
 import os
 import random
 
-from tfrecords_tools.common import SPLITS, one_hot, open_csv, require_dir, require_file
+from tfrecords_tools.common import AUDIO_EXTENSIONS, SPLITS, one_hot, open_csv, require_dir, require_file
 from tfrecords_tools.errors import DatasetError
 from tfrecords_tools.writer import ClipJob, DatasetPlan, Rejected
 
@@ -34,6 +52,8 @@ log = logging.getLogger(__name__)
 NAME = "artists"
 DEFAULTS = {"sample_rate": 22050, "segment_length": 65536, "shard_size": 128}
 TRACKS_PER_ARTIST = (15, 3, 2)
+MSD_SEPARATOR = "<SEP>"
+_CLIP_SUFFIX = ".clip.mp3"
 _EXPECTED_COLUMNS = "a header with 'path' and 'artist' columns, optionally 'track_id' and 'album'"
 
 
@@ -52,8 +72,17 @@ def tracks_argument(text):
 
 def add_arguments(parser):
     """Adds the artist-folder options to an argparse (sub)parser."""
-    parser.add_argument("--audio-dir", required=True, help="folder the CSV paths are relative to")
-    parser.add_argument("--labels", required=True, metavar="CSV", help="CSV with path and artist columns")
+    parser.add_argument(
+        "--audio-dir", required=True, help="folder the CSV paths are relative to, or the MSD audio folder"
+    )
+    labels = parser.add_mutually_exclusive_group(required=True)
+    labels.add_argument("--labels", metavar="CSV", help="CSV with path and artist columns")
+    labels.add_argument(
+        "--msd-tracks",
+        metavar="unique_tracks.txt",
+        help="the Million Song Dataset's track list, instead of --labels: audio named by MSD track id "
+        "(TRACKID.wav, A/B/C/TRACKID.mp3, TRACKID.clip.mp3, ...) anywhere under --audio-dir",
+    )
     parser.add_argument(
         "--tracks-per-artist",
         default="15,3,2",
@@ -67,7 +96,9 @@ def add_arguments(parser):
 
 
 def plan_from_args(args):
-    """Builds the plan from parsed command-line arguments."""
+    """Builds the plan from parsed command-line arguments (`--labels` or `--msd-tracks`)."""
+    if args.msd_tracks is not None:
+        return plan_msd(args.audio_dir, args.msd_tracks, args.tracks_per_artist, args.num_artists, args.seed)
     return plan(args.audio_dir, args.labels, args.tracks_per_artist, args.num_artists, args.seed)
 
 
@@ -90,13 +121,85 @@ def plan(audio_dir, labels_csv, tracks_per_artist=TRACKS_PER_ARTIST, num_artists
     """
     audio_dir = require_dir(audio_dir, "audio folder")
     labels_csv = require_file(labels_csv, "artist CSV")
-    rows = _read_rows(labels_csv)
+    return _plan_rows(
+        audio_dir,
+        labels_csv,
+        _read_rows(labels_csv),
+        has_audio=lambda path: os.path.isfile(os.path.join(audio_dir, path)),
+        missing_reason=lambda line: f"file not found (line {line} of the artist CSV)",
+        tracks_per_artist=tracks_per_artist,
+        num_artists=num_artists,
+        seed=seed,
+    )
+
+
+def plan_msd(audio_dir, unique_tracks, tracks_per_artist=TRACKS_PER_ARTIST, num_artists=None, seed=0):
+    """Like `plan`, for audio named by Million Song Dataset track id and MSD's `unique_tracks.txt`.
+
+    Args:
+        audio_dir: the folder holding `<TRACKID>.<ext>` files at any depth (MSD's
+            `A/B/C/TRACKID` tree or flat; see the module docstring).
+        unique_tracks: MSD's `unique_tracks.txt` (`track_id<SEP>song_id<SEP>artist<SEP>title`).
+        tracks_per_artist, num_artists, seed: as for `plan`.
+
+    Returns:
+        A single-label `DatasetPlan`; clip ids are the MSD track ids. Listed tracks without
+        audio are in its `rejected` (path: the track id).
+
+    Raises:
+        DatasetError: as for `plan`, or a line without 4 fields, or a track id with two audio files.
+    """
+    audio_dir = require_dir(audio_dir, "audio folder")
+    unique_tracks = require_file(unique_tracks, "MSD track list")
+    listed = _read_msd_tracks(unique_tracks)
+    found = _find_audio(audio_dir)
+    rows, with_audio = [], set()
+    for line, artist, track_id in listed:
+        paths = found.get(track_id, ())
+        if len(paths) > 1:
+            raise DatasetError(f"track id {track_id} (line {line} of {unique_tracks}) has {len(paths)} audio "
+                               f"files under {audio_dir}: {', '.join(paths)}")  # fmt: skip
+        if paths:
+            with_audio.add(paths[0])
+        rows.append((line, paths[0] if paths else track_id, artist, track_id))  # no audio: path = track id
+    name = os.path.basename(unique_tracks)
+    if len(with_audio) < len(listed):
+        log.warning("%d of %d tracks in %s have no audio under %s (see rejected.csv)",
+                    len(listed) - len(with_audio), len(listed), name, audio_dir)  # fmt: skip
+    listed_ids = {track_id for _, _, track_id in listed}
+    unlisted = sum(len(paths) for stem, paths in found.items() if stem not in listed_ids)
+    if unlisted:
+        log.warning("%d audio files under %s are not named by a track id in %s and are ignored",
+                    unlisted, audio_dir, name)  # fmt: skip
+    return _plan_rows(
+        audio_dir,
+        unique_tracks,
+        rows,
+        has_audio=with_audio.__contains__,
+        missing_reason=lambda line: f"no audio file named by the track id (line {line} of {name})",
+        tracks_per_artist=tracks_per_artist,
+        num_artists=num_artists,
+        seed=seed,
+    )
+
+
+def _plan_rows(audio_dir, source, rows, *, has_audio, missing_reason, tracks_per_artist, num_artists, seed):
+    """The eligibility, artist draw and split shared by both layouts.
+
+    Args:
+        audio_dir: the absolute audio folder the rows' paths are relative to.
+        source: the label file, named in errors.
+        rows: `[(line, path, artist, track_id)]` in file order.
+        has_audio: `has_audio(path)` is true where the row's audio exists; rows without are
+            rejected with the reason `missing_reason(line)`.
+        tracks_per_artist, num_artists, seed: as for `plan`.
+    """
     needed = sum(tracks_per_artist)
     rejected = []
     by_artist = collections.defaultdict(list)
     for line, path, artist, track_id in rows:
-        if not os.path.isfile(os.path.join(audio_dir, path)):
-            rejected.append(Rejected(path, f"file not found (line {line} of the artist CSV)"))
+        if not has_audio(path):
+            rejected.append(Rejected(path, missing_reason(line)))
             continue
         by_artist[artist].append((path, track_id))
     eligible = sorted(artist for artist, tracks in by_artist.items() if len(tracks) >= needed)
@@ -112,7 +215,7 @@ def plan(audio_dir, labels_csv, tracks_per_artist=TRACKS_PER_ARTIST, num_artists
             len(by_artist) - len(eligible), len(by_artist), needed,
         )  # fmt: skip
     if not eligible:
-        raise DatasetError(f"{labels_csv}: no artist has {needed} tracks with audio ({sum(tracks_per_artist)} = "
+        raise DatasetError(f"{source}: no artist has {needed} tracks with audio ({sum(tracks_per_artist)} = "
                            f"{'+'.join(map(str, tracks_per_artist))} per artist)")  # fmt: skip
     if num_artists is not None:
         if not 1 <= num_artists <= len(eligible):
@@ -177,3 +280,48 @@ def _read_rows(path):
                 seen[key] = line
             rows.append((line, clip_path, row["artist"], track_id))
     return rows
+
+
+def _read_msd_tracks(path):
+    """`[(line, artist, track_id)]` from MSD's `unique_tracks.txt`, checked."""
+    tracks, seen = [], {}
+    with open(path, encoding="utf-8", errors="replace") as handle:  # mostly utf-8, some latin-1
+        for line, text in enumerate(handle, start=1):
+            text = text.rstrip("\r\n")
+            if not text.strip():
+                continue
+            fields = [field.strip() for field in text.split(MSD_SEPARATOR)]
+            if len(fields) != 4:
+                raise DatasetError(
+                    f"{path}, line {line}: {len(fields)} fields, expected 4 "
+                    "(track_id<SEP>song_id<SEP>artist<SEP>title)"
+                )
+            track_id, _, artist, _ = fields
+            if not track_id or not artist:
+                raise DatasetError(f"{path}, line {line}: empty track id or artist")
+            if track_id in seen:
+                raise DatasetError(
+                    f"{path}, line {line}: track id {track_id!r} already on line {seen[track_id]}"
+                )
+            seen[track_id] = line
+            tracks.append((line, artist, track_id))
+    return tracks
+
+
+def _find_audio(audio_dir):
+    """`{stem: [relative paths]}` of the audio files under `audio_dir`, from one walk.
+
+    The stem is the name without its audio extension, or without `.clip.mp3` (7digital previews).
+    """
+    found = collections.defaultdict(list)
+    for folder, subfolders, names in os.walk(audio_dir):
+        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
+        for name in sorted(names):
+            stem, extension = os.path.splitext(name)
+            if name.startswith(".") or extension.lower() not in AUDIO_EXTENSIONS:
+                continue
+            if name.lower().endswith(_CLIP_SUFFIX):
+                stem = name[: -len(_CLIP_SUFFIX)]
+            path = os.path.relpath(os.path.join(folder, name), audio_dir).replace(os.sep, "/")
+            found[stem].append(path)
+    return found

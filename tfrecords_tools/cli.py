@@ -8,6 +8,7 @@
     python -m tfrecords_tools dcase2017 --root /data/dcase2017_task4 --out OUT --split jstsp
     python -m tfrecords_tools folder --audio-dir DIR --labels labels.csv --out OUT
     python -m tfrecords_tools artists --audio-dir DIR --labels artists.csv --out OUT --num-artists 500
+    python -m tfrecords_tools artists --audio-dir MSD_AUDIO --msd-tracks unique_tracks.txt --out OUT
     python -m tfrecords_tools verify OUT
 
 Exit codes: 0 done; 1 some shards failed (rerun the same command to resume) or `verify`
