@@ -277,6 +277,21 @@ def test_classifier_trains_and_its_evaluation_matches_scikit_learn(tiny, top3):
     assert results["roc_auc"] > 0.6
 
 
+def test_a_linear_classifier_is_standardisation_then_one_dense_layer(tiny, top3):
+    """hidden=0, the ISMIR 2018 transfer classifier: sigmoid((x - mean) / max(std, 1e-7) @ W + b)."""
+    out, _ = top3
+    model = train_classifier(out, hidden=0, epochs=3, batch_size=8, seed=0)
+    assert [layer.name for layer in model.layers] == ["features", "standardize", "predictions"]
+    train, _, _ = load_features(out, "train")
+    test, _, _ = load_features(out, "test")
+    kernel, bias = (np.asarray(w) for w in model.get_layer("predictions").get_weights())
+    z = (test - train.mean(axis=0)) / np.maximum(np.sqrt(train.var(axis=0)), 1e-7) @ kernel + bias
+    expected = 1.0 / (1.0 + np.exp(-z))
+    np.testing.assert_allclose(model.predict(test, verbose=0), expected, rtol=1e-3, atol=1e-5)
+    with pytest.raises(ValueError, match="hidden must be >= 0"):
+        train_classifier(out, hidden=-1)
+
+
 def _folder_dataset(root):
     """A single-label folder dataset with classes other than the tiny MTAT tags."""
     audio = root / "audio"

@@ -25,11 +25,15 @@ __all__ = ["build_classifier", "evaluate_classifier", "train_classifier"]
 def build_classifier(dim, num_classes, task="multi_label", hidden=512, dropout=0.5, mean=None, variance=None):
     """The SPL 2017 classifier: standardisation, 2 x (Dense + ReLU + Dropout), output layer.
 
+    With `hidden=0`, a linear classifier (standardisation and the output layer only): the
+    ISMIR 2018 authors' transfer classifier (jongpillee/ismir2018-artist `run_gtzan_dnn.py`,
+    `build_model0`).
+
     Args:
         dim: feature size D.
         num_classes: outputs K.
         task: `"multi_label"` (sigmoid) or `"single_label"` (softmax).
-        hidden: units of each hidden layer.
+        hidden: units of each hidden layer (0: no hidden layer).
         dropout: dropout rate after each hidden layer.
         mean, variance: per-feature statistics for the input `Normalization` (default 0 / 1).
 
@@ -41,7 +45,9 @@ def build_classifier(dim, num_classes, task="multi_label", hidden=512, dropout=0
     inputs = keras.Input((dim,), name="features")
     # The statistics live in the model, so the saved classifier takes raw cached features.
     x = keras.layers.Normalization(mean=mean, variance=variance, name="standardize")(inputs)
-    for i in (1, 2):
+    if hidden < 0:
+        raise ValueError(f"hidden must be >= 0 (0: a linear classifier), got {hidden}")
+    for i in (1, 2) if hidden else ():
         x = keras.layers.Dense(hidden, activation="relu", name=f"hidden{i}")(x)
         x = keras.layers.Dropout(dropout, name=f"dropout{i}")(x)
     activation = "softmax" if task == "single_label" else "sigmoid"
@@ -69,7 +75,7 @@ def train_classifier(
 
     Args:
         feature_dir: a folder written by `extract_features` (with `train`, ideally `valid`).
-        hidden: units of each of the two hidden layers.
+        hidden: units of each of the two hidden layers (0: a linear classifier).
         dropout: dropout rate after each hidden layer.
         epochs: most epochs.
         batch_size: clips per step.
