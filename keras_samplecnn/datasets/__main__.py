@@ -1,7 +1,26 @@
-"""``python -m keras_samplecnn.datasets DIR [--clips N] [--seconds S] [--seed K]``: write the
-synthetic MTAT-layout demo dataset (see `keras_samplecnn.datasets.demo_mtat`)."""
+"""Write a demo dataset:
 
-from keras_samplecnn.datasets.demo_mtat import main
+- ``python -m keras_samplecnn.datasets DIR [--clips N] [--seconds S] [--seed K]``: the synthetic
+  MTAT-layout dataset (see `keras_samplecnn.datasets.demo_mtat`);
+- ``python -m keras_samplecnn.datasets artists DIR [--artists N] [--tracks T] [--seconds S]
+  [--seed K]``: the synthetic artist-labelled dataset (see
+  `keras_samplecnn.datasets.demo_artists`).
+"""
+
+import sys
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # A first word names the demo; without one it is demo MTAT (the original command line).
+    if argv[:1] == ["artists"]:
+        from keras_samplecnn.datasets.demo_artists import main as artists_main
+
+        return artists_main(argv[1:])
+    from keras_samplecnn.datasets.demo_mtat import main as mtat_main
+
+    return mtat_main(argv)
+
 
 if __name__ == "__main__":
     raise SystemExit(main())
