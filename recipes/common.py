@@ -94,6 +94,19 @@ folder already converted with `python -m tfrecords_tools folder` (it holds manif
 """
 
 
+ARTISTS_HELP = """\
+No artist data found{where}.
+
+Give --artists a folder converted by `python -m tfrecords_tools artists` (it holds
+manifest.json), or your audio folder with --artist-labels CSV (columns path,artist and
+optionally track_id,album; paths relative to the folder) or, for Million Song Dataset audio
+named by track id, --msd-tracks unique_tracks.txt. The paper keeps 20 tracks per artist
+(15 / 3 / 2 for training / validation / test; --tracks-per-artist).
+
+No data at hand? `python {script} --demo` uses synthetic artists.
+"""
+
+
 @dataclasses.dataclass(frozen=True)
 class Dataset:
     """How a recipe finds, converts and fakes one dataset.
@@ -171,6 +184,7 @@ DATASETS = {
         real_data_options=("--split-files", "filtered"),
     ),
     "folder": Dataset("folder", (), FOLDER_HELP, None, root_flag="--audio-dir"),
+    "artists": Dataset("artists", (), ARTISTS_HELP, None, root_flag="--audio-dir"),
 }
 
 
@@ -390,6 +404,7 @@ DEMO_MAKERS = {
                         "demo_speech_commands"),
     "dcase2017": ("keras_samplecnn.datasets.demo_dcase2017", "make_demo_dcase2017", "demo_dcase2017"),
     "gtzan": ("keras_samplecnn.datasets.demo_gtzan", "make_demo_gtzan", "demo_gtzan"),
+    "artists": ("keras_samplecnn.datasets.demo_artists", "make_demo_artists", "demo_artists"),
 }  # fmt: skip
 
 
