@@ -101,27 +101,6 @@ def objectives_of(text):
     return names
 
 
-def seeds_of(args, demo):
-    if not args.seeds:
-        return list(demo.get("seeds", [0])) if demo else [0]
-    try:
-        return [int(s) for s in args.seeds.split(",") if s.strip()]
-    except ValueError:
-        sys.exit(f"error: --seeds takes comma-separated integers, got {args.seeds!r}")
-
-
-def classifier_options(args, demo):
-    options = dict((demo or {}).get("classifier", {"hidden": 0}))
-    types = {"hidden": int, "dropout": float, "epochs": int, "batch_size": int, "learning_rate": float,
-             "patience": int}  # fmt: skip
-    for item in args.classifier:
-        key, _, value = item.partition("=")
-        if key not in types or not value:
-            sys.exit(f"error: --classifier {item!r}: use KEY=VALUE with KEY one of {sorted(types)}")
-        options[key] = types[key](value)
-    return options
-
-
 def model_overrides(sets):
     """The `model.overrides.*` of `--set` items, values parsed as YAML."""
     import yaml
@@ -330,8 +309,9 @@ def main(argv=None):
     filter_native_logs()
     demo = demo_settings(args.demo_size) if args.demo else None
     objectives = objectives_of(args.objectives)
-    seeds = seeds_of(args, demo)
-    options = classifier_options(args, demo)
+    seeds = multiscale.parse_seeds(args.seeds, demo)
+    # The authors' linear classifier unless told otherwise.
+    options = multiscale.classifier_options(args.classifier, (demo or {}).get("classifier", {"hidden": 0}))
     profile = args.profile or (demo.get("profile") if demo else None)
     out = args.out or ("runs/artist_representation" + ("_demo" if demo else ""))
     timings = common.Timings({"start-up": time.monotonic() - common.STARTED})

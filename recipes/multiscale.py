@@ -71,23 +71,33 @@ def resolve(args, demo):
     else:
         presets = list(EXTRACTOR_SETS[args.family])
     layers = args.layers or EXTRACTOR_LAYERS.get(args.family, "all")
-    if args.seeds:
-        try:
-            seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-        except ValueError:
-            sys.exit(f"error: --seeds takes comma-separated integers, got {args.seeds!r}")
-    else:
-        seeds = list(demo.get("seeds", [0])) if demo else [0]
-    options = dict((demo or {}).get("classifier", {}))
+    seeds = parse_seeds(args.seeds, demo)
+    options = classifier_options(args.classifier, (demo or {}).get("classifier", {}))
+    profile = args.profile or (demo.get("profile") if demo else None)
+    return presets, layers, seeds, options, profile
+
+
+def parse_seeds(text, demo):
+    """`--seeds "0,1,2"` as ints; without it the demo file's seeds (with --demo) or [0]."""
+    if not text:
+        return list(demo.get("seeds", [0])) if demo else [0]
+    try:
+        return [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        sys.exit(f"error: --seeds takes comma-separated integers, got {text!r}")
+
+
+def classifier_options(items, defaults):
+    """`train_classifier` options: `defaults` (the demo file's) with `--classifier KEY=VALUE` items over them."""
+    options = dict(defaults)
     types = {"hidden": int, "dropout": float, "epochs": int, "batch_size": int, "learning_rate": float,
              "patience": int}  # fmt: skip
-    for item in args.classifier:
+    for item in items:
         key, _, value = item.partition("=")
         if key not in types or not value:
             sys.exit(f"error: --classifier {item!r}: use KEY=VALUE with KEY one of {sorted(types)}")
         options[key] = types[key](value)
-    profile = args.profile or (demo.get("profile") if demo else None)
-    return presets, layers, seeds, options, profile
+    return options
 
 
 def extractor_geometry(presets):

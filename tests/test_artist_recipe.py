@@ -11,7 +11,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECIPES = os.path.join(ROOT, "recipes")
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-TINY = ["--demo", "--seeds", "0,1", "--workers", "1",
+TINY = ["--demo", "--seeds", "1", "--workers", "1",
         "--demo-size", "artists.num_artists=5", "--demo-size", "artists.tracks_per_artist=4",
         "--demo-size", "artists.clip_seconds=3.2", "--demo-size", "tracks_per_artist=2,1,1",
         "--demo-size", "tags.n_clips=60", "--demo-size", "tags.clip_seconds=3.2",
@@ -39,26 +39,25 @@ def test_both_objectives_and_the_random_network_on_three_targets(demo_run):
     out, stdout = demo_run
     table = json.loads((out / "artist_table.json").read_text())
     rows = table["rows"]
-    assert len(rows) == 2 * 3 * 3  # seeds x feature sets x targets
-    assert {(r["target"], r["features"]) for r in rows} == {
-        (t, f) for t in ("artist", "genre", "tags") for f in ("basic", "siamese", "random")
+    assert {(r["target"], r["features"], r["seed"]) for r in rows} == {
+        (t, f, 1) for t in ("artist", "genre", "tags") for f in ("basic", "siamese", "random")
     }
+    assert len(rows) == 9
     for row in rows:
         assert row["dim"] == 256  # the 256-d embedding, one extractor per row
         assert 0.0 <= row["roc_auc"] <= 1.0
         assert ("accuracy" in row) == (row["target"] != "tags")
-    # The summary is the mean and sample deviation of the seeds' headline metric.
-    for entry in table["summary"]:
-        metric = "roc_auc" if entry["target"] == "tags" else "accuracy"
-        values = [r[metric] for r in rows if (r["target"], r["features"]) == (entry["target"], entry["features"])]
-        assert entry["values"] == values and entry["mean"] == pytest.approx(np.mean(values))
-        assert entry["std"] == pytest.approx(np.std(values, ddof=1))
     text = (out / "artist_table.md").read_text()
     assert "| basic |" in text and "| random |" in text and "tagging (ROC-AUC)" in text
     assert "GFLOP/s" in stdout  # every timing names the machine's peak
-    for seed in (0, 1):
-        for objective in ("basic", "siamese"):
-            assert os.path.exists(out / f"seed{seed}" / objective / "best.keras")
+    for objective in ("basic", "siamese"):
+        assert os.path.exists(out / "seed1" / objective / "best.keras")
+    # The features are the models' 256-d embeddings of the clips, cached with their track ids.
+    cache = json.loads((out / "seed1" / "features" / "artist" / "features_manifest.json").read_text())
+    assert cache["dim"] == 3 * 256 and [entry["layer"] for entry in cache["layers"]] == ["embedding"] * 3
+    paths = [entry["path"] for entry in cache["extractors"]]
+    assert paths[:2] == [str((out / "seed1" / o / "best.keras").resolve()) for o in ("basic", "siamese")]
+    assert paths[2] is None  # the untrained network, built in the recipe
     # The artist data keeps the per-artist split: 5 artists x 2 / 1 / 1 tracks.
     manifest = json.loads((out / "data" / "artists" / "manifest.json").read_text())
     assert [manifest["splits"][s]["clips"] for s in ("train", "valid", "test")] == [10, 5, 5]
@@ -66,29 +65,64 @@ def test_both_objectives_and_the_random_network_on_three_targets(demo_run):
 
 def test_a_second_run_reuses_training_and_features(demo_run):
     out, _ = demo_run
+    mtimes = {o: os.path.getmtime(out / "seed1" / o / "best.keras") for o in ("basic", "siamese")}
     stdout = _run(*TINY, "--out", str(out)).stdout
-    assert stdout.count("holds a finished run") == 4  # 2 seeds x 2 objectives
+    assert stdout.count("holds a finished run") == 2 and "Training " not in stdout
     assert "Synthesising" not in stdout
+    assert {o: os.path.getmtime(out / "seed1" / o / "best.keras") for o in ("basic", "siamese")} == mtimes
 
 
-def test_the_recipe_geometry_is_the_models():
+def test_the_table_is_the_mean_and_sample_deviation_over_seeds():
+    recipe = _recipe()
+    rows = [{"target": "tags", "features": "basic", "seed": s, "roc_auc": v, "pr_auc": 0.5}
+            for s, v in enumerate((0.8, 0.9, 0.95))]  # fmt: skip
+    rows += [{"target": "tags", "features": "random", "seed": s, "roc_auc": v, "pr_auc": 0.5}
+             for s, v in enumerate((0.85, 0.86, 0.84))]  # fmt: skip
+    rows += [{"target": "genre", "features": "basic", "seed": 0, "roc_auc": 0.7, "accuracy": 0.6}]
+    summary = recipe.summarise(rows)
+    entry = summary[("tags", "basic")]
+    assert entry["mean"] == pytest.approx(np.mean([0.8, 0.9, 0.95]))
+    assert entry["std"] == pytest.approx(np.std([0.8, 0.9, 0.95], ddof=1))
+    assert summary[("genre", "basic")] == {"metric": "accuracy", "values": [0.6], "mean": 0.6, "std": None}
+    table = recipe.markdown_table(summary, ["basic", "siamese", "random"])
+    assert table.splitlines()[0] == "| features | genre (accuracy) | tagging (ROC-AUC) |"
+    assert "| basic | 0.6000 | 0.8833 ± 0.0764 |" in table and "| siamese | — | — |" in table
+    lines = recipe.verdicts(summary, ["basic"])
+    assert lines == ["basic features are better than random features on tagging: +0.0333 roc_auc"]
+
+
+def _recipe():
     sys.path.insert(0, RECIPES)
     try:
         import artist_representation
     finally:
         sys.path.remove(RECIPES)
+    return artist_representation
+
+
+def test_the_recipe_geometry_is_the_models():
     from keras_samplecnn.models import build
 
+    recipe = _recipe()
     model = build("artist_basic", num_classes=3)
-    assert artist_representation.model_geometry([]) == (model.input_length, model.sample_rate)
+    assert recipe.model_geometry([]) == (model.input_length, model.sample_rate)
     small = ["model.overrides.num_frames=200", "model.overrides.hop_length=256"]
-    assert artist_representation.model_geometry(small) == (199 * 256, 22050)
+    assert recipe.model_geometry(small) == (199 * 256, 22050)
 
 
-def test_bad_input_is_a_clear_error(tmp_path):
-    result = _run("--artists", str(tmp_path), "--out", str(tmp_path / "o"), check=False)
-    assert result.returncode != 0 and "--artist-labels CSV or --msd-tracks" in result.stderr
-    result = _run("--artists", str(tmp_path / "missing"), check=False)
-    assert result.returncode != 0 and "No artist data found" in result.stderr
-    result = _run("--demo", "--objectives", "triplet", check=False)
-    assert result.returncode != 0 and "--objectives" in result.stderr
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--artists", "{tmp}"], "--artist-labels CSV or --msd-tracks"),
+        (["--artists", "{tmp}/missing"], "No artist data found"),
+        (["--demo", "--objectives", "triplet"], "--objectives"),
+        (["--demo", "--seeds", "zero"], "--seeds takes comma-separated integers"),
+        (["--demo", "--classifier", "depth=2"], "KEY=VALUE"),
+    ],
+)
+def test_bad_input_is_a_clear_error(tmp_path, args, message):
+    argv = [arg.format(tmp=tmp_path) for arg in args] + ["--out", str(tmp_path / "out")]
+    with pytest.raises(SystemExit) as info:
+        _recipe().main(argv)
+    assert message in str(info.value.code)
+    assert not (tmp_path / "out" / "seed0").exists()  # stopped before any training

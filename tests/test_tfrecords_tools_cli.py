@@ -16,6 +16,7 @@ COMMANDS = {
     "speech-commands": "--variant {35,12}",
     "dcase2017": "--skip-unknown-labels",
     "gtzan": "--split-ratio",
+    "artists": "--msd-tracks",
     "verify": "DIR",
 }
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -69,7 +69,7 @@ import os
 import numpy as np
 
 from keras_samplecnn.datasets import demo_mtat, demo_music, mtat_layout
-from keras_samplecnn.datasets.writing import run_jobs, write_wav
+from keras_samplecnn.datasets.writing import run_jobs, write_rendered
 
 SAMPLE_RATE = 22050
 CLIP_SECONDS = 6.0
@@ -214,15 +214,7 @@ def render_artist_track(item, sample_rate=SAMPLE_RATE, seconds=CLIP_SECONDS):
         item: an `ArtistTrack`.
         sample_rate, seconds: output format.
     """
-    audio = demo_mtat.render_clip(demo_mtat.Clip(0, item.track, 0, item.path), sample_rate, seconds)
-    return np.round(np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
-
-
-def _job(args):
-    item, audio_dir, sample_rate, seconds = args
-    path = os.path.join(audio_dir, *item.path.split("/"))
-    write_wav(path, render_artist_track(item, sample_rate, seconds), sample_rate)
-    return path
+    return demo_mtat.render_opening(item.track, sample_rate, seconds, item.path)
 
 
 def make_demo_artists(
@@ -267,8 +259,8 @@ def make_demo_artists(
     for artist in artists:
         os.makedirs(os.path.join(audio_dir, artist.tracks[0].track.folder), exist_ok=True)
     items = [item for artist in artists for item in artist.tracks]
-    jobs = [(item, audio_dir, sample_rate, clip_seconds) for item in items]
-    run_jobs(_job, jobs, workers, "demo artist tracks", "track", progress)
+    jobs = [(render_artist_track, item, audio_dir, sample_rate, clip_seconds) for item in items]
+    run_jobs(write_rendered, jobs, workers, "demo artist tracks", "track", progress)
     _write_text(os.path.join(directory, LABELS_FILE), _labels_csv(items))
     _write_text(os.path.join(directory, "README.md"), README)  # last: a finished dataset
     return artists

@@ -71,7 +71,7 @@ import os
 import numpy as np
 
 from keras_samplecnn.datasets import demo_mtat
-from keras_samplecnn.datasets.writing import run_jobs, write_wav
+from keras_samplecnn.datasets.writing import run_jobs, write_rendered
 
 SAMPLE_RATE = 22050
 CLIP_SECONDS = 10.0
@@ -141,15 +141,7 @@ def gtzan_plan(clips_per_genre=30, seed=0):
 
 def render_genre_clip(clip, sample_rate=SAMPLE_RATE, seconds=CLIP_SECONDS):
     """Synthesise one clip as int16 samples (`demo_mtat.render_clip`, quantised)."""
-    audio = demo_mtat.render_clip(demo_mtat.Clip(0, clip.track, 0, clip.path), sample_rate, seconds)
-    return np.round(np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
-
-
-def _job(args):
-    clip, directory, sample_rate, seconds = args
-    path = os.path.join(directory, *clip.path.split("/"))
-    write_wav(path, render_genre_clip(clip, sample_rate, seconds), sample_rate)
-    return path
+    return demo_mtat.render_opening(clip.track, sample_rate, seconds, clip.path)
 
 
 def make_demo_gtzan(
@@ -189,8 +181,8 @@ def make_demo_gtzan(
     directory = os.fspath(directory)
     for genre in GENRES:
         os.makedirs(os.path.join(directory, GENRE_FOLDER, genre), exist_ok=True)
-    jobs = [(clip, directory, sample_rate, clip_seconds) for clip in clips]
-    run_jobs(_job, jobs, workers, "demo GTZAN clips", "clip", progress)
+    jobs = [(render_genre_clip, clip, directory, sample_rate, clip_seconds) for clip in clips]
+    run_jobs(write_rendered, jobs, workers, "demo GTZAN clips", "clip", progress)
     tmp = os.path.join(directory, "README.md.part")
     with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
         handle.write(README)

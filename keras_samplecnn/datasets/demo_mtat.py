@@ -744,6 +744,13 @@ def render_clip(clip, sample_rate=DEMO_SAMPLE_RATE, seconds=DEMO_CLIP_SECONDS):
     return mix.astype(np.float32)
 
 
+def render_opening(track, sample_rate, seconds, path=""):
+    """The first `seconds` of a track (its clip 0, `render_clip`) as int16 samples: what the
+    demos made of whole tracks (`demo_gtzan`, `demo_artists`) write."""
+    audio = render_clip(Clip(0, track, 0, path), sample_rate, seconds)
+    return np.round(np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
+
+
 # ----------------------------------------------------------------------------------------------
 # Writing the dataset
 # ----------------------------------------------------------------------------------------------

@@ -49,3 +49,12 @@ def write_wav(path, samples, sample_rate):
         handle.setframerate(sample_rate)
         handle.writeframes(np.asarray(samples, dtype="<i2").tobytes())
     os.replace(tmp, path)
+
+
+def write_rendered(job):
+    """A `run_jobs` job `(render, item, folder, sample_rate, seconds)`: writes
+    `render(item, sample_rate, seconds)` (int16) as the wav `folder/<item.path>`; returns its path."""
+    render, item, folder, sample_rate, seconds = job
+    path = os.path.join(folder, *item.path.split("/"))
+    write_wav(path, render(item, sample_rate, seconds), sample_rate)
+    return path
