@@ -105,3 +105,19 @@ def test_artist_models_are_feature_extractors(artist_data, tmp_path):
         [keras.ops.convert_to_numpy(m.encoder(padded, training=False)) for m in (basic, siamese)], 1
     )
     np.testing.assert_allclose(features, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_a_fixed_draw_repeats_and_a_training_stream_does_not(artist_data):
+    """reshuffle=False (the trainer's Siamese validation): every iteration gives the same
+    examples; the training stream gives new ones each time it is iterated."""
+
+    def examples(dataset):
+        return np.concatenate([np.concatenate([x["anchor"].ravel(), x["positive"].ravel(), x["negatives"].ravel()])
+                               for x, _ in dataset.as_numpy_iterator()])  # fmt: skip
+
+    for reshuffle in (False, True):
+        dataset = siamese_dataset(artist_data, "train", LENGTH, num_negatives=2, batch_size=4, seed=5,
+                                  shuffle_buffer=16, reshuffle=reshuffle).take(4)  # fmt: skip
+        first, second = examples(dataset), examples(dataset)
+        assert first.shape == (4 * 4 * 4 * LENGTH,)
+        assert np.array_equal(first, second) == (not reshuffle)

@@ -251,6 +251,7 @@ def train_dataset(
     segment_shuffle_buffer=2048,
     clips_per_parse=16,
     random_offsets=True,
+    reshuffle=True,
 ):
     """Training segments of the clips, shuffled and batched: every segment, or random crops.
 
@@ -291,6 +292,9 @@ def train_dataset(
         clips_per_parse: clips parsed together with `crops_per_clip="all"`.
         random_offsets: with `crops_per_clip="all"`, shift each clip's grid of segments by a
             random offset at every pass; False cuts them at 0, L, 2L, ... as the authors did.
+        reshuffle: a new order and new crops each time the dataset is iterated (training);
+            False: every iteration yields the same elements (with `seed` and `deterministic`),
+            a fixed draw such as the Siamese validation examples.
 
     Returns:
         a `tf.data.Dataset` of `(audio, labels)`: float32 `[batch, segment_length]` in
@@ -311,7 +315,7 @@ def train_dataset(
         records = tf.data.TFRecordDataset(files, buffer_size=READ_BUFFER_BYTES).shard(num_shards, shard_index)
     elif len(files) > 1:
         names = tf.data.Dataset.from_tensor_slices(files).shuffle(
-            len(files), seed=seed, reshuffle_each_iteration=True
+            len(files), seed=seed, reshuffle_each_iteration=reshuffle
         )
         records = names.interleave(
             lambda f: tf.data.TFRecordDataset(f, buffer_size=READ_BUFFER_BYTES),
@@ -325,12 +329,12 @@ def train_dataset(
     if cache:
         records = records.cache()
     if shuffle_buffer > 1:
-        records = records.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+        records = records.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=reshuffle)
     if repeat:
         records = records.repeat()
     # One stateless seed pair per batch: crops are reproducible with a fixed `seed` however
     # the parallel map schedules its calls, and new in every epoch when not repeated.
-    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=reshuffle).batch(2)
     spec = schema.feature_spec(num_labels)
     options = tf.data.Options()
     options.deterministic = deterministic
@@ -346,7 +350,7 @@ def train_dataset(
         )
         segments = segments.unbatch()
         if segment_shuffle_buffer > 1:
-            segments = segments.shuffle(segment_shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+            segments = segments.shuffle(segment_shuffle_buffer, seed=seed, reshuffle_each_iteration=reshuffle)
         batches = segments.batch(batch_size, drop_remainder=drop_remainder).map(
             lambda pieces, labels: (_decode_pcm(pieces, segment_length), labels),
             num_parallel_calls=AUTOTUNE,
@@ -372,7 +376,7 @@ def train_dataset(
         batches = batches.unbatch()  # the k batches of one group, as separate elements
         buffer = batch_shuffle_buffer or 4 * k
         if buffer > 1:
-            batches = batches.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+            batches = batches.shuffle(buffer, seed=seed, reshuffle_each_iteration=reshuffle)
         batches = batches.map(
             lambda pieces, labels: (_decode_pcm(pieces, segment_length), labels),
             num_parallel_calls=AUTOTUNE,

@@ -20,8 +20,9 @@ from keras_samplecnn.data import pipeline
 
 
 def siamese_dataset(
-    data, split="train", segment_length=65536, num_negatives=4, batch_size=15, seed=0, shuffle_buffer=256
-):
+    data, split="train", segment_length=65536, num_negatives=4, batch_size=15, seed=0, shuffle_buffer=256,
+    reshuffle=True,
+):  # fmt: skip
     """Batches of `({"anchor", "positive", "negatives"}, zeros)` for `SiameseArtistModel`.
 
     Args:
@@ -32,6 +33,8 @@ def siamese_dataset(
         batch_size: anchors per batch (15 in the authors' code).
         seed: the seed of every draw.
         shuffle_buffer: clips in each stream's shuffle buffer.
+        reshuffle: new examples each time the dataset is iterated (training); False: the same
+            examples every time (a fixed validation draw).
 
     Returns:
         an infinite `tf.data.Dataset`: anchor and positive float32 `(b, L)`, negatives
@@ -39,7 +42,7 @@ def siamese_dataset(
         `ArtistHingeLoss`. `siamese_examples` gives the same examples unbatched, with their
         artists.
     """
-    examples = siamese_examples(data, split, segment_length, num_negatives, seed, shuffle_buffer)
+    examples = siamese_examples(data, split, segment_length, num_negatives, seed, shuffle_buffer, reshuffle)
 
     def to_inputs(anchor, positive, negatives, anchor_artist, negative_artists):
         del anchor_artist, negative_artists
@@ -48,7 +51,9 @@ def siamese_dataset(
     return examples.map(to_inputs).batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
-def siamese_examples(data, split="train", segment_length=65536, num_negatives=4, seed=0, shuffle_buffer=256):
+def siamese_examples(
+    data, split="train", segment_length=65536, num_negatives=4, seed=0, shuffle_buffer=256, reshuffle=True
+):
     """Unbatched `(anchor, positive, negatives, anchor_artist, negative_artists)`, artists as
     label indices: what `siamese_dataset` batches (and what tests check)."""
     if num_negatives < 1:
@@ -60,7 +65,7 @@ def siamese_examples(data, split="train", segment_length=65536, num_negatives=4,
     def excerpts(stream_seed):
         stream = pipeline.train_dataset(
             data, split, segment_length=segment_length, batch_size=1, crops_per_clip=1,
-            shuffle_buffer=shuffle_buffer, seed=stream_seed, repeat=True, deterministic=True,
+            shuffle_buffer=shuffle_buffer, seed=stream_seed, repeat=True, deterministic=True, reshuffle=reshuffle,
         )  # fmt: skip
         return stream.unbatch().map(lambda audio, labels: (audio, tf.argmax(labels, output_type=tf.int64)))
 

@@ -237,16 +237,16 @@ def _siamese_data(config, manifest, segment_length):
     """`(train, valid, valid steps)` of Siamese examples (anchor, positive, N negatives).
 
     An epoch has as many anchors as the configured epoch has segments. Validation is the same
-    fixed draw every epoch (a finite `take` of the valid split's stream, seeded), one anchor per
-    validation clip, so its loss can drive the staged decay.
+    fixed draw every epoch (the first anchors of the valid split's stream, seeded and not
+    reshuffled), about one per validation clip, so its loss can drive the staged decay.
     """
     data, seed = config.data, config.optimization.seed
     options = dict(segment_length=segment_length, num_negatives=config.siamese.num_negatives,
                    batch_size=data.batch_size, shuffle_buffer=data.shuffle_buffer)  # fmt: skip
     train_ds = siamese_dataset(data.dir, data.train_split, seed=seed, **options)
     valid_steps = max(1, manifest.num_clips(data.valid_split) // data.batch_size)
-    valid_ds = siamese_dataset(data.dir, data.valid_split, seed=seed + 1, **options).take(valid_steps)
-    return train_ds, valid_ds, valid_steps
+    valid_ds = siamese_dataset(data.dir, data.valid_split, seed=seed + 1, reshuffle=False, **options)
+    return train_ds, valid_ds.take(valid_steps), valid_steps
 
 
 def _mark_finished(out, cut_short=False):
