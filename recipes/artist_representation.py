@@ -60,7 +60,8 @@ def parse_args(argv):
     parser.add_argument("--artists", help="artist data: converted (manifest.json) or the audio folder")
     parser.add_argument("--artist-labels", metavar="CSV", help="CSV path,artist[,track_id,album] of --artists")
     parser.add_argument("--msd-tracks", metavar="TXT", help="MSD's unique_tracks.txt: --artists holds MSD audio")
-    parser.add_argument("--tracks-per-artist", default="15,3,2", help="per-artist split (default 15,3,2)")
+    parser.add_argument("--tracks-per-artist", default="15,3,2",
+                        help="per-artist split when --artists is converted here (default 15,3,2)")  # fmt: skip
     parser.add_argument("--num-artists", type=int, help="keep this many artists (the paper: 500 to 10,000)")
     parser.add_argument("--genres", help="genre target: GTZAN or a folder dataset (raw or converted)")
     parser.add_argument("--genre-labels", metavar="CSV", help="with --genres: a folder dataset's labels CSV")
@@ -101,27 +102,26 @@ def objectives_of(text):
     return names
 
 
-def model_overrides(sets):
-    """The `model.overrides.*` of `--set` items, values parsed as YAML."""
-    import yaml
+def load_config(profile, sets):
+    """`configs/artist_representation.yaml` with the profile over it and `--set` items last."""
+    from keras_samplecnn.training import config as config_lib
 
-    overrides = {}
-    for item in sets:
-        key, _, value = item.partition("=")
-        if key.startswith("model.overrides."):
-            overrides[key.split(".", 2)[2]] = yaml.safe_load(value)
-    return overrides
+    try:
+        overlays = [common.profile_path(profile)] if profile else []
+        return config_lib.load(os.path.join(common.CONFIGS, f"{CONFIG}.yaml"), sets, overlays)
+    except config_lib.ConfigError as error:
+        sys.exit(f"error: {error}")
 
 
-def model_geometry(sets):
-    """`(input length, sample rate)` of the artist models as configured (not built)."""
+def model_geometry(config):
+    """`(input length, sample rate)` of the artist models a config builds (not built)."""
     import inspect
 
     from keras_samplecnn.models.artist import ArtistCNN
 
     parameters = inspect.signature(ArtistCNN.__init__).parameters
     geometry = {key: parameters[key].default for key in ("num_frames", "hop_length", "sample_rate")}
-    geometry.update({k: v for k, v in model_overrides(sets).items() if k in geometry})
+    geometry.update({k: v for k, v in config.model.overrides.items() if k in geometry})
     return (geometry["num_frames"] - 1) * geometry["hop_length"], geometry["sample_rate"]
 
 
@@ -183,31 +183,25 @@ def train_objective(objective, data, out, seed, profile, sets, timings):
 
     `sets` are `--set` items, after the demo file's for this objective (`models: {siamese: [...]}`).
     """
-    from keras_samplecnn.training import config as config_lib
     from keras_samplecnn.training.trainer import train
 
     run_dir = os.path.join(out, f"seed{seed}", objective)
-    overrides = [f"model.name={OBJECTIVES[objective]}", f"optimization.seed={seed}", f"data.dir={data}",
-                 f"output.dir={run_dir}", *sets]  # fmt: skip
-    try:
-        overlays = [common.profile_path(profile)] if profile else []
-        config = config_lib.load(os.path.join(common.CONFIGS, f"{CONFIG}.yaml"), overrides, overlays)
-    except config_lib.ConfigError as error:
-        sys.exit(f"error: {error}")
+    config = load_config(profile, [f"model.name={OBJECTIVES[objective]}", f"optimization.seed={seed}",
+                                   f"data.dir={data}", f"output.dir={run_dir}", *sets])  # fmt: skip
     print(f"\n=== seed {seed}: training the {objective} artist model ===")
     with timings("training"):
         return train(config)
 
 
-def random_network(data, seed, sets):
-    """The basic model's network with seeded random weights: the 'no training' baseline."""
+def random_network(data, seed, overrides):
+    """The basic model's network (with the config's model overrides) and seeded random weights:
+    the 'no training' baseline."""
     import keras
 
     from keras_samplecnn.data import pipeline
     from keras_samplecnn.models import build
 
     manifest = pipeline.read_manifest(data)
-    overrides = model_overrides(sets)
     keras.utils.set_random_seed(seed)
     return build("artist_basic", num_classes=len(manifest.tags), tags=manifest.tags,
                  **{"sample_rate": manifest.sample_rate, **overrides})  # fmt: skip
@@ -315,7 +309,8 @@ def main(argv=None):
     profile = args.profile or (demo.get("profile") if demo else None)
     out = args.out or ("runs/artist_representation" + ("_demo" if demo else ""))
     timings = common.Timings({"start-up": time.monotonic() - common.STARTED})
-    segment_length, sample_rate = model_geometry(args.set)
+    config = load_config(profile, args.set)  # checked before any work; what every run builds on
+    segment_length, sample_rate = model_geometry(config)
 
     data = artist_data(args, demo, out, segment_length, sample_rate, timings)
     common.require_splits(data, ("train", "valid", "test"))
@@ -330,7 +325,7 @@ def main(argv=None):
         extractors = [(objective, train_objective(objective, data, out, seed, profile,
                                                   [*per_objective.get(objective, []), *args.set], timings))
                       for objective in objectives]  # fmt: skip
-        extractors.append((RANDOM, random_network(data, seed, args.set)))
+        extractors.append((RANDOM, random_network(data, seed, config.model.overrides)))
         rows += transfer(extractors, folders, out, seed, options, timings)
 
     source = "synthetic demo artists" if demo else data

@@ -105,9 +105,9 @@ def test_the_recipe_geometry_is_the_models():
 
     recipe = _recipe()
     model = build("artist_basic", num_classes=3)
-    assert recipe.model_geometry([]) == (model.input_length, model.sample_rate)
+    assert recipe.model_geometry(recipe.load_config(None, [])) == (model.input_length, model.sample_rate)
     small = ["model.overrides.num_frames=200", "model.overrides.hop_length=256"]
-    assert recipe.model_geometry(small) == (199 * 256, 22050)
+    assert recipe.model_geometry(recipe.load_config("cpu_artist", small)) == (199 * 256, 22050)
 
 
 @pytest.mark.parametrize(
@@ -118,6 +118,7 @@ def test_the_recipe_geometry_is_the_models():
         (["--demo", "--objectives", "triplet"], "--objectives"),
         (["--demo", "--seeds", "zero"], "--seeds takes comma-separated integers"),
         (["--demo", "--classifier", "depth=2"], "KEY=VALUE"),
+        (["--demo", "--set", "optimization.momentum=fast"], "optimization.momentum"),
     ],
 )
 def test_bad_input_is_a_clear_error(tmp_path, args, message):

@@ -328,10 +328,19 @@ def train_dataset(
         records = tf.data.TFRecordDataset(files, buffer_size=READ_BUFFER_BYTES)
     if cache:
         records = records.cache()
-    if shuffle_buffer > 1:
-        records = records.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=reshuffle)
-    if repeat:
-        records = records.repeat()
+    if reshuffle:
+        if shuffle_buffer > 1:
+            records = records.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+        if repeat:
+            records = records.repeat()
+    else:
+        # A fixed draw: every iterator starts the same, yet the passes are not one order
+        # repeated (shuffling the repeated stream), so consumers that wait for a combination,
+        # as the Siamese negatives do, still meet it.
+        if repeat:
+            records = records.repeat()
+        if shuffle_buffer > 1:
+            records = records.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=False)
     # One stateless seed pair per batch: crops are reproducible with a fixed `seed` however
     # the parallel map schedules its calls, and new in every epoch when not repeated.
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=reshuffle).batch(2)
