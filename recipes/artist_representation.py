@@ -229,16 +229,18 @@ def transfer(extractors, folders, out, seed, options, timings):
 
 
 def summarise(rows):
-    """`{(target, features): {"mean", "std", "values", "metric"}}` over seeds."""
-    import numpy as np
+    """`{(target, features): {"metric", "values", "mean", "std"}}` over seeds: each target's
+    headline metric, from `keras_samplecnn.aggregation.summarise` (std None for one seed)."""
+    from keras_samplecnn.aggregation import summarise as per_variant
 
-    metrics = {target: metric for target, _, metric in TARGETS}
-    groups = {}
-    for row in rows:
-        groups.setdefault((row["target"], row["features"]), []).append(row[metrics[row["target"]]])
-    return {key: {"metric": metrics[key[0]], "values": values, "mean": float(np.mean(values)),
-                  "std": float(np.std(values, ddof=1)) if len(values) > 1 else None}
-            for key, values in groups.items()}  # fmt: skip
+    summary = {}
+    for target, _, metric in TARGETS:
+        for entry in per_variant([{**row, "variant": row["features"]} for row in rows if row["target"] == target]):
+            summary[(target, entry["variant"])] = {
+                "metric": metric, "values": entry[f"{metric}_values"], "mean": entry[f"{metric}_mean"],
+                "std": entry[f"{metric}_std"],
+            }  # fmt: skip
+    return summary
 
 
 def markdown_table(summary, features):

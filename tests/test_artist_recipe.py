@@ -74,11 +74,12 @@ def test_a_second_run_reuses_training_and_features(demo_run):
 
 def test_the_table_is_the_mean_and_sample_deviation_over_seeds():
     recipe = _recipe()
-    rows = [{"target": "tags", "features": "basic", "seed": s, "roc_auc": v, "pr_auc": 0.5}
+    common = {"kind": "single-level", "dim": 256, "pr_auc": 0.5}  # as compare_features gives them
+    rows = [{"target": "tags", "features": "basic", "seed": s, "roc_auc": v, **common}
             for s, v in enumerate((0.8, 0.9, 0.95))]  # fmt: skip
-    rows += [{"target": "tags", "features": "random", "seed": s, "roc_auc": v, "pr_auc": 0.5}
+    rows += [{"target": "tags", "features": "random", "seed": s, "roc_auc": v, **common}
              for s, v in enumerate((0.85, 0.86, 0.84))]  # fmt: skip
-    rows += [{"target": "genre", "features": "basic", "seed": 0, "roc_auc": 0.7, "accuracy": 0.6}]
+    rows += [{"target": "genre", "features": "basic", "seed": 0, "roc_auc": 0.7, "accuracy": 0.6, **common}]
     summary = recipe.summarise(rows)
     entry = summary[("tags", "basic")]
     assert entry["mean"] == pytest.approx(np.mean([0.8, 0.9, 0.95]))
