@@ -96,3 +96,16 @@ def folder_digest(folder):
             path = os.path.join(root, name)
             out[os.path.relpath(path, folder)] = sha256_file(path)
     return out
+
+
+def check_demo_wav(path, sample_rate, seconds):
+    """A demo maker's wav: mono 16-bit PCM at `sample_rate`, exactly `seconds` long, a canonical
+    44-byte header, audible and below full scale."""
+    import soundfile as sf
+
+    info = sf.info(path)
+    assert (info.format, info.subtype, info.samplerate, info.channels) == ("WAV", "PCM_16", sample_rate, 1)
+    assert info.frames == round(seconds * sample_rate)
+    assert os.path.getsize(path) == 44 + 2 * info.frames  # a canonical header, no extra chunks
+    audio, _ = sf.read(path, dtype="float32")
+    assert 1e-3 < np.sqrt(np.mean(audio**2)) and np.abs(audio).max() < 0.99
