@@ -1,0 +1,56 @@
+"""Recommendation metrics of the deep content-user embedding paper (DCUE; Lee, Lee, Park, Park, Nam,
+DLRS 2018, arXiv:1807.06786): ROC-AUC per user, averaged over users, on warm or cold-start
+songs, and the popularity baseline it is compared with.
+"""
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+
+def per_user_auc(scores, positives, candidates, exclude=None):
+    """ROC-AUC of each user's scores over their candidate songs, averaged over users.
+
+    Args:
+        scores: `(users, songs)` scores, higher = more likely played.
+        positives: boolean `(users, songs)`: the held-out interactions to find.
+        candidates: boolean `(songs,)` or `(users, songs)`: the songs ranked (e.g. the warm or
+            the cold-start songs).
+        exclude: optional boolean `(users, songs)`: pairs left out of the ranking (a user's
+            training interactions).
+
+    Returns:
+        `{"auc": mean over users, "users": how many users were scored, "per_user": array with
+        NaN for users without both a positive and a negative candidate}`.
+    """
+    scores, positives = np.asarray(scores, np.float64), np.asarray(positives, bool)
+    if scores.shape != positives.shape:
+        raise ValueError(f"scores {scores.shape} and positives {positives.shape} differ in shape")
+    mask = np.broadcast_to(np.asarray(candidates, bool), scores.shape)
+    if exclude is not None:
+        mask = mask & ~np.asarray(exclude, bool)
+    per_user = np.full(len(scores), np.nan)
+    for user in range(len(scores)):
+        labels = positives[user][mask[user]]
+        if 0 < labels.sum() < len(labels):
+            per_user[user] = roc_auc_score(labels, scores[user][mask[user]])
+    scored = ~np.isnan(per_user)
+    return {
+        "auc": float(per_user[scored].mean()) if scored.any() else float("nan"),
+        "users": int(scored.sum()),
+        "per_user": per_user,
+    }
+
+
+def popularity_scores(user, song, num_users, num_songs):
+    """The popularity baseline: every user scores a song by its number of listeners in training.
+
+    Args:
+        user, song: the training interactions.
+        num_users, num_songs: the matrix size.
+
+    Returns:
+        float32 `(num_users, num_songs)`; a song nobody played in training (a cold-start song)
+        scores 0 for everyone.
+    """
+    listeners = np.bincount(np.unique(np.stack([user, song], 1), axis=0)[:, 1], minlength=num_songs)
+    return np.broadcast_to(listeners.astype(np.float32), (num_users, num_songs)).copy()

@@ -1,0 +1,45 @@
+"""DCUE's evaluation (DLRS 2018): per-user ROC-AUC against scikit-learn, and the popularity baseline."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from keras_samplecnn.evaluation.recommendation import per_user_auc, popularity_scores
+
+
+def test_per_user_auc_is_the_mean_of_scikit_learns_per_user():
+    rng = np.random.default_rng(0)
+    scores = rng.random((6, 10))
+    positives = rng.random((6, 10)) < 0.3
+    positives[5] = False  # no positive: not scored
+    train = rng.random((6, 10)) < 0.2
+    train &= ~positives
+    cold = np.zeros(10, bool)
+    cold[[1, 4, 7]] = True
+    warm = ~cold
+    result = per_user_auc(scores, positives, warm, exclude=train)
+    expected = []
+    for u in range(6):
+        keep = warm & ~train[u]
+        labels = positives[u][keep]
+        if 0 < labels.sum() < len(labels):
+            expected.append(roc_auc_score(labels, scores[u][keep]))
+    assert result["users"] == len(expected) and result["auc"] == pytest.approx(np.mean(expected))
+    assert np.isnan(result["per_user"][5])
+    perfect = per_user_auc(positives.astype(float), positives, np.ones(10, bool))
+    assert perfect["auc"] == 1.0
+    with pytest.raises(ValueError, match="shape"):
+        per_user_auc(scores[:, :5], positives, warm)
+
+
+def test_popularity_counts_listeners_and_cannot_rank_cold_songs():
+    user = np.array([0, 0, 1, 2, 2, 2, 0])
+    song = np.array([1, 2, 1, 1, 3, 3, 1])  # repeated pairs count once
+    scores = popularity_scores(user, song, num_users=3, num_songs=5)
+    assert scores.shape == (3, 5)
+    assert (scores == np.array([0, 3, 1, 1, 0], np.float32)).all()
+    # Cold songs (never trained on) all score 0: a tie, AUC 0.5 for any user.
+    positives = np.zeros((3, 5), bool)
+    positives[:, 4] = True
+    cold = np.array([False, False, False, False, True]) | np.array([True, False, False, False, False])
+    assert per_user_auc(scores, positives, cold)["auc"] == 0.5
