@@ -153,5 +153,9 @@ def test_embed_and_tag_files_with_artist_models(artist_data, saved_models, capsy
     assert set(tags) <= {f"artist{a}" for a in range(6)} and len(tags) == 2
     assert main(["tag", wav, "--model", saved_models["artist_siamese"]]) == 2  # nothing to tag with
     assert "Siamese artist model" in capsys.readouterr().err
+    assert main(["evaluate", saved_models["artist_siamese"], "--data", artist_data]) == 2
+    assert "no classes to evaluate" in capsys.readouterr().err
+    assert main(["evaluate", saved_models["artist_basic"], "--data", artist_data]) == 0  # its artists
+    capsys.readouterr()
     assert main(["embed", "--model", saved_models["artist_basic"], "--data", artist_data]) == 2
     assert "--out" in capsys.readouterr().err

@@ -83,7 +83,13 @@ def evaluate(
         `per_class` for single-label or `f1` (and `tuned`) for multi-label data).
     """
     model_path = model if isinstance(model, (str, os.PathLike)) else None
-    model = Tagger(model).model  # loads and checks that it is one of ours
+    tagger = Tagger(model)  # loads and checks that it is one of ours
+    if tagger.tags is None:
+        raise ValueError(
+            f"{tagger.model.name} is a Siamese artist model: it has no classes to evaluate; its features "
+            "are evaluated by transfer (recipes/artist_representation.py) or embedded (samplecnn embed)"
+        )
+    model = tagger.model
     manifest = pipeline.read_manifest(data_dir)
     tags = manifest["tags"]
     if model.tags and list(model.tags) != list(tags):
