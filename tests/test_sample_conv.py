@@ -44,6 +44,20 @@ def test_matches_numpy_reference(stem):
     np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-4)
 
 
+def test_without_batch_norm_matches_numpy_reference():
+    # The DCUE audio branch: Conv1D with a bias -> ReLU -> MaxPool, no BatchNorm.
+    x = helpers.random_input((2, 16, 3))
+    layer = SampleConv(5, kernel_size=4, pool_size=4, batch_norm=False)
+    layer(x)
+    rng = np.random.default_rng(2)
+    kernel, bias = (rng.normal(size=w.shape).astype("float32") for w in layer.conv.get_weights())
+    layer.conv.set_weights([kernel, bias])
+    assert layer.bn is None and len(layer.weights) == 2
+    expected = ref.max_pool(ref.relu(ref.conv1d_same(x, kernel, bias)), 4)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x)), expected, rtol=1e-4, atol=1e-4)
+    assert SampleConv.from_config(layer.get_config()).batch_norm is False
+
+
 def test_config_round_trip():
     helpers.check_config_round_trip(
         SampleConv,

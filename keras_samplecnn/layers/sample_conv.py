@@ -25,6 +25,8 @@ class SampleConv(keras.layers.Layer):
             the authors' code).
         kernel_regularizer: optional regulariser of the convolution kernel (L2
             1e-5 in the ISMIR 2018 artist model).
+        batch_norm: False for Conv1D (with a bias) → ReLU → MaxPool, no BatchNorm (the
+            audio branch of the DCUE model, DLRS 2018).
         **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
 
     Input shape: `(batch, time, channels)`. Output shape:
@@ -50,6 +52,7 @@ class SampleConv(keras.layers.Layer):
         pool_size=3,
         kernel_initializer="he_uniform",
         kernel_regularizer=None,
+        batch_norm=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -62,6 +65,7 @@ class SampleConv(keras.layers.Layer):
         self.pool_size = pool_size
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.batch_norm = bool(batch_norm)
 
         # Sublayers share the parent's dtype policy so mixed precision reaches them.
         self.conv = keras.layers.Conv1D(
@@ -69,13 +73,13 @@ class SampleConv(keras.layers.Layer):
             kernel_size,
             strides=strides,
             padding=padding,
-            use_bias=False,  # BatchNorm follows: a bias would be cancelled by its mean
+            use_bias=not batch_norm,  # a bias before BatchNorm would be cancelled by its mean
             kernel_initializer=self.kernel_initializer,
             kernel_regularizer=self.kernel_regularizer,
             dtype=self.dtype_policy,
             name="conv",
         )
-        self.bn = keras.layers.BatchNormalization(dtype=self.dtype_policy, name="bn")
+        self.bn = keras.layers.BatchNormalization(dtype=self.dtype_policy, name="bn") if batch_norm else None
         self.relu = keras.layers.ReLU(dtype=self.dtype_policy, name="relu")
         self.pool = None
         if pool_size and pool_size > 1:
@@ -88,11 +92,12 @@ class SampleConv(keras.layers.Layer):
 
     def build(self, input_shape):
         self.conv.build(input_shape)
-        conv_shape = self.conv.compute_output_shape(input_shape)
-        self.bn.build(conv_shape)
+        if self.bn is not None:
+            self.bn.build(self.conv.compute_output_shape(input_shape))
 
     def call(self, inputs, training=None):
-        x = self.relu(self.bn(self.conv(inputs), training=training))
+        x = self.conv(inputs)
+        x = self.relu(self.bn(x, training=training) if self.bn is not None else x)
         return self.pool(x) if self.pool is not None else x
 
     def compute_output_shape(self, input_shape):
@@ -111,5 +116,6 @@ class SampleConv(keras.layers.Layer):
             pool_size=self.pool_size,
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
             kernel_regularizer=keras.regularizers.serialize(self.kernel_regularizer),
+            batch_norm=self.batch_norm,
         )
         return config
