@@ -4,7 +4,10 @@
   MTAT-layout dataset (see `keras_samplecnn.datasets.demo_mtat`);
 - ``python -m keras_samplecnn.datasets artists DIR [--artists N] [--tracks T] [--seconds S]
   [--seed K]``: the synthetic artist-labelled dataset (see
-  `keras_samplecnn.datasets.demo_artists`).
+  `keras_samplecnn.datasets.demo_artists`);
+- ``python -m keras_samplecnn.datasets listeners DIR [--artists N] [--tracks T] [--users U]
+  [--seconds S] [--seed K]``: synthetic listeners in the Taste Profile layout, for DCUE (see
+  `keras_samplecnn.datasets.demo_listeners`).
 """
 
 import sys
@@ -17,6 +20,10 @@ def main(argv=None):
         from keras_samplecnn.datasets.demo_artists import main as artists_main
 
         return artists_main(argv[1:])
+    if argv[:1] == ["listeners"]:
+        from keras_samplecnn.datasets.demo_listeners import main as listeners_main
+
+        return listeners_main(argv[1:])
     from keras_samplecnn.datasets.demo_mtat import main as mtat_main
 
     return mtat_main(argv)
