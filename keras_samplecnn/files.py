@@ -20,6 +20,18 @@ def write_json_atomic(path, content):
     os.replace(temporary, path)
 
 
+def write_npy_atomic(path, array):
+    """Writes a NumPy array as `.npy` to a temporary file, flushed to disk, then renamed to `path`."""
+    import numpy as np
+
+    temporary = path + ".tmp"
+    with open(temporary, "wb") as handle:
+        np.save(handle, array)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
 def fsync_file(path):
     """Flushes a file that was written and closed elsewhere to disk."""
     with open(path, "rb") as handle:

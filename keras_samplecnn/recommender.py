@@ -1,0 +1,111 @@
+"""Recommending songs with a trained deep content-user embedding model (DCUE; Lee, Lee, Park, Park,
+Nam, DLRS 2018, arXiv:1807.06786): song and user embeddings, and a user's ranking of a catalogue.
+
+A song's embedding is the mean of its excerpts' unit-norm embeddings (non-overlapping 130-frame
+excerpts of its whole clip), normalised again; a user's is the user branch's output. The score of
+a (user, song) pair is their cosine, so songs nobody has played rank beside played ones.
+"""
+
+import numpy as np
+
+from keras_samplecnn.data.song_mels import excerpts, window_starts
+
+
+def _unit(x):
+    x = np.asarray(x, np.float32)
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+def embed_song_table(model, table, frames, batch_size=64):
+    """Embeddings of every song of a log-mel table (`song_mel_table`): `(songs, width)`, unit norm.
+
+    Args:
+        model: a `DCUE`.
+        table, frames: the songs' log-mel table and frame counts.
+        batch_size: excerpts per forward pass.
+    """
+    song, start = window_starts(frames, model.num_frames)
+    total = np.zeros((len(frames), model.embedding_width), np.float64)
+    encoder = model.song_encoder
+    for first in range(0, len(song), batch_size):
+        chosen = slice(first, first + batch_size)
+        mels = excerpts(table, song[chosen], start[chosen], model.num_frames)
+        np.add.at(total, song[chosen], np.asarray(encoder(mels, training=False), np.float64))
+    return _unit(total)
+
+
+def embed_users(model, users=None, batch_size=1024):
+    """User embeddings `(users, width)`, unit norm, for user indices (default: every user)."""
+    users = np.arange(model.num_users, dtype=np.int32) if users is None else np.asarray(users, np.int32)
+    parts = [np.asarray(model.user_encoder(users[i : i + batch_size], training=False))
+             for i in range(0, len(users), batch_size)]  # fmt: skip
+    return _unit(np.concatenate(parts)) if parts else np.zeros((0, model.embedding_width), np.float32)
+
+
+class Recommender:
+    """Ranks a catalogue of songs for a user of a trained `DCUE`.
+
+    Args:
+        model: a `DCUE`, or the path of a `.keras` file saved from one.
+        song_ids: the catalogue's song ids, in the order of `song_embeddings`.
+        song_embeddings: `(songs, width)` song embeddings (`embed_song_table`, `samplecnn embed`).
+        played: optional `{user index: song indices}` the user already played, left out of their
+            recommendations unless asked for.
+
+    Example:
+    >>> recommender = Recommender("runs/dcue/model.keras", ids, embeddings)   # doctest: +SKIP
+    >>> recommender.recommend("b80344d063b5ccb3212f76538f3d9e43d87dca9e", top_k=3)   # doctest: +SKIP
+    [('SOAKIMP12A8C130995', 0.61), ('SOBBMDR12A8C13253B', 0.58), ('SOBXHDL12A81C204C0', 0.55)]
+
+    Reference: Lee, Lee, Park, Park, Nam, DLRS 2018 (arXiv:1807.06786).
+    """
+
+    def __init__(self, model, song_ids, song_embeddings, played=None):
+        from keras_samplecnn.models.dcue import DCUE
+
+        if not isinstance(model, DCUE):
+            import keras
+
+            path = model
+            try:
+                model = keras.saving.load_model(path)
+            except (OSError, ValueError, TypeError) as error:
+                raise ValueError(f"cannot load a DCUE model from {path}: {error}") from None
+            if not isinstance(model, DCUE):
+                raise ValueError(f"{path} holds {type(model).__name__}, not a DCUE model: it has no users")
+        embeddings = np.asarray(song_embeddings, np.float32)
+        if embeddings.ndim != 2 or embeddings.shape[1] != model.embedding_width:
+            raise ValueError(f"song embeddings must be (songs, {model.embedding_width}) for this model, "
+                             f"got {embeddings.shape}")  # fmt: skip
+        if len(song_ids) != len(embeddings) or not len(embeddings):
+            raise ValueError(f"need one id per song embedding, got {len(song_ids)} ids for {len(embeddings)}")
+        self.model = model
+        self.song_ids = np.asarray([str(s) for s in song_ids])
+        self.song_embeddings = _unit(embeddings)
+        self.played = {int(u): np.asarray(list(s), np.int64) for u, s in (played or {}).items()}
+
+    def user_index(self, user):
+        """A user id (from the model's `users`) or index → the index; KeyError for an unknown user."""
+        if isinstance(user, (int, np.integer)):
+            if not 0 <= user < self.model.num_users:
+                raise KeyError(f"user index {user} out of range: the model has {self.model.num_users} users")
+            return int(user)
+        return self.model.user_index(user)
+
+    def scores(self, user):
+        """Cosine scores of every catalogue song for a user, in catalogue order."""
+        vector = embed_users(self.model, [self.user_index(user)])[0]
+        return self.song_embeddings @ vector
+
+    def recommend(self, user, top_k=10, include_played=False):
+        """The user's `top_k` songs, best first, as `(song id, score)` pairs; songs the user
+        already played are left out unless `include_played`."""
+        if top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {top_k}")
+        index = self.user_index(user)
+        scores = self.scores(index)
+        if not include_played and index in self.played:
+            scores = scores.copy()
+            scores[self.played[index]] = -np.inf
+        order = np.argsort(-scores, kind="stable")[:top_k]
+        return [(str(self.song_ids[i]), float(scores[i])) for i in order if np.isfinite(scores[i])]
