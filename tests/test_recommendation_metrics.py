@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from keras_samplecnn.evaluation.recommendation import per_user_auc, popularity_scores
+from keras_samplecnn.evaluation.recommendation import als_scores, per_user_auc, popularity_scores
 
 
 def test_per_user_auc_is_the_mean_of_scikit_learns_per_user():
@@ -43,3 +43,25 @@ def test_popularity_counts_listeners_and_cannot_rank_cold_songs():
     positives[:, 4] = True
     cold = np.array([False, False, False, False, True]) | np.array([True, False, False, False, False])
     assert per_user_auc(scores, positives, cold)["auc"] == 0.5
+
+
+def test_als_ranks_held_out_songs_of_a_users_group_and_cannot_rank_cold_songs():
+    # Two groups of users, each playing only its own half of the songs; ALS must rank a user's
+    # unplayed songs of their own half above the other half. Songs 38, 39 are never played.
+    rng = np.random.default_rng(0)
+    user, song = [], []
+    for u in range(40):
+        half = 0 if u < 20 else 19
+        for s in rng.choice(19, 8, replace=False):
+            user.append(u)
+            song.append(half + s)
+    user, song = np.array(user), np.array(song)
+    scores = als_scores(user, song, rng.integers(1, 5, len(user)), 40, 40, factors=8, iterations=10)
+    assert scores.shape == (40, 40)
+    played = np.zeros((40, 40), bool)
+    played[user, song] = True
+    own = np.zeros((40, 40), bool)
+    own[:20, :19] = own[20:, 19:38] = True
+    warm = np.arange(40) < 38
+    assert per_user_auc(scores, own & ~played, warm, exclude=played)["auc"] > 0.9
+    assert (scores[:, 38:] == 0).all()
