@@ -47,7 +47,8 @@ def test_popularity_counts_listeners_and_cannot_rank_cold_songs():
 
 def test_als_ranks_held_out_songs_of_a_users_group_and_cannot_rank_cold_songs():
     # Two groups of users, each playing only its own half of the songs; ALS must rank a user's
-    # unplayed songs of their own half above the other half. Songs 38, 39 are never played.
+    # unplayed songs of their own half above the other half (rank 2: two factors). Songs 38, 39
+    # are never played.
     rng = np.random.default_rng(0)
     user, song = [], []
     for u in range(40):
@@ -56,7 +57,7 @@ def test_als_ranks_held_out_songs_of_a_users_group_and_cannot_rank_cold_songs():
             user.append(u)
             song.append(half + s)
     user, song = np.array(user), np.array(song)
-    scores = als_scores(user, song, rng.integers(1, 5, len(user)), 40, 40, factors=8, iterations=10)
+    scores = als_scores(user, song, rng.integers(1, 5, len(user)), 40, 40, factors=2, alpha=10.0)
     assert scores.shape == (40, 40)
     played = np.zeros((40, 40), bool)
     played[user, song] = True
