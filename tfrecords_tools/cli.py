@@ -9,10 +9,18 @@
     python -m tfrecords_tools folder --audio-dir DIR --labels labels.csv --out OUT
     python -m tfrecords_tools artists --audio-dir DIR --labels artists.csv --out OUT --num-artists 500
     python -m tfrecords_tools artists --audio-dir MSD_AUDIO --msd-tracks unique_tracks.txt --out OUT
+    python -m tfrecords_tools taste-profile --triplets train_triplets.txt --audio-dir MSD_AUDIO \
+        --msd-tracks unique_tracks.txt --mismatches sid_mismatches.txt --num-users 20000 \
+        --num-songs 10000 --cold-fraction 0.1 --holdout-fraction 0.2 --seed 0 --out OUT
+    python -m tfrecords_tools taste-profile --interactions interactions.csv --audio-dir AUDIO --out OUT
     python -m tfrecords_tools verify OUT
 
 Exit codes: 0 done; 1 some shards failed (rerun the same command to resume) or `verify`
 found problems; 2 bad usage or an input that is not the expected layout.
+
+A layout module may define `after_convert(plan, out_dir, manifest)`: it runs after a successful
+conversion and writes the layout's own files beside the shards (taste-profile:
+`interactions.npz` and `interactions.json`).
 """
 
 import argparse
@@ -20,7 +28,7 @@ import logging
 import os
 import sys
 
-from tfrecords_tools import artists, dcase2017, folder, gtzan, mtat, speech_commands
+from tfrecords_tools import artists, dcase2017, folder, gtzan, mtat, speech_commands, taste_profile
 from tfrecords_tools.errors import DatasetError, ShardWriteError
 from tfrecords_tools.writer import SHORT_POLICIES, Settings, convert, verify
 
@@ -33,6 +41,7 @@ LAYOUTS = {
     "gtzan": gtzan,
     "dcase2017": dcase2017,
     "artists": artists,
+    "taste-profile": taste_profile,
 }
 
 
@@ -92,7 +101,7 @@ def _run_conversion(args):
         min_length=min_length,
     )
     plan = args.layout.plan_from_args(args)
-    convert(
+    manifest = convert(
         plan,
         args.out,
         settings,
@@ -101,6 +110,9 @@ def _run_conversion(args):
         workers=args.workers,
         show_progress=not args.no_progress,
     )
+    after_convert = getattr(args.layout, "after_convert", None)
+    if after_convert is not None:  # the layout's own files beside the shards
+        after_convert(plan, args.out, manifest)
     return 0
 
 

@@ -47,8 +47,9 @@ class Manifest(dict):
         for key in ("tags", "sample_rate", "splits"):
             if key not in self:
                 raise ManifestError(f"{where}: missing key {key!r}")
-        if not isinstance(self["tags"], list) or not self["tags"]:
-            raise ManifestError(f"{where}: 'tags' must be a non-empty list of tag names")
+        # An empty list: a dataset without labels (taste-profile songs, paired with interactions).
+        if not isinstance(self["tags"], list):
+            raise ManifestError(f"{where}: 'tags' must be a list of tag names")
         if not isinstance(self["splits"], dict):
             raise ManifestError(f"{where}: 'splits' must map split names to their shards")
         for name, info in self["splits"].items():
