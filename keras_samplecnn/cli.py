@@ -1,10 +1,13 @@
-"""The `samplecnn` command: train, evaluate, tag, embed, extract, convert, models.
+"""The `samplecnn` command: train, evaluate, tag, embed, recommend, extract, convert, models.
 
     samplecnn train recipes/configs/mtat_se.yaml --set data.dir=DATA --set output.dir=runs/se
     samplecnn evaluate runs/se/best.keras --data DATA [--split test] [--out DIR]
     samplecnn tag song.mp3 other.flac --model runs/se/best.keras [--top-k 5] [--json]
     samplecnn embed song.mp3 --model runs/se/best.keras [--out embeddings.npz]
     samplecnn embed --model runs/artist/best.keras --data DATA --out embeddings.npz   (track ids kept)
+    samplecnn embed --model runs/dcue/model.keras --data TASTE --out songs.npz       (DCUE: song ids)
+    samplecnn recommend --model runs/dcue/model.keras --user USER --data TASTE [--top-k 10] [--json]
+    samplecnn recommend --model runs/dcue/model.keras --user USER --songs songs.npz | FILE ...
     samplecnn extract a.keras b.keras --data DATA --out FEATURES [--layers top3|all|NAME,NAME]
     samplecnn convert mtat --root MTAT --out DATA          (same as python -m tfrecords_tools)
     samplecnn visualize runs/se/best.keras --out figures/
@@ -104,9 +107,12 @@ def _embed_dataset(args):
 
     from keras_samplecnn.aggregation import extract_features
     from keras_samplecnn.aggregation.features import load_features
+    from keras_samplecnn.models.dcue import DCUE
     from keras_samplecnn.tagger import Tagger
 
     model = Tagger(args.model).model
+    if isinstance(model, DCUE):
+        return _embed_songs(model, args)
     splits = [s for s in args.splits.split(",") if s]
     with tempfile.TemporaryDirectory(dir=os.path.dirname(os.path.abspath(args.out))) as cache:
         extract_features([model], args.data, cache, splits=splits, layers=[model.feature_layer_name],
@@ -119,6 +125,67 @@ def _embed_dataset(args):
     counts = ", ".join(f"{split} {len(ids)}" for split, _, _, ids in parts)
     print(f"{len(embeddings)} embeddings of size {embeddings.shape[1]} ({counts}) with their track ids "
           f"written to {args.out}")  # fmt: skip
+    return 0
+
+
+def _embed_songs(model, args):
+    """DCUE: every song of a taste-profile folder, with its song id and warm/cold split."""
+    import numpy as np
+
+    from keras_samplecnn.recommender import embed_catalogue
+
+    split, embeddings = embed_catalogue(model, args.data)
+    np.savez(args.out, track_ids=split.songs, embeddings=embeddings,
+             splits=np.where(split.cold, "cold", "warm"))  # fmt: skip
+    print(f"{len(embeddings)} song embeddings of size {embeddings.shape[1]} ({int(split.cold.sum())} cold-start) "
+          f"with their song ids written to {args.out}")  # fmt: skip
+    return 0
+
+
+def _recommend(args):
+    """A user's top songs: from a converted folder, an embeddings .npz, or audio files."""
+    import numpy as np
+
+    from keras_samplecnn.recommender import Recommender, load_dcue, played_by_user
+
+    sources = sum(map(bool, (args.files, args.songs))) + bool(args.data and not args.songs)
+    if sources != 1:
+        raise ValueError("give the catalogue once: --data DIR, --songs FILE.npz (with --data for what users "
+                         "played) or audio FILEs")  # fmt: skip
+    model = load_dcue(args.model)
+    if args.files:
+        results, failures = _for_each_file(args, lambda tagger, path: tagger.embed(path))
+        if not results:
+            return 1
+        recommender = Recommender(model, list(results), np.stack(list(results.values())))
+    elif args.songs:
+        with np.load(args.songs) as songs:
+            if "track_ids" not in songs or "embeddings" not in songs:
+                raise ValueError(f"{args.songs}: not a samplecnn embed file (needs track_ids and embeddings)")
+            ids, embeddings = songs["track_ids"], songs["embeddings"]
+        played = None
+        if args.data:
+            from keras_samplecnn.data.interaction_split import load_interaction_split
+
+            split = load_interaction_split(args.data)
+            position = {song: i for i, song in enumerate(ids.tolist())}
+            rows = [(u, position.get(str(split.songs[s]))) for u, s in zip(split.user.tolist(), split.song.tolist())]
+            rows = [(u, s) for u, s in rows if s is not None]
+            played = played_by_user([u for u, _ in rows], [s for _, s in rows])
+        recommender = Recommender(model, ids, embeddings, played)
+    else:
+        recommender = Recommender.from_data(model, args.data)
+    try:
+        ranked = recommender.recommend(args.user, top_k=args.top_k, include_played=args.include_played)
+    except KeyError as error:
+        print(f"error: {error.args[0]}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps([{"song": song, "score": round(score, 6)} for song, score in ranked], indent=2))
+    else:
+        print(f"top {len(ranked)} songs for user {args.user}:")
+        for song, score in ranked:
+            print(f"  {score:.3f}  {song}")
     return 0
 
 
@@ -220,6 +287,18 @@ def build_parser():
                                           "then holds track_ids, embeddings, splits and labels")  # fmt: skip
             p.add_argument("--splits", default="train,valid,test", help="with --data: comma-separated splits")
         p.set_defaults(run=run)
+
+    p = commands.add_parser("recommend", help="a user's top songs from a trained DCUE model (DLRS 2018)")
+    p.add_argument("files", nargs="*", metavar="FILE", help="audio files as the catalogue (or --data / --songs)")
+    p.add_argument("--model", required=True, help="a DCUE .keras file (recipes/dcue.py)")
+    p.add_argument("--user", required=True, help="a user id the model was trained on")
+    p.add_argument("--data", help="a folder converted by tfrecords_tools taste-profile: its songs are the "
+                                  "catalogue, and what the user played there is left out")  # fmt: skip
+    p.add_argument("--songs", help="song embeddings from samplecnn embed --data (track_ids, embeddings)")
+    p.add_argument("--top-k", type=int, default=10)
+    p.add_argument("--include-played", action="store_true", help="keep songs the user already played")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a list")
+    p.set_defaults(run=_recommend)
 
     p = commands.add_parser(
         "extract",

@@ -8,7 +8,7 @@ a (user, song) pair is their cosine, so songs nobody has played rank beside play
 
 import numpy as np
 
-from keras_samplecnn.data.song_mels import excerpts, window_starts
+from keras_samplecnn.data.song_mels import excerpts, song_mel_table, window_starts
 
 
 def _unit(x):
@@ -42,6 +42,52 @@ def embed_users(model, users=None, batch_size=1024):
     return _unit(np.concatenate(parts)) if parts else np.zeros((0, model.embedding_width), np.float32)
 
 
+def embed_catalogue(model, data_dir, cache_dir=None, progress=True):
+    """Every song of a folder converted by `python -m tfrecords_tools taste-profile`, embedded.
+
+    Args:
+        model: a `DCUE`.
+        data_dir: the converted folder (song TFRecords and `interactions.npz`).
+        cache_dir: where to keep the songs' log-mel table for the next call (see `song_mel_table`).
+        progress: show a progress bar while computing spectrograms.
+
+    Returns:
+        `(split, embeddings)`: the folder's `InteractionSplit` and `(songs, width)` unit-norm song
+        embeddings in its song order.
+    """
+    from keras_samplecnn.data.interaction_split import load_interaction_split
+
+    split = load_interaction_split(data_dir)
+    table, frames = song_mel_table(data_dir, split.songs, model.mel_frontend(), cache_dir=cache_dir,
+                                   progress=progress)  # fmt: skip
+    return split, embed_song_table(model, table, frames)
+
+
+def played_by_user(user, song):
+    """`{user index: song indices}` of interactions."""
+    played = {}
+    for u, s in zip(np.asarray(user).tolist(), np.asarray(song).tolist()):
+        played.setdefault(u, []).append(s)
+    return played
+
+
+def load_dcue(model):
+    """A `DCUE` as given, or loaded from a `.keras` path; a clear error for anything else."""
+    from keras_samplecnn.models.dcue import DCUE
+
+    if isinstance(model, DCUE):
+        return model
+    import keras
+
+    try:
+        loaded = keras.saving.load_model(model)
+    except (OSError, ValueError, TypeError) as error:
+        raise ValueError(f"cannot load a DCUE model from {model}: {error}") from None
+    if not isinstance(loaded, DCUE):
+        raise ValueError(f"{model} holds {type(loaded).__name__}, not a DCUE model: it has no users")
+    return loaded
+
+
 class Recommender:
     """Ranks a catalogue of songs for a user of a trained `DCUE`.
 
@@ -61,18 +107,7 @@ class Recommender:
     """
 
     def __init__(self, model, song_ids, song_embeddings, played=None):
-        from keras_samplecnn.models.dcue import DCUE
-
-        if not isinstance(model, DCUE):
-            import keras
-
-            path = model
-            try:
-                model = keras.saving.load_model(path)
-            except (OSError, ValueError, TypeError) as error:
-                raise ValueError(f"cannot load a DCUE model from {path}: {error}") from None
-            if not isinstance(model, DCUE):
-                raise ValueError(f"{path} holds {type(model).__name__}, not a DCUE model: it has no users")
+        model = load_dcue(model)
         embeddings = np.asarray(song_embeddings, np.float32)
         if embeddings.ndim != 2 or embeddings.shape[1] != model.embedding_width:
             raise ValueError(f"song embeddings must be (songs, {model.embedding_width}) for this model, "
@@ -83,6 +118,21 @@ class Recommender:
         self.song_ids = np.asarray([str(s) for s in song_ids])
         self.song_embeddings = _unit(embeddings)
         self.played = {int(u): np.asarray(list(s), np.int64) for u, s in (played or {}).items()}
+
+    @classmethod
+    def from_data(cls, model, data_dir, cache_dir=None, progress=True):
+        """The songs of a converted folder (`embed_catalogue`) as the catalogue; every song a user
+        played there, in any split, counts as played.
+
+        Raises:
+            ValueError: the model was trained on other users than the folder's.
+        """
+        model = load_dcue(model)
+        split, embeddings = embed_catalogue(model, data_dir, cache_dir, progress)
+        if model.users is not None and list(model.users) != [str(u) for u in split.users]:
+            raise ValueError(f"{data_dir} has other users than the model was trained on "
+                             f"({split.num_users} vs {model.num_users})")  # fmt: skip
+        return cls(model, split.songs, embeddings, played_by_user(split.user, split.song))
 
     def user_index(self, user):
         """A user id (from the model's `users`) or index → the index; KeyError for an unknown user."""

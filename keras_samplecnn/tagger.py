@@ -5,6 +5,7 @@ import numpy as np
 
 from keras_samplecnn.audio import load_audio
 from keras_samplecnn.models.artist import ArtistCNN, SiameseArtistModel
+from keras_samplecnn.models.dcue import DCUE
 from keras_samplecnn.models.samplecnn import SampleCNN
 
 
@@ -33,11 +34,12 @@ class Tagger:
     The tag names, sample rate and segment length come from the `.keras` file itself.
 
     Artist models (ISMIR 2018) work too: `ArtistCNN` tags with its artists, and both it and
-    `SiameseArtistModel` embed with their 256-d feature.
+    `SiameseArtistModel` embed with their 256-d feature. A `DCUE` model (DLRS 2018) embeds songs
+    in its user-song space (the waveform through its front end and song branch).
 
     Args:
-        model: a `SampleCNN`, `ArtistCNN` or `SiameseArtistModel`, or the path of a `.keras`
-            file saved from one.
+        model: a `SampleCNN`, `ArtistCNN`, `SiameseArtistModel` or `DCUE`, or the path of a
+            `.keras` file saved from one.
         batch_size: segments per forward pass.
 
     Example:
@@ -54,15 +56,15 @@ class Tagger:
                 model = keras.saving.load_model(model)
             except (OSError, ValueError) as error:
                 raise ValueError(f"cannot load a keras_samplecnn model from {model}: {error}") from None
-        if not isinstance(model, (SampleCNN, ArtistCNN, SiameseArtistModel)):
+        if not isinstance(model, (SampleCNN, ArtistCNN, SiameseArtistModel, DCUE)):
             raise ValueError(
-                f"{getattr(model, 'name', model)!r} is not a keras_samplecnn model (SampleCNN or an "
-                "artist model): it carries no tags, sample rate or segment length"
+                f"{getattr(model, 'name', model)!r} is not a keras_samplecnn model (SampleCNN, an "
+                "artist model or DCUE): it carries no tags, sample rate or segment length"
             )
         self.model = model
         self.batch_size = batch_size
-        if isinstance(model, SiameseArtistModel):
-            self.tags = None  # it scores excerpt pairs: no classes to tag with
+        if isinstance(model, (SiameseArtistModel, DCUE)):
+            self.tags = None  # it scores pairs (excerpts, or users and songs): no classes to tag with
         else:
             self.tags = list(model.tags) if model.tags else [f"class_{i}" for i in range(model.num_classes)]
         self.sample_rate = model.sample_rate
@@ -80,9 +82,11 @@ class Tagger:
     def taggram(self, path):
         """Tag scores of every segment: array `(segments, tags)`; row i starts at `i * segment_seconds`."""
         if self.tags is None:
+            kind = "a DCUE model: it scores users and songs" if isinstance(self.model, DCUE) else (
+                "a Siamese artist model: it scores excerpt pairs")  # fmt: skip
             raise ValueError(
-                f"{self.model.name} is a Siamese artist model: it scores excerpt pairs and has no "
-                "classes to tag with; use embed() (samplecnn embed) for its 256-d features"
+                f"{self.model.name} is {kind} and has no classes to tag with; use embed() (samplecnn "
+                "embed) for its song embeddings"
             )
         return np.asarray(self.model.predict(self._segments(path), batch_size=self.batch_size, verbose=0))
 
@@ -104,7 +108,9 @@ class Tagger:
     def embed_waveform(self, audio):
         """`embed` of a mono waveform already at the model's `sample_rate`."""
         if self._embedder is None:
-            if isinstance(self.model, (ArtistCNN, SiameseArtistModel)):
+            if isinstance(self.model, DCUE):
+                self._embedder = self.model.waveform_encoder
+            elif isinstance(self.model, (ArtistCNN, SiameseArtistModel)):
                 self._embedder = self.model.encoder
             else:
                 features = self.model.get_layer(self.model.feature_layer_name).output

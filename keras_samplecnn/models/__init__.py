@@ -1,8 +1,9 @@
 """The model zoo: the m^n SampleCNN backbone, the tagger built on it, its named presets, and the
-ISMIR 2018 artist-label models."""
+ISMIR 2018 artist-label models and the DLRS 2018 deep content-user embedding model."""
 
 from keras_samplecnn.models.artist import ArtistCNN, ArtistHingeLoss, SiameseArtistModel
 from keras_samplecnn.models.backbone import SampleCNNBackbone
+from keras_samplecnn.models.dcue import DCUE, dcue_loss
 from keras_samplecnn.models.registry import (
     Preset,
     build,
@@ -19,11 +20,13 @@ __all__ = [
     "ArtistCNN",
     "ArtistHingeLoss",
     "BLOCKS",
+    "DCUE",
     "Preset",
     "SampleCNN",
     "SampleCNNBackbone",
     "SiameseArtistModel",
     "build",
+    "dcue_loss",
     "default_filters",
     "describe_models",
     "extractor_presets",

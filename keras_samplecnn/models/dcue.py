@@ -26,7 +26,7 @@ from keras import ops
 
 from keras_samplecnn.layers import LogMelSpectrogram, SampleConv
 from keras_samplecnn.layers.sample_conv import PACKAGE
-from keras_samplecnn.models.artist import ENCODER_LAYERS, ArtistHingeLoss, CosineScores
+from keras_samplecnn.models.artist import ENCODER_LAYERS, ArtistHingeLoss
 
 DLRS2018 = "Lee, Lee, Park, Park, Nam, DLRS 2018, arXiv:1807.06786"
 # The conv layers whose global average feeds a song head, per variant.
@@ -83,6 +83,44 @@ def user_encoder(num_users, user_dim, levels, embedding_dim, dtype):
     x = keras.layers.Dense(user_dim, activation="relu", dtype=dtype, name="user_hidden")(x)
     heads = [keras.layers.Dense(embedding_dim, dtype=dtype, name=f"user_head_{level}")(x) for level in levels]
     return keras.Model(user, _joined(heads, dtype, "user_embedding"), name="user_encoder")
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class StackSongs(keras.layers.Layer):
+    """`[positive (b, F, M), negatives (b, N, F, M)]` → `(b·(1 + N), F, M)`, each example's songs
+    together, the positive first: one pass of the song branch over every song of a batch (a
+    larger convolution batch than a pass per song slot)."""
+
+    def call(self, inputs):
+        positive, negatives = inputs
+        songs = ops.concatenate([ops.expand_dims(positive, 1), negatives], axis=1)
+        return ops.reshape(songs, (-1, *songs.shape[2:]))
+
+    def compute_output_shape(self, input_shape):
+        return (None, *input_shape[0][1:])
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class UserSongScores(keras.layers.Layer):
+    """Cosine scores `(b, S)` of user embeddings `(b, D)` against song embeddings `(b·S, D)`
+    (`StackSongs`' order), with S = `songs_per_user`."""
+
+    def __init__(self, songs_per_user, **kwargs):
+        super().__init__(**kwargs)
+        self.songs_per_user = songs_per_user
+
+    def call(self, inputs):
+        user, songs = inputs
+        user = ops.normalize(ops.cast(user, "float32"), axis=-1)
+        songs = ops.normalize(ops.cast(songs, "float32"), axis=-1)
+        songs = ops.reshape(songs, (-1, self.songs_per_user, songs.shape[-1]))
+        return ops.einsum("bd,bsd->bs", user, songs)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0], self.songs_per_user)
+
+    def get_config(self):
+        return {**super().get_config(), "songs_per_user": self.songs_per_user}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -160,8 +198,8 @@ class DCUE(keras.Model):
         user = keras.Input((), dtype="int32", name="user")
         positive = keras.Input((num_frames, num_mel_bins), name="positive")
         negatives = keras.Input((num_negatives, num_frames, num_mel_bins), name="negatives")
-        negative_embeddings = keras.layers.TimeDistributed(songs, name="negative_encoder")(negatives)
-        scores = CosineScores(dtype="float32", name="scores")([people(user), songs(positive), negative_embeddings])
+        every_song = StackSongs(dtype=dtype, name="stack_songs")([positive, negatives])
+        scores = UserSongScores(1 + num_negatives, dtype="float32", name="scores")([people(user), songs(every_song)])
         super().__init__(inputs={"user": user, "positive": positive, "negatives": negatives}, outputs=scores,
                          **kwargs)  # fmt: skip
         self.policy = None if dtype is None else keras.dtype_policies.get(dtype)
