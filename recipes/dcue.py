@@ -237,17 +237,21 @@ def run_seed(seed, variants, split, table, frames, tags, settings, sample_rate, 
 
     from keras_samplecnn.evaluation.recommendation import als_scores, popularity_scores
     from keras_samplecnn.recommender import embed_song_table, embed_users
-    from keras_samplecnn.training.dcue import train_dcue
+    from keras_samplecnn.training.dcue import MODEL_FILE, train_dcue
 
     rows = []
     train = split.train
     for variant in variants:
-        print(f"\n=== seed {seed}: training DCUE ({variant}) ===", flush=True)
+        run_dir = os.path.join(out, f"seed{seed}", variant)
+        if os.path.exists(os.path.join(run_dir, MODEL_FILE)):
+            print(f"seed {seed}: {run_dir} holds a finished DCUE ({variant}) run, reused")
+        else:
+            print(f"\n=== seed {seed}: training DCUE ({variant}) ===", flush=True)
         keras.utils.set_random_seed(seed)
         model = new_model(variant, split, settings, sample_rate, statistics)
         with timings("training"):
-            model = train_dcue(model, table, frames, split.user[train], split.song[train], seed=seed,
-                               run_dir=os.path.join(out, f"seed{seed}", variant), **settings["training"])  # fmt: skip
+            model = train_dcue(model, table, frames, split.user[train], split.song[train], seed=seed, run_dir=run_dir,
+                               **settings["training"])  # fmt: skip
         with timings("evaluation"):
             songs = embed_song_table(model, table, frames)
             rows += recommendation_rows(embed_users(model) @ songs.T, split, f"DCUE {variant}", seed)

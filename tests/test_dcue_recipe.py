@@ -1,0 +1,159 @@
+"""recipes/dcue.py on tiny synthetic listeners, and samplecnn recommend / embed on its DCUE model."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from keras_samplecnn import cli
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RECIPES = os.path.join(ROOT, "recipes")
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+TINY = ["--demo", "--seeds", "1", "--workers", "1", "--variants", "basic",
+        "--demo-size", "dataset.num_artists=6", "--demo-size", "dataset.tracks_per_artist=4",
+        "--demo-size", "dataset.num_users=30", "--demo-size", "dataset.seconds=3.2",
+        "--demo-size", "convert.num_users=30", "--demo-size", "convert.cold_fraction=0.25",
+        "--set", "training.epochs=1", "--set", "tagging.epochs=3", "--set", "tagging.min_positives=1"]  # fmt: skip
+
+
+def _run(*args):
+    out = subprocess.run([sys.executable, os.path.join(RECIPES, "dcue.py"), *args], check=False,
+                         capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=900)  # fmt: skip
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return out.stdout
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dcue_recipe") / "run"
+    return out, _run(*TINY, "--out", str(out))
+
+
+def test_the_table_has_dcue_and_both_baselines_on_warm_and_cold_songs(demo_run):
+    out, stdout = demo_run
+    rows = json.loads((out / "dcue_table.json").read_text())["rows"]
+    found = {(r["method"], r["task"]) for r in rows}
+    assert found == {("DCUE basic", "warm"), ("DCUE basic", "cold"), ("DCUE basic", "tags"),
+                     ("untrained", "warm"), ("untrained", "cold"), ("untrained", "tags"),
+                     ("popularity", "warm"), ("popularity", "cold"), ("ALS (implicit)", "warm")}  # fmt: skip
+    for row in rows:
+        assert row["value"] is None or 0.0 <= row["value"] <= 1.0
+    # Popularity ties every cold-start song: exactly 0.5 for every user.
+    assert [r["value"] for r in rows if r["method"] == "popularity" and r["task"] == "cold"] == [0.5]
+    text = (out / "dcue_table.md").read_text()
+    assert "| ALS (implicit) |" in text and "cannot score" in text and "cold-start songs" in text
+    assert "GFLOP/s" in stdout
+    # The converter's split: cold-start songs never among the training interactions.
+    data = np.load(out / "data" / "taste" / "interactions.npz")
+    assert not np.isin(data["song"][data["split"] == 0], np.flatnonzero(data["cold"])).any()
+
+
+def test_a_second_run_trains_nothing_and_synthesises_nothing(demo_run):
+    out, _ = demo_run
+    model = out / "seed1" / "basic" / "model.keras"
+    before = os.path.getmtime(model)
+    stdout = _run(*TINY, "--out", str(out))
+    assert "holds a finished DCUE (basic) run" in stdout and "training DCUE" not in stdout
+    assert "Synthesising" not in stdout and os.path.getmtime(model) == before
+
+
+def _ranking(model_path, data_dir, user_index):
+    """The expected top songs, computed from the model's branches and the interactions."""
+    import keras
+
+    from keras_samplecnn.data.interaction_split import load_interaction_split
+    from keras_samplecnn.data.song_mels import song_mel_table
+    from keras_samplecnn.recommender import embed_song_table
+
+    model = keras.saving.load_model(model_path)
+    split = load_interaction_split(data_dir)
+    table, frames = song_mel_table(data_dir, split.songs, model.mel_frontend(), progress=False)
+    songs = embed_song_table(model, table, frames)
+    user = np.asarray(model.user_encoder(np.array([user_index], "int32")), np.float64)[0]
+    scores = songs @ (user / np.linalg.norm(user))
+    played = set(split.song[split.user == user_index].tolist())
+    order = [i for i in np.argsort(-scores) if i not in played]
+    return split, [str(split.songs[i]) for i in order], scores
+
+
+def test_recommend_from_the_converted_folder_and_from_embeddings(demo_run, tmp_path, capsys):
+    out, _ = demo_run
+    model, data = str(out / "seed1" / "basic" / "model.keras"), str(out / "data" / "taste")
+    split, expected, scores = _ranking(model, data, 2)
+    user = str(split.users[2])
+    assert cli.main(["recommend", "--model", model, "--user", user, "--data", data, "--top-k", "4", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert [g["song"] for g in got] == expected[:4]
+    np.testing.assert_allclose([g["score"] for g in got], [scores[list(split.songs).index(s)] for s in expected[:4]],
+                               atol=1e-4)  # fmt: skip
+    songs = str(tmp_path / "songs.npz")
+    assert cli.main(["embed", "--model", model, "--data", data, "--out", songs]) == 0
+    saved = np.load(songs)
+    assert saved["track_ids"].tolist() == split.songs.tolist()
+    assert (saved["splits"] == "cold").tolist() == split.cold.tolist()
+    capsys.readouterr()
+    assert cli.main(["recommend", "--model", model, "--user", user, "--songs", songs, "--data", data, "--top-k", "4",
+                     "--json"]) == 0  # fmt: skip
+    assert [g["song"] for g in json.loads(capsys.readouterr().out)] == expected[:4]
+
+
+def test_recommend_on_audio_files_and_clear_errors(demo_run, capsys):
+    out, _ = demo_run
+    model, data = str(out / "seed1" / "basic" / "model.keras"), str(out / "data" / "taste")
+    audio = out / "data" / "demo_listeners" / "audio"
+    files = sorted(str(p) for p in audio.rglob("*.wav"))[:3]
+    split = np.load(os.path.join(data, "interactions.npz"))
+    user = str(split["users"][0])
+    assert cli.main(["recommend", "--model", model, "--user", user, *files, "--top-k", "3"]) == 0
+    listed = [line.split()[-1] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert sorted(listed) == sorted(files)
+    assert cli.main(["recommend", "--model", model, "--user", "nobody", "--data", data]) == 2
+    assert "unknown user 'nobody'" in capsys.readouterr().err
+    assert cli.main(["recommend", "--model", model, "--user", user]) == 2  # no catalogue
+    assert "give the catalogue" in capsys.readouterr().err
+    assert cli.main(["tag", files[0], "--model", model]) == 2
+    assert "DCUE model" in capsys.readouterr().err
+
+
+def test_no_data_is_a_clear_message(tmp_path):
+    out = subprocess.run([sys.executable, os.path.join(RECIPES, "dcue.py"), "--data", str(tmp_path)],
+                         capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=300)  # fmt: skip
+    assert out.returncode != 0 and "tfrecords_tools taste-profile" in out.stderr
+
+
+def _recipe():
+    sys.path.insert(0, RECIPES)
+    try:
+        import dcue
+    finally:
+        sys.path.remove(RECIPES)
+    return dcue
+
+
+def test_the_table_is_the_mean_and_sample_deviation_and_verdicts_count_seeds():
+    recipe = _recipe()
+    rows = [{"method": "DCUE basic", "task": "cold", "seed": s, "value": v} for s, v in enumerate((0.6, 0.7, 0.65))]
+    rows += [{"method": "popularity", "task": "cold", "seed": s, "value": 0.5} for s in range(3)]
+    rows += [{"method": "DCUE basic", "task": "warm", "seed": s, "value": v} for s, v in enumerate((0.6, 0.62, 0.7))]
+    rows += [{"method": "popularity", "task": "warm", "seed": s, "value": 0.63} for s in range(3)]
+    summary = recipe.summarise(rows)
+    entry = summary[("DCUE basic", "cold")]
+    assert entry["mean"] == pytest.approx(0.65) and entry["std"] == pytest.approx(np.std([0.6, 0.7, 0.65], ddof=1))
+    lines = recipe.verdicts(summary, ["basic"])
+    assert "DCUE basic beats popularity on cold songs: +0.1500 (3/3 seeds)" in lines
+    # A better mean that loses on some seed is not a win.
+    assert "DCUE basic does NOT beat popularity on warm songs: +0.0100 (1/3 seeds)" in lines
+
+
+def test_demo_settings_are_the_papers_with_the_demo_file_over_them():
+    recipe = _recipe()
+    paper = recipe.settings_of(None, [])
+    assert paper["model"]["num_negatives"] == 20 and paper["training"]["learning_rate"] == 0.2
+    assert paper["training"]["batch_size"] == 10 and paper["training"]["margin"] == 0.2
+    demo = recipe.settings_of(recipe.demo_settings([]), ["training.epochs=7"])
+    assert demo["training"]["epochs"] == 7 and demo["model"]["num_negatives"] < 20
+    assert demo["training"]["learning_rate"] == 0.2
