@@ -18,7 +18,29 @@ import keras
 import keras_samplecnn
 
 
+def check_dcue(name, directory):
+    """The DLRS 2018 content-user model: a user against one played and two unplayed songs."""
+    model = keras_samplecnn.build(name, num_users=4, num_negatives=2, num_mel_bins=16)
+    rng = np.random.default_rng(0)
+    x = {"user": np.array([0, 3], "int32"), "positive": rng.random((2, 130, 16)).astype("float32"),
+         "negatives": rng.random((2, 2, 130, 16)).astype("float32")}  # fmt: skip
+    model.compile(optimizer=keras.optimizers.SGD(0.2), loss=keras_samplecnn.models.dcue_loss())
+    loss = model.train_on_batch(x, np.zeros(2, "float32"))
+    assert np.isfinite(loss), f"{name}: loss {loss}"
+    expected = keras.ops.convert_to_numpy(model(x))
+    songs = keras.ops.convert_to_numpy(model.song_encoder(x["positive"]))
+    users = keras.ops.convert_to_numpy(model.user_encoder(x["user"]))
+    np.testing.assert_allclose(expected[:, 0], (songs * users).sum(-1), atol=1e-5, err_msg=f"{name}: not cosine")
+    path = os.path.join(directory, f"{name}.keras")
+    model.save(path)
+    got = keras.ops.convert_to_numpy(keras.saving.load_model(path)(x))
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5, err_msg=f"{name}: reload differs")
+    return float(loss)
+
+
 def check(name, directory):
+    if name.startswith("dcue"):
+        return check_dcue(name, directory)
     model = keras_samplecnn.build(name, num_classes=5)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, model.input_length)).astype("float32") * 0.1
@@ -43,7 +65,7 @@ def check(name, directory):
 def smoke_models():
     from keras_samplecnn.models.registry import EXTRACTOR_SETS
 
-    return keras_samplecnn.list_models() + list(EXTRACTOR_SETS["spl2017"])
+    return keras_samplecnn.list_models() + list(EXTRACTOR_SETS["spl2017"]) + ["dcue", "dcue_multi"]
 
 
 def main(names):

@@ -11,6 +11,7 @@ import inspect
 import types
 
 from keras_samplecnn.models.artist import ARTIST_MODELS, build_artist_model
+from keras_samplecnn.models.dcue import DCUE
 from keras_samplecnn.models.samplecnn import SampleCNN, input_geometry
 
 SMC2017 = "Lee, Park, Kim, Nam, SMC 2017, arXiv:1703.01789"
@@ -241,7 +242,9 @@ def build(name="samplecnn", num_classes=50, **overrides):
             such as "smc2017_3_9_59049" (see `smc2017_table()`), or an SPL 2017
             mel extractor "spl2017_18", "spl2017_27", "spl2017_54" (see
             `extractor_presets()`), or an ISMIR 2018 artist model "artist_basic" /
-            "artist_siamese" (`keras_samplecnn.models.artist.build_artist_model`).
+            "artist_siamese" (`keras_samplecnn.models.artist.build_artist_model`), or the
+            DLRS 2018 content-user model "dcue" / "dcue_multi" (`DCUE`; give `num_users`
+            or `users`).
         num_classes: number of outputs (50 for the MTAT top-50 tags; artists for
             "artist_basic").
         **overrides: any `SampleCNN` argument, e.g. `multi_level=True`,
@@ -249,7 +252,7 @@ def build(name="samplecnn", num_classes=50, **overrides):
             `dtype="mixed_bfloat16"`.
 
     Returns:
-        A built `SampleCNN` (a functional `keras.Model`), or an artist model.
+        A built `SampleCNN` (a functional `keras.Model`), an artist model or a `DCUE`.
 
     Example:
     >>> model = build("resse")
@@ -258,6 +261,8 @@ def build(name="samplecnn", num_classes=50, **overrides):
     """
     if name in ARTIST_MODELS:
         return build_artist_model(name, num_classes=num_classes, **overrides)
+    if name in ("dcue", "dcue_multi"):
+        return DCUE(variant="multi" if name == "dcue_multi" else overrides.pop("variant", "basic"), **overrides)
     config = preset_config(name)
     unknown = sorted(set(overrides) - set(_ARGUMENTS))
     if unknown:
