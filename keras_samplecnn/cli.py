@@ -8,6 +8,8 @@
     samplecnn embed --model runs/dcue/model.keras --data TASTE --out songs.npz       (DCUE: song ids)
     samplecnn recommend --model runs/dcue/model.keras --user USER --data TASTE [--top-k 10] [--json]
     samplecnn recommend --model runs/dcue/model.keras --user USER --songs songs.npz | FILE ...
+    samplecnn index songs.npz --out songs_index        (approximate nearest-neighbour index, faiss HNSW)
+    samplecnn recommend --model runs/dcue/model.keras --user USER --songs songs.npz --index songs_index
     samplecnn extract a.keras b.keras --data DATA --out FEATURES [--layers top3|all|NAME,NAME]
     samplecnn convert mtat --root MTAT --out DATA          (same as python -m tfrecords_tools)
     samplecnn visualize runs/se/best.keras --out figures/
@@ -149,6 +151,8 @@ def _recommend(args):
     from keras_samplecnn.recommender import Recommender, load_dcue, played_by_user
 
     sources = sum(map(bool, (args.files, args.songs))) + bool(args.data and not args.songs)
+    if args.index and not args.songs:
+        raise ValueError("--index goes with the --songs file it was built from")
     if sources != 1:
         raise ValueError("give the catalogue once: --data DIR, --songs FILE.npz (with --data for what users "
                          "played) or audio FILEs")  # fmt: skip
@@ -172,7 +176,14 @@ def _recommend(args):
             rows = [(u, position.get(str(split.songs[s]))) for u, s in zip(split.user.tolist(), split.song.tolist())]
             rows = [(u, s) for u, s in rows if s is not None]
             played = played_by_user([u for u, _ in rows], [s for _, s in rows])
-        recommender = Recommender(model, ids, embeddings, played)
+        index = None
+        if args.index:
+            from keras_samplecnn.song_index import SongIndex
+
+            index = SongIndex.load(args.index)
+            if index.ids.tolist() != [str(i) for i in ids.tolist()]:
+                raise ValueError(f"{args.index} indexes other songs than {args.songs} (samplecnn index {args.songs})")
+        recommender = Recommender(model, ids, embeddings, played, index)
     else:
         recommender = Recommender.from_data(model, args.data)
     try:
@@ -186,6 +197,28 @@ def _recommend(args):
         print(f"top {len(ranked)} songs for user {args.user}:")
         for song, score in ranked:
             print(f"  {score:.3f}  {song}")
+    return 0
+
+
+def _index(args):
+    """A nearest-neighbour index of the song embeddings of a `samplecnn embed` file."""
+    import time
+
+    import numpy as np
+
+    from keras_samplecnn.song_index import SongIndex
+
+    with np.load(args.songs) as songs:
+        if "track_ids" not in songs or "embeddings" not in songs:
+            raise ValueError(f"{args.songs}: not a samplecnn embed file (needs track_ids and embeddings)")
+        ids, embeddings = songs["track_ids"].astype(str), songs["embeddings"]
+    kind = "exact" if args.exact else f"HNSW (M {args.connectivity}, efConstruction {args.expansion_add})"
+    print(f"indexing {len(ids)} songs of {embeddings.shape[1]} dims, {kind} ...", flush=True)
+    start = time.perf_counter()
+    index = SongIndex(embeddings, ids, exact=args.exact, connectivity=args.connectivity,
+                      expansion_add=args.expansion_add, expansion_search=args.expansion_search)  # fmt: skip
+    index.save(args.out)
+    print(f"built in {time.perf_counter() - start:.1f} s, {index.nbytes / 2**20:.0f} MiB; saved to {args.out}")
     return 0
 
 
@@ -295,10 +328,21 @@ def build_parser():
     p.add_argument("--data", help="a folder converted by tfrecords_tools taste-profile: its songs are the "
                                   "catalogue, and what the user played there is left out")  # fmt: skip
     p.add_argument("--songs", help="song embeddings from samplecnn embed --data (track_ids, embeddings)")
+    p.add_argument("--index", help="with --songs: search this samplecnn index folder instead of every song")
     p.add_argument("--top-k", type=int, default=10)
     p.add_argument("--include-played", action="store_true", help="keep songs the user already played")
     p.add_argument("--json", action="store_true", help="print JSON instead of a list")
     p.set_defaults(run=_recommend)
+
+    p = commands.add_parser("index", help="a nearest-neighbour index (faiss HNSW) of song embeddings, for "
+                                          "samplecnn recommend --index on large catalogues")  # fmt: skip
+    p.add_argument("songs", help="song embeddings from samplecnn embed (track_ids, embeddings)")
+    p.add_argument("--out", required=True, help="folder for the index")
+    p.add_argument("--exact", action="store_true", help="brute-force search instead of an HNSW graph")
+    p.add_argument("--connectivity", type=int, default=16, help="HNSW links per node (faiss M)")
+    p.add_argument("--expansion-add", type=int, default=128, help="HNSW build candidate list (efConstruction)")
+    p.add_argument("--expansion-search", type=int, default=128, help="HNSW search candidate list (efSearch)")
+    p.set_defaults(run=_index)
 
     p = commands.add_parser(
         "extract",

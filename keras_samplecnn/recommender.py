@@ -97,6 +97,9 @@ class Recommender:
         song_embeddings: `(songs, width)` song embeddings (`embed_song_table`, `samplecnn embed`).
         played: optional `{user index: song indices}` the user already played, left out of their
             recommendations unless asked for.
+        index: optional `SongIndex` of the same catalogue (same ids): `recommend` then searches
+            it (an approximate HNSW index for catalogues of millions of songs) instead of scoring
+            every song.
 
     Example:
     >>> recommender = Recommender("runs/dcue/model.keras", ids, embeddings)   # doctest: +SKIP
@@ -106,7 +109,7 @@ class Recommender:
     Reference: Lee, Lee, Park, Park, Nam, DLRS 2018 (arXiv:1807.06786).
     """
 
-    def __init__(self, model, song_ids, song_embeddings, played=None):
+    def __init__(self, model, song_ids, song_embeddings, played=None, index=None):
         model = load_dcue(model)
         embeddings = np.asarray(song_embeddings, np.float32)
         if embeddings.ndim != 2 or embeddings.shape[1] != model.embedding_width:
@@ -118,6 +121,10 @@ class Recommender:
         self.song_ids = np.asarray([str(s) for s in song_ids])
         self.song_embeddings = _unit(embeddings)
         self.played = {int(u): np.asarray(list(s), np.int64) for u, s in (played or {}).items()}
+        if index is not None and (len(index) != len(self.song_ids) or index.dim != self.song_embeddings.shape[1]):
+            raise ValueError(f"the index holds {len(index)} songs of {index.dim} dims, the catalogue "
+                             f"{len(self.song_ids)} of {self.song_embeddings.shape[1]}")  # fmt: skip
+        self.index = index
 
     @classmethod
     def from_data(cls, model, data_dir, cache_dir=None, progress=True):
@@ -153,6 +160,14 @@ class Recommender:
         if top_k < 1:
             raise ValueError(f"top_k must be >= 1, got {top_k}")
         index = self.user_index(user)
+        if self.index is not None:
+            played = [] if include_played else self.song_ids[self.played.get(index, [])].tolist()
+            k = min(top_k, len(self.song_ids) - len(set(played)))
+            if k < 1:
+                return []
+            vector = embed_users(self.model, [index])[0]
+            ids, scores = self.index.search(vector, k=k, exclude=played)
+            return [(str(i), float(v)) for i, v in zip(ids, scores)]
         scores = self.scores(index)
         if not include_played and index in self.played:
             scores = scores.copy()

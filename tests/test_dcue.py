@@ -242,3 +242,21 @@ def test_recommender_ranks_by_cosine_and_leaves_played_songs_out(tmp_path):
     keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)]).save(path)
     with pytest.raises(ValueError, match="not a DCUE"):
         Recommender(str(path), ids, embeddings)
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_recommender_with_a_song_index_ranks_as_without(exact):
+    from keras_samplecnn.song_index import SongIndex
+
+    model = DCUE(users=["u0", "u1"], num_negatives=2, num_mel_bins=M)
+    embeddings = np.random.default_rng(7).normal(size=(200, 256)).astype(np.float32)
+    ids = [f"S{i:03d}" for i in range(200)]
+    played = {0: [5, 17, 40]}
+    plain = Recommender(model, ids, embeddings, played)
+    indexed = Recommender(model, ids, embeddings, played, index=SongIndex(embeddings, ids, exact=exact,
+                                                                          expansion_search=400))  # fmt: skip
+    expected, got = plain.recommend("u0", top_k=10), indexed.recommend("u0", top_k=10)
+    assert [s for s, _ in got] == [s for s, _ in expected]
+    np.testing.assert_allclose([v for _, v in got], [v for _, v in expected], atol=1e-5)
+    with pytest.raises(ValueError, match="index holds"):
+        Recommender(model, ids[:100], embeddings[:100], index=SongIndex(embeddings, ids, exact=True))

@@ -99,6 +99,13 @@ def test_recommend_from_the_converted_folder_and_from_embeddings(demo_run, tmp_p
     assert cli.main(["recommend", "--model", model, "--user", user, "--songs", songs, "--data", data, "--top-k", "4",
                      "--json"]) == 0  # fmt: skip
     assert [g["song"] for g in json.loads(capsys.readouterr().out)] == expected[:4]
+    # Through an index of the embeddings (exact: the same ranking by construction of the test).
+    index = str(tmp_path / "index")
+    assert cli.main(["index", songs, "--out", index, "--exact"]) == 0
+    capsys.readouterr()
+    assert cli.main(["recommend", "--model", model, "--user", user, "--songs", songs, "--data", data, "--index",
+                     index, "--top-k", "4", "--json"]) == 0  # fmt: skip
+    assert [g["song"] for g in json.loads(capsys.readouterr().out)] == expected[:4]
 
 
 def test_recommend_on_audio_files_and_clear_errors(demo_run, capsys):
