@@ -150,24 +150,33 @@ def test_training_batches_hold_played_positives_unplayed_negatives_and_valid_cro
     rng = np.random.default_rng(5)
     num_users, num_songs = 12, 40
     user = rng.integers(0, num_users, 150)
-    song = rng.integers(0, num_songs, 150)
+    song = rng.integers(0, num_songs - 8, 150)  # the last 8 songs: in no training interaction
     played = set(zip(user.tolist(), song.tolist()))
     frames = rng.integers(100, 400, num_songs).astype(np.int32)
     table = _marked_table(num_songs, 400)
     data = dcue_batches(table, frames, user, song, num_songs, num_frames=130, num_negatives=4, batch_size=5, seed=0)
-    first = None
+    first, songs = None, []
     for inputs, _ in data.take(20):
         first = inputs if first is None else first
         users = inputs["user"].numpy()
         mels = np.concatenate([inputs["positive"].numpy()[:, None], inputs["negatives"].numpy()], axis=1)
-        songs = mels[:, :, 0, 0].astype(int)
-        assert (mels[..., 0] == songs[..., None]).all()  # one song per excerpt
-        for u, row in zip(users, songs):
+        batch_songs = mels[:, :, 0, 0].astype(int)
+        songs.append(batch_songs)
+        assert (mels[..., 0] == batch_songs[..., None]).all()  # one song per excerpt
+        for u, row in zip(users, batch_songs):
             assert (int(u), int(row[0])) in played
             assert not any((int(u), int(s)) in played for s in row[1:])
         starts = mels[:, :, 0, 1].astype(int)
         np.testing.assert_array_equal(mels[..., 1], starts[..., None] + np.arange(130))  # contiguous frames
-        assert (starts <= np.maximum(frames[songs] - 130, 0)).all() and (starts >= 0).all()
+        assert (starts <= np.maximum(frames[batch_songs] - 130, 0)).all() and (starts >= 0).all()
+    # By default negatives come from the songs of the training interactions only: a song no
+    # training interaction names (a cold-start song) is never in a batch.
+    unplayed = np.setdiff1d(np.arange(num_songs), song)
+    assert len(unplayed) == 8 and not np.isin(unplayed, np.concatenate(songs)).any()
+    every = dcue_batches(table, frames, user, song, num_songs, num_frames=130, num_negatives=4, batch_size=5, seed=0,
+                         candidates="all")  # fmt: skip
+    drawn = np.concatenate([b["negatives"].numpy()[:, :, 0, 0].ravel() for b, _ in every.take(60)]).astype(int)
+    assert np.isin(unplayed, drawn).any()
     # The same seed gives the same stream.
     again = next(iter(dcue_batches(table, frames, user, song, num_songs, num_frames=130, num_negatives=4,
                                    batch_size=5, seed=0)))  # fmt: skip

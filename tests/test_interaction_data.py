@@ -52,3 +52,21 @@ def test_bad_input():
     with pytest.raises(ValueError, match="matching"):
         negative_examples([0, 1], [0], 3)
     assert list(played_keys([1, 0, 1], [2, 1, 2], 5)) == [1, 7]
+    with pytest.raises(ValueError, match="played all 2 candidate songs"):
+        negative_examples([0, 0, 1], [0, 1, 0], 5, candidates=[0, 1])
+    with pytest.raises(ValueError, match="candidates"):
+        negative_examples([0], [0], 5, candidates=[7])
+
+
+def test_negatives_come_only_from_the_candidates():
+    rng = np.random.default_rng(4)
+    user, song = rng.integers(0, 6, 60), rng.integers(0, 20, 60)
+    candidates = np.arange(0, 20, 3)
+    played = set(zip(user.tolist(), song.tolist()))
+    seen = set()
+    for u, _, negatives in negative_examples(user, song, 20, num_negatives=5, seed=2, candidates=candidates).take(300):
+        assert set(negatives.numpy().tolist()) <= set(candidates.tolist())
+        assert not any((int(u), int(n)) in played for n in negatives.numpy())
+        seen.update(negatives.numpy().tolist())
+    # Every candidate some user did not play gets drawn.
+    assert seen == {c for c in candidates.tolist() if any((u, c) not in played for u in range(6))}

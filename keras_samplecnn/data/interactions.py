@@ -19,7 +19,7 @@ def played_keys(user, song, num_songs):
     return np.unique(np.asarray(user, np.int64) * num_songs + np.asarray(song, np.int64))
 
 
-def negative_examples(user, song, num_songs, num_negatives=20, seed=0, shuffle=True):
+def negative_examples(user, song, num_songs, num_negatives=20, seed=0, shuffle=True, candidates=None):
     """An infinite dataset of `(user, positive song, negative songs)` index triples.
 
     Args:
@@ -30,6 +30,9 @@ def negative_examples(user, song, num_songs, num_negatives=20, seed=0, shuffle=T
         num_negatives: N, negatives per positive (20 in the paper).
         seed: seed of the order and of the draws.
         shuffle: reshuffle the positives at every pass.
+        candidates: optional song indices negatives are drawn from (uniformly among those the
+            user did not play), e.g. the songs of the training interactions, so that no other
+            song (a cold-start song) is ever seen in training; default all `num_songs`.
 
     Returns:
         a `tf.data.Dataset` of `(int32 user, int32 song, int32 negatives [N])`.
@@ -42,11 +45,15 @@ def negative_examples(user, song, num_songs, num_negatives=20, seed=0, shuffle=T
         raise ValueError(f"need matching, non-empty user and song arrays, got {len(user)} and {len(song)}")
     if num_negatives < 1 or num_songs < 2:
         raise ValueError(f"need num_negatives >= 1 and num_songs >= 2, got {num_negatives}, {num_songs}")
+    which = "" if candidates is None else "candidate "
+    pool = np.arange(num_songs, dtype=np.int64) if candidates is None else np.unique(np.asarray(candidates, np.int64))
+    if not len(pool) or pool[0] < 0 or pool[-1] >= num_songs:
+        raise ValueError(f"candidates must be non-empty song indices below {num_songs}")
     keys = played_keys(user, song, num_songs)
-    per_user = np.bincount((keys // num_songs).astype(np.int64))
-    if per_user.max() >= num_songs:
-        raise ValueError(f"user {int(per_user.argmax())} played all {num_songs} songs: no negative to draw")
-    table = tf.constant(keys)
+    per_user = np.bincount((keys // num_songs)[np.isin(keys % num_songs, pool)].astype(np.int64))
+    if len(per_user) and per_user.max() >= len(pool):
+        raise ValueError(f"user {int(per_user.argmax())} played all {len(pool)} {which}songs: no negative to draw")
+    table, pool = tf.constant(keys), tf.constant(pool)
     base = tf.constant(np.random.SeedSequence([seed, 0x4E454753]).generate_state(2, np.uint32).astype(np.int64))
 
     def played(u, candidates):
@@ -56,16 +63,17 @@ def negative_examples(user, song, num_songs, num_negatives=20, seed=0, shuffle=T
 
     def draw(position, u, s):
         def body(round_, negatives):
-            fresh = tf.random.stateless_uniform(
-                [num_negatives], seed=base + tf.stack([position, round_ + 1]), maxval=num_songs, dtype=tf.int64
-            )
+            fresh = tf.gather(pool, tf.random.stateless_uniform(
+                [num_negatives], seed=base + tf.stack([position, round_ + 1]), maxval=tf.size(pool, tf.int64),
+                dtype=tf.int64,
+            ))  # fmt: skip
             negatives = tf.where(played(u, negatives), fresh, negatives)
             return round_ + 1, negatives
 
-        first = tf.random.stateless_uniform(
-            [num_negatives], seed=base + tf.stack([position, tf.constant(0, tf.int64)]), maxval=num_songs,
+        first = tf.gather(pool, tf.random.stateless_uniform(
+            [num_negatives], seed=base + tf.stack([position, tf.constant(0, tf.int64)]), maxval=tf.size(pool, tf.int64),
             dtype=tf.int64,
-        )  # fmt: skip
+        ))  # fmt: skip
         _, negatives = tf.while_loop(
             lambda r, n: tf.reduce_any(played(u, n)), body, (tf.constant(0, tf.int64), first)
         )

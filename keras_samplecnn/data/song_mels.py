@@ -177,21 +177,22 @@ def excerpts(table, song, start, num_frames):
 
 
 def dcue_batches(table, frames, user, song, num_songs, num_frames=130, num_negatives=20, batch_size=10, seed=0,
-                 start_batch=0):  # fmt: skip
+                 start_batch=0, candidates="trained"):  # fmt: skip
     """Infinite DCUE training batches from the training interactions and the songs' table.
 
     Args:
         table, frames: the songs' log-mel table and frame counts (`song_mel_table`).
         user, song: the training interactions (indices).
-        num_songs: songs negatives are drawn from (the table's rows; cold-start songs too, as
-            the user did not play them in training: they are unseen, not unplayed, but leaving
-            them out would tell the model which songs are cold).
+        num_songs: the table's rows.
         num_frames: frames per excerpt (130).
         num_negatives: negatives per interaction (20).
         batch_size: interactions per batch (10 in the paper).
         seed: the seed of the order, the negatives and the excerpt starts.
         start_batch: skip this many batches (a resumed run continues the same stream); the
             skipped batches' negatives are drawn, their excerpts not gathered.
+        candidates: the songs negatives are drawn from: "trained" (default), the songs of the
+            training interactions, so no other song's audio (a cold-start song's) is ever seen
+            in training; "all", every row of the table; or an array of song indices.
 
     Returns:
         a `tf.data.Dataset` of `({"user": int32 (b,), "positive": (b, F, M), "negatives": (b, N,
@@ -220,6 +221,10 @@ def dcue_batches(table, frames, user, song, num_songs, num_frames=130, num_negat
         inputs = {"user": u, "positive": mels[:, 0], "negatives": mels[:, 1:]}
         return inputs, tf.zeros([tf.shape(u)[0]])
 
-    examples = negative_examples(user, song, num_songs, num_negatives=num_negatives, seed=seed)
+    if isinstance(candidates, str):
+        if candidates not in ("trained", "all"):
+            raise ValueError(f"candidates must be 'trained', 'all' or song indices, got {candidates!r}")
+        candidates = np.unique(song) if candidates == "trained" else None
+    examples = negative_examples(user, song, num_songs, num_negatives=num_negatives, seed=seed, candidates=candidates)
     batches = examples.batch(batch_size, drop_remainder=True).enumerate().skip(start_batch)
     return batches.map(assemble, num_parallel_calls=2, deterministic=True).prefetch(2)
