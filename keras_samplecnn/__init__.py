@@ -2,7 +2,8 @@
 
 The public surface: `build(name, num_classes=50, **overrides)`, `list_models()`,
 `describe_models()`, `SampleCNN`, `Tagger`, and the subpackages `layers`, `models`,
-`data`, `datasets`, `training`, `evaluation`, `viz`.
+`data`, `datasets`, `training`, `evaluation`, `viz`; recommendation from audio (DCUE, Lee, Lee,
+Park, Park, Nam, DLRS 2018, arXiv:1807.06786) in `models.dcue`, `recommender` and `song_index`.
 
 The layers, models and the training optimizer are imported with the package, so that their
 classes are registered and `keras.saving.load_model("model.keras")` works after
