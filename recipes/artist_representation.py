@@ -279,22 +279,13 @@ def verdicts(summary, objectives):
 
 
 def write_table(out, rows, objectives, seeds, title):
-    from keras_samplecnn.files import write_json_atomic
-
     summary = summarise(rows)
     features = [*objectives, RANDOM]
     lines = [title, "", markdown_table(summary, features), "", *verdicts(summary, objectives)]
-    text = "\n".join(lines).rstrip() + "\n"
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "artist_table.md"), "w", encoding="utf-8") as f:
-        f.write(text)
-    write_json_atomic(os.path.join(out, "artist_table.json"), {
+    common.save_table(out, "artist_table", "\n".join(lines).rstrip() + "\n", {
         "seeds": seeds, "rows": rows,
         "summary": [{"target": t, "features": name, **entry} for (t, name), entry in summary.items()],
     })  # fmt: skip
-    print()
-    print(text, end="")
-    print(f"Table: {os.path.join(out, 'artist_table.md')} (and .json with every seed's numbers)")
     return summary
 
 

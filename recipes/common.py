@@ -377,6 +377,19 @@ class Timings(dict):
                                  "float32_matmul_peak_flops": self.peak})  # fmt: skip
 
 
+def save_table(out, stem, text, payload):
+    """Writes a recipe's table as `<out>/<stem>.md` (`text`) and `.json` (`payload`), and prints it."""
+    from keras_samplecnn.files import write_json_atomic
+
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, f"{stem}.md"), "w", encoding="utf-8") as handle:
+        handle.write(text)
+    write_json_atomic(os.path.join(out, f"{stem}.json"), payload)
+    print()
+    print(text, end="")
+    print(f"Table: {os.path.join(out, stem + '.md')} (and .json with every seed's numbers)")
+
+
 def profile_path(profile):
     """The YAML file of a profile: a name under configs/profiles/, or a path."""
     from keras_samplecnn.training.config import ConfigError

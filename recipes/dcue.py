@@ -327,22 +327,14 @@ def verdicts(summary, variants):
 
 
 def write_table(out, rows, variants, seeds, title, with_tags, notes=()):
-    from keras_samplecnn.files import write_json_atomic
-
     summary = summarise(rows)
     methods = [*(f"DCUE {v}" for v in variants), POPULARITY, ALS, UNTRAINED]
     text = "\n".join([title, "", markdown_table(summary, methods, with_tags), "", *verdicts(summary, variants),
                       *notes]).rstrip() + "\n"  # fmt: skip
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "dcue_table.md"), "w", encoding="utf-8") as handle:
-        handle.write(text)
-    write_json_atomic(os.path.join(out, "dcue_table.json"), {
+    common.save_table(out, "dcue_table", text, {
         "seeds": seeds, "rows": rows,
         "summary": [{"method": m, "task": t, **entry} for (m, t), entry in summary.items()],
     })  # fmt: skip
-    print()
-    print(text, end="")
-    print(f"Table: {os.path.join(out, 'dcue_table.md')} (and .json with every seed's numbers)")
     return summary
 
 

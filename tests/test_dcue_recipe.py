@@ -118,6 +118,18 @@ def test_recommend_on_audio_files_and_clear_errors(demo_run, capsys):
     assert cli.main(["recommend", "--model", model, "--user", user, *files, "--top-k", "3"]) == 0
     listed = [line.split()[-1] for line in capsys.readouterr().out.splitlines()[1:]]
     assert sorted(listed) == sorted(files)
+    # A file's song embedding: the mean of its excerpts' embeddings by the waveform branch.
+    import keras
+
+    from keras_samplecnn.audio import load_audio
+
+    dcue = keras.saving.load_model(model)
+    wave = load_audio(files[0], dcue.sample_rate)
+    excerpts = wave[: len(wave) // dcue.input_length * dcue.input_length].reshape(-1, dcue.input_length)
+    expected = np.asarray(dcue.waveform_encoder(excerpts)).mean(axis=0)
+    capsys.readouterr()
+    assert cli.main(["embed", files[0], "--model", model]) == 0
+    np.testing.assert_allclose(json.loads(capsys.readouterr().out)[files[0]], expected, atol=1e-5)
     assert cli.main(["recommend", "--model", model, "--user", "nobody", "--data", data]) == 2
     assert "unknown user 'nobody'" in capsys.readouterr().err
     assert cli.main(["recommend", "--model", model, "--user", user]) == 2  # no catalogue

@@ -69,7 +69,7 @@ import os
 import numpy as np
 
 from keras_samplecnn.datasets import demo_mtat, demo_music, mtat_layout
-from keras_samplecnn.datasets.writing import run_jobs, write_rendered
+from keras_samplecnn.datasets.writing import run_jobs, write_rendered, write_text
 
 SAMPLE_RATE = 22050
 CLIP_SECONDS = 6.0
@@ -261,8 +261,8 @@ def make_demo_artists(
     items = [item for artist in artists for item in artist.tracks]
     jobs = [(render_artist_track, item, audio_dir, sample_rate, clip_seconds) for item in items]
     run_jobs(write_rendered, jobs, workers, "demo artist tracks", "track", progress)
-    _write_text(os.path.join(directory, LABELS_FILE), _labels_csv(items))
-    _write_text(os.path.join(directory, "README.md"), README)  # last: a finished dataset
+    write_text(os.path.join(directory, LABELS_FILE), _labels_csv(items))
+    write_text(os.path.join(directory, "README.md"), README)  # last: a finished dataset
     return artists
 
 
@@ -273,13 +273,6 @@ def _labels_csv(items):
     writer.writerow(CSV_COLUMNS)
     writer.writerows((item.path, item.artist, item.track_id, item.album) for item in items)
     return out.getvalue()
-
-
-def _write_text(path, text):
-    tmp = path + ".part"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
 
 
 def main(argv=None):

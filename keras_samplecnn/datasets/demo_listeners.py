@@ -91,7 +91,7 @@ import os
 import numpy as np
 
 from keras_samplecnn.datasets import demo_artists, demo_mtat
-from keras_samplecnn.datasets.writing import run_jobs, write_rendered
+from keras_samplecnn.datasets.writing import run_jobs, write_rendered, write_text
 
 SAMPLE_RATE = 22050
 CLIP_SECONDS = 5.0
@@ -409,20 +409,20 @@ def make_demo_listeners(
         os.makedirs(os.path.join(audio_dir, *song.path.split("/")[:-1]), exist_ok=True)
     jobs = [(render_song, song, audio_dir, sample_rate, seconds) for song in with_audio]
     run_jobs(write_rendered, jobs, workers, "demo listener songs", "song", progress)
-    _write_text(os.path.join(directory, TRACKS_FILE), "".join(
+    write_text(os.path.join(directory, TRACKS_FILE), "".join(
         SEPARATOR.join((song.track_id, song.song_id, song.artist, song.title)) + "\n" for song in plan.songs
     ))  # fmt: skip
-    _write_text(
+    write_text(
         os.path.join(directory, TRIPLETS_FILE), "".join(f"{u}\t{s}\t{c}\n" for u, s, c in plan.triplets)
     )
-    _write_text(os.path.join(directory, SONGS_FILE), _songs_csv(plan.songs))
+    write_text(os.path.join(directory, SONGS_FILE), _songs_csv(plan.songs))
     counts = plan.counts()
     readme = README.format(
         seconds=seconds, users=counts["users"], songs=counts["songs"], triplets=counts["triplets"],
         missing=counts["missing_audio"], unknown=counts["unknown_songs"],
         unknown_triplets=counts["unknown_triplets"],
     )  # fmt: skip
-    _write_text(os.path.join(directory, "README.md"), readme)  # last: a finished dataset
+    write_text(os.path.join(directory, "README.md"), readme)  # last: a finished dataset
     return plan
 
 
@@ -435,13 +435,6 @@ def _songs_csv(songs):
         for s in songs
     )
     return out.getvalue()
-
-
-def _write_text(path, text):
-    tmp = path + ".part"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
 
 
 def main(argv=None):

@@ -72,7 +72,7 @@ import re
 import numpy as np
 
 from keras_samplecnn.datasets import synth
-from keras_samplecnn.datasets.writing import run_jobs, write_wav
+from keras_samplecnn.datasets.writing import run_jobs, write_text, write_wav
 
 SAMPLE_RATE = 16000
 CLIP_SAMPLES = 16000
@@ -899,13 +899,6 @@ the same terms as the keras_samplecnn library that generated it (Apache-2.0).
 """
 
 
-def _write_text(path, text):
-    tmp = path + ".part"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
-
-
 def _job(args):
     kind, directory, item, extra, seed = args
     if kind == "noise":
@@ -951,10 +944,10 @@ def make_demo_speech_commands(directory, clips_per_word=60, words=None, seed=0, 
     jobs = [("noise", directory, name, None, seed) for name in BACKGROUND_FILES]
     jobs += [("word", directory, u, speakers[u.speaker_id], seed) for u in utterances]
     run_jobs(_job, jobs, workers, "demo Speech Commands", "file", progress, chunksize=8)
-    _write_text(os.path.join(directory, BACKGROUND_NOISE, "README.md"), BACKGROUND_README)
-    _write_text(os.path.join(directory, "README.md"), README)
-    _write_text(os.path.join(directory, "LICENSE"), LICENSE)
+    write_text(os.path.join(directory, BACKGROUND_NOISE, "README.md"), BACKGROUND_README)
+    write_text(os.path.join(directory, "README.md"), README)
+    write_text(os.path.join(directory, "LICENSE"), LICENSE)
     for name, split in ((VALIDATION_LIST, "validation"), (TESTING_LIST, "testing")):
         paths = sorted(u.path for u in utterances if u.split == split)
-        _write_text(os.path.join(directory, name), "".join(p + "\n" for p in paths))
+        write_text(os.path.join(directory, name), "".join(p + "\n" for p in paths))
     return utterances

@@ -51,6 +51,14 @@ def write_wav(path, samples, sample_rate):
     os.replace(tmp, path)
 
 
+def write_text(path, text):
+    """UTF-8 text with `\n` line ends, written to `path.part` then moved into place."""
+    tmp = path + ".part"
+    with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
 def write_rendered(job):
     """A `run_jobs` job `(render, item, folder, sample_rate, seconds)`: writes
     `render(item, sample_rate, seconds)` (int16) as the wav `folder/<item.path>`; returns its path."""
