@@ -23,7 +23,7 @@ from tfrecords_tools.errors import DatasetError
 from tfrecords_tools.writer import read_examples
 
 RATE = 22050
-SECONDS = 3  # 66,150 samples: one 65,536-sample segment, no padding
+SECONDS = 3  # 66,150 samples: one 66,048-sample segment, no padding
 
 
 def _id(prefix, name):

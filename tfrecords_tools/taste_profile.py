@@ -80,7 +80,8 @@ from tfrecords_tools.writer import CLIPS, ClipJob, DatasetPlan, Rejected
 log = logging.getLogger(__name__)
 
 NAME = "taste-profile"
-DEFAULTS = {"sample_rate": 22050, "segment_length": 65536, "shard_size": 128}
+# 129 hops of 512 samples: a clip padded to one segment still gives DCUE's 130-frame excerpt.
+DEFAULTS = {"sample_rate": 22050, "segment_length": 66048, "shard_size": 128}
 REPORT = "interactions.json"
 _MISMATCH = re.compile(r"^ERROR: <(\S+) (\S+)>")
 
