@@ -176,3 +176,27 @@ def test_demo_settings_are_the_papers_with_the_demo_file_over_them():
     demo = recipe.settings_of(recipe.demo_settings([]), ["training.epochs=7"])
     assert demo["training"]["epochs"] == 7 and demo["model"]["num_negatives"] < 20
     assert demo["training"]["learning_rate"] == 0.2
+
+
+def test_song_table_streams_the_records_in_song_order_and_is_cached(demo_run, tmp_path):
+    from keras_samplecnn.data.interaction_split import load_interaction_split
+    from keras_samplecnn.data.song_mels import iter_clips, mel_table, song_mel_table
+    from keras_samplecnn.layers import LogMelSpectrogram
+
+    out, _ = demo_run
+    data = str(out / "data" / "taste")
+    songs = list(load_interaction_split(data).songs)[::-1]  # any order the caller asks for
+    waves = dict(kv for split in ("train", "test") for kv in iter_clips(data, split))
+    frontend = LogMelSpectrogram(num_mel_bins=32)
+    expected, expected_frames = mel_table([waves[s] for s in songs], frontend, progress=False)
+    table, frames = song_mel_table(data, songs, frontend, cache_dir=str(tmp_path), batch_size=5, progress=False)
+    np.testing.assert_array_equal(frames, expected_frames)
+    for row, count in enumerate(frames):  # the last frame sees the batch's zero padding
+        np.testing.assert_allclose(table[row, : count - 1].astype(np.float32),
+                                   expected[row, : count - 1].astype(np.float32), atol=2e-3, rtol=2e-3)  # fmt: skip
+    again, _ = song_mel_table(data, songs, frontend, cache_dir=str(tmp_path), progress=False)
+    assert isinstance(again, np.memmap) and np.array_equal(again, table)
+    other, _ = song_mel_table(data, songs[::-1], frontend, cache_dir=str(tmp_path), progress=False)
+    np.testing.assert_array_equal(other, np.asarray(table)[::-1])  # another order: computed again
+    with pytest.raises(ValueError, match="no audio record"):
+        song_mel_table(data, ["SONOTHERE"], frontend, progress=False)

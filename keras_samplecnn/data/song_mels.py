@@ -31,22 +31,47 @@ _SPEC = {
     schema.AUDIO: tf.io.FixedLenFeature([], tf.string),
     schema.CLIP_ID: tf.io.FixedLenFeature([], tf.string, default_value=b""),
 }
+_LENGTH_SPEC = {
+    schema.NUM_SAMPLES: tf.io.FixedLenFeature([], tf.int64),
+    schema.CLIP_ID: tf.io.FixedLenFeature([], tf.string, default_value=b""),
+}
 
 
-def read_clips(data_dir, split):
-    """Every clip of a split of a converted folder, in file order.
-
-    Returns:
-        `(clip_ids, waveforms)`: a list of str and a list of float32 arrays in [-1, 1).
-    """
+def _records(data_dir, split, spec, batch_size):
     records = tf.data.TFRecordDataset(shard_files(data_dir, split), buffer_size=READ_BUFFER_BYTES)
-    ids, waves = [], []
-    for serialized in records.batch(64):
-        parsed = tf.io.parse_example(serialized, _SPEC)
+    for serialized in records.batch(batch_size):
+        yield tf.io.parse_example(serialized, spec)
+
+
+def iter_clips(data_dir, split):
+    """`(clip_id, float32 waveform in [-1, 1))` of every clip of a split, in file order, one at a
+    time (a split of 10,000 songs of 30 s would take 26 GB as float32 at once)."""
+    for parsed in _records(data_dir, split, _SPEC, 16):
         for clip_id, audio in zip(parsed[schema.CLIP_ID].numpy(), parsed[schema.AUDIO].numpy()):
-            ids.append(clip_id.decode())
-            waves.append(np.frombuffer(audio, "<i2").astype(np.float32) / INT16_SCALE)
-    return ids, waves
+            yield clip_id.decode(), np.frombuffer(audio, "<i2").astype(np.float32) / INT16_SCALE
+
+
+def _clip_lengths(data_dir, split):
+    """`(clip_id, samples)` of every clip of a split (the records' `num_samples`)."""
+    for parsed in _records(data_dir, split, _LENGTH_SPEC, 256):
+        yield from zip((c.decode() for c in parsed[schema.CLIP_ID].numpy()), parsed[schema.NUM_SAMPLES].numpy())
+
+
+def _fill(table, frames, items, frontend):
+    """Writes the log-mel spectrograms of `items` (`(row, waveform)`) into their table rows."""
+    hop = frontend.hop_length
+    samples = (int(max(frames[row] for row, _ in items)) - 1) * hop
+    batch = np.zeros((len(items), samples), np.float32)
+    for i, (_, wave) in enumerate(items):
+        batch[i, : min(len(wave), samples)] = wave[:samples]
+    mels = np.asarray(frontend(batch), np.float32)
+    for i, (row, _) in enumerate(items):
+        table[row, : frames[row]] = mels[i, : frames[row]]
+
+
+def _frames(samples, hop, max_frames):
+    frames = np.asarray(samples, np.int64) // hop + 1
+    return (frames if max_frames is None else np.minimum(frames, max_frames)).astype(np.int32)
 
 
 def mel_table(waveforms, frontend, max_frames=None, batch_size=16, progress=True):
@@ -64,33 +89,22 @@ def mel_table(waveforms, frontend, max_frames=None, batch_size=16, progress=True
     """
     if not len(waveforms):
         raise ValueError("no songs to compute spectrograms of")
-    hop = frontend.hop_length
-    frames = np.array([len(w) // hop + 1 for w in waveforms], np.int64)
-    if max_frames is not None:
-        frames = np.minimum(frames, max_frames)
-    width = int(frames.max())
-    table = np.zeros((len(waveforms), width, frontend.num_mel_bins), np.float16)
+    frames = _frames([len(w) for w in waveforms], frontend.hop_length, max_frames)
+    table = np.zeros((len(waveforms), int(frames.max()), frontend.num_mel_bins), np.float16)
     # Songs of similar length together: little padding computed.
     order = np.argsort(frames, kind="stable")
-    bar = tqdm(total=len(waveforms), desc="song spectrograms", unit="song", disable=not progress)
-    for start in range(0, len(order), batch_size):
-        chosen = order[start : start + batch_size]
-        samples = (int(frames[chosen].max()) - 1) * hop
-        batch = np.zeros((len(chosen), samples), np.float32)
-        for row, index in enumerate(chosen):
-            wave = waveforms[index][:samples]
-            batch[row, : len(wave)] = wave
-        mels = np.asarray(frontend(batch), np.float32)
-        for row, index in enumerate(chosen):
-            table[index, : frames[index]] = mels[row, : frames[index]]
-        bar.update(len(chosen))
-    bar.close()
-    return table, frames.astype(np.int32)
+    for start in tqdm(range(0, len(order), batch_size), desc="song spectrograms", unit="batch", disable=not progress):
+        _fill(table, frames, [(row, waveforms[row]) for row in order[start : start + batch_size]], frontend)
+    return table, frames
 
 
 def song_mel_table(data_dir, song_ids, frontend, cache_dir=None, splits=("train", "test"), max_frames=None,
-                   progress=True):  # fmt: skip
+                   batch_size=16, progress=True):  # fmt: skip
     """The log-mel table of a converted folder's songs, in the order of `song_ids`.
+
+    Two passes over the records: their lengths (the table's width), then their audio, a batch
+    of songs at a time into the table (a memory map in `cache_dir`, so the paper's 10,000
+    songs of 30 s, 3.3 GB, never need to fit in memory).
 
     Args:
         data_dir: converted TFRecords whose clip ids are the song ids (`python -m tfrecords_tools
@@ -101,6 +115,7 @@ def song_mel_table(data_dir, song_ids, frontend, cache_dir=None, splits=("train"
             front end's settings and the shards are unchanged.
         splits: the splits holding the songs.
         max_frames: frames kept per song (default all).
+        batch_size: songs per front-end call.
         progress: show a progress bar.
 
     Returns:
@@ -110,29 +125,54 @@ def song_mel_table(data_dir, song_ids, frontend, cache_dir=None, splits=("train"
         ValueError: a song without a record, or a song recorded twice.
     """
     song_ids = [str(s) for s in song_ids]
+    row_of = {song: row for row, song in enumerate(song_ids)}
+    if len(row_of) != len(song_ids):
+        raise ValueError("song_ids holds a song twice")
     key = _cache_key(data_dir, song_ids, frontend, splits, max_frames)
     if cache_dir:
         paths = {name: os.path.join(cache_dir, f"song_{name}.npy") for name in ("mels", "frames")}
         stamp = os.path.join(cache_dir, "song_mels.json")
         if all(map(os.path.exists, [*paths.values(), stamp])) and _read_json(stamp).get("key") == key:
             return np.load(paths["mels"], mmap_mode="r"), np.load(paths["frames"])
-    waves = {}
+    samples = {}
     for split in splits:
-        for clip_id, wave in zip(*read_clips(data_dir, split)):
-            if clip_id in waves:
+        for clip_id, length in _clip_lengths(data_dir, split):
+            if clip_id in samples:
                 raise ValueError(f"song {clip_id!r} is recorded twice in {data_dir}")
-            waves[clip_id] = wave
-    missing = [s for s in song_ids if s not in waves]
+            samples[clip_id] = length
+    missing = [s for s in song_ids if s not in samples]
     if missing:
         raise ValueError(f"{len(missing)} songs have no audio record in {data_dir} (splits {', '.join(splits)}), "
                          f"e.g. {missing[:3]}")  # fmt: skip
-    table, frames = mel_table([waves[s] for s in song_ids], frontend, max_frames=max_frames, progress=progress)
+    frames = _frames([samples[s] for s in song_ids], frontend.hop_length, max_frames)
+    shape = (len(song_ids), int(frames.max()), frontend.num_mel_bins)
     if cache_dir:
         os.makedirs(cache_dir, exist_ok=True)
-        write_npy_atomic(paths["mels"], table)
-        write_npy_atomic(paths["frames"], frames)
-        write_json_atomic(stamp, {"key": key, "songs": len(song_ids), "width": table.shape[1]})
-    return table, frames
+        partial = paths["mels"] + ".part.npy"
+        table = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float16, shape=shape)  # zeros
+    else:
+        table = np.zeros(shape, np.float16)
+    pending = []
+    with tqdm(total=len(song_ids), desc="song spectrograms", unit="song", disable=not progress) as bar:
+        for split in splits:
+            for clip_id, wave in iter_clips(data_dir, split):
+                if clip_id in row_of:
+                    pending.append((row_of[clip_id], wave))
+                if len(pending) == batch_size:
+                    _fill(table, frames, pending, frontend)
+                    bar.update(len(pending))
+                    pending = []
+        if pending:
+            _fill(table, frames, pending, frontend)
+            bar.update(len(pending))
+    if not cache_dir:
+        return table, frames
+    table.flush()
+    del table
+    os.replace(partial, paths["mels"])
+    write_npy_atomic(paths["frames"], frames)
+    write_json_atomic(stamp, {"key": key, "songs": len(song_ids), "width": shape[1]})
+    return np.load(paths["mels"], mmap_mode="r"), frames
 
 
 def _cache_key(data_dir, song_ids, frontend, splits, max_frames):
