@@ -13,6 +13,7 @@
     samplecnn extract a.keras b.keras --data DATA --out FEATURES [--layers top3|all|NAME,NAME]
     samplecnn convert mtat --root MTAT --out DATA          (same as python -m tfrecords_tools)
     samplecnn visualize runs/se/best.keras --out figures/
+    samplecnn export runs/se/best.keras --format saved_model|onnx|litert --out DIR   (then tag --model DIR)
     samplecnn models
 
 Exit codes: 0 success; 1 some files could not be processed (the others were); 2 bad usage,
@@ -310,7 +311,8 @@ def build_parser():
     ):
         p = commands.add_parser(name, help=helptext)
         p.add_argument("files", nargs="+" if name == "tag" else "*", metavar="FILE")
-        p.add_argument("--model", required=True, help="a .keras file saved by training (an artist model too)")
+        p.add_argument("--model", required=True, help="a .keras file saved by training (an artist model too)" + (
+            "; or a samplecnn export folder (saved_model, onnx, litert)" if name == "tag" else ""))  # fmt: skip
         if name == "tag":
             p.add_argument("--top-k", type=int, default=10)
             p.add_argument("--json", action="store_true", help="print JSON instead of a list")
@@ -391,9 +393,30 @@ def build_parser():
     )
     p.set_defaults(run=_visualize)
 
+    p = commands.add_parser("export", help="a SavedModel, ONNX or LiteRT model taking a waveform of any "
+                                           "length and giving clip-level tag scores, with a model.json "
+                                           "sidecar")  # fmt: skip
+    p.add_argument("model", help="a .keras tagging model (SampleCNN or artist classifier)")
+    p.add_argument("--format", choices=("saved_model", "onnx", "litert"), default="saved_model",
+                   help="onnx and litert need pip install 'keras_samplecnn[export]'")  # fmt: skip
+    p.add_argument("--out", required=True, help="folder for the model and its model.json")
+    p.set_defaults(run=_export)
+
     p = commands.add_parser("models", help="the model zoo with parameter counts")
     p.set_defaults(run=_models)
     return parser
+
+
+def _export(args):
+    from keras_samplecnn.export import SIDECAR, export_model
+
+    try:
+        path = export_model(args.model, args.out, format=args.format)
+    except ImportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"{args.format} written to {path}, contract and tags in {os.path.join(args.out, SIDECAR)}")
+    return 0
 
 
 def main(argv=None):

@@ -39,7 +39,8 @@ class Tagger:
 
     Args:
         model: a `SampleCNN`, `ArtistCNN`, `SiameseArtistModel` or `DCUE`, or the path of a
-            `.keras` file saved from one.
+            `.keras` file saved from one, or a folder written by `samplecnn export` (SavedModel, ONNX
+            or LiteRT with its `model.json` sidecar; `tag` and `taggram` only, no `embed`).
         batch_size: segments per forward pass.
 
     Example:
@@ -51,11 +52,20 @@ class Tagger:
     """
 
     def __init__(self, model, batch_size=16):
+        self.exported = None
         if not isinstance(model, keras.Model):
+            from keras_samplecnn.export import ExportedModel, is_export
+
+            if is_export(model):
+                self._init_exported(ExportedModel(model), batch_size)
+                return
             try:
                 model = keras.saving.load_model(model)
             except (OSError, ValueError) as error:
-                raise ValueError(f"cannot load a keras_samplecnn model from {model}: {error}") from None
+                raise ValueError(
+                    f"cannot load a keras_samplecnn model from {model}: {error}. Readable: a .keras file, or "
+                    "a folder written by samplecnn export (saved_model, onnx or litert, with its model.json)"
+                ) from None
         if not isinstance(model, (SampleCNN, ArtistCNN, SiameseArtistModel, DCUE)):
             raise ValueError(
                 f"{getattr(model, 'name', model)!r} is not a keras_samplecnn model (SampleCNN, an "
@@ -71,6 +81,13 @@ class Tagger:
         self.segment_length = model.input_length
         self._embedder = None
 
+    def _init_exported(self, exported, batch_size):
+        """An exported model (`keras_samplecnn.export`): clip scores come from its own graph."""
+        self.exported, self.model, self.batch_size = exported, None, batch_size
+        self.tags, self.sample_rate = exported.tags, exported.sample_rate
+        self.segment_length = exported.segment_length
+        self._embedder = None
+
     @property
     def segment_seconds(self):
         """Duration of one segment (one taggram row) in seconds."""
@@ -81,6 +98,8 @@ class Tagger:
 
     def taggram(self, path):
         """Tag scores of every segment: array `(segments, tags)`; row i starts at `i * segment_seconds`."""
+        if self.exported is not None:
+            return self.exported.segment_scores(self._segments(path))
         if self.tags is None:
             kind = "a DCUE model: it scores users and songs" if isinstance(self.model, DCUE) else (
                 "a Siamese artist model: it scores excerpt pairs")  # fmt: skip
@@ -96,7 +115,10 @@ class Tagger:
         Returns:
             list of `(tag, score)` pairs.
         """
-        scores = self.taggram(path).mean(axis=0)
+        if self.exported is not None:  # segments and averaging inside the exported graph
+            scores = self.exported.clip_scores(load_audio(path, self.sample_rate))
+        else:
+            scores = self.taggram(path).mean(axis=0)
         order = np.argsort(-scores)[: top_k or len(scores)]
         return [(self.tags[i], float(scores[i])) for i in order]
 
@@ -107,6 +129,11 @@ class Tagger:
 
     def embed_waveform(self, audio):
         """`embed` of a mono waveform already at the model's `sample_rate`."""
+        if self.exported is not None:
+            raise ValueError(
+                f"{self.exported.path} is an exported model ({self.exported.format}): it gives tag scores "
+                "only; embed with the .keras file"
+            )
         if self._embedder is None:
             if isinstance(self.model, DCUE):
                 self._embedder = self.model.waveform_encoder
