@@ -124,3 +124,13 @@ def test_export_command_and_unreadable_models(model, tmp_path, capsys):
     assert "samplecnn export (saved_model, onnx or litert" in capsys.readouterr().err
     with pytest.raises(ValueError, match="unknown export format"):
         export_model(model[0], str(tmp_path / "x"), format="tfjs")
+
+
+@pytest.mark.skipif(not _available("onnx"), reason="needs tf2onnx, onnx, onnxruntime")
+def test_onnx_of_the_mel_front_end_says_why(tmp_path):
+    # tf2onnx 1.17 writes an RFFT node onnxruntime rejects: the export must fail, not leave a broken file.
+    model = keras_samplecnn.build("mel", num_classes=3, input_length=2187, stem_size=27, fft_length=256,
+                                  num_mel_bins=16, stem_filters=8, filters=[8, 8, 8, 8])  # fmt: skip
+    with pytest.raises(ValueError, match="saved_model or litert"):
+        export_model(model, str(tmp_path), format="onnx")
+    assert not os.path.exists(tmp_path / "model.onnx")
