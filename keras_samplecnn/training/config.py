@@ -1,6 +1,6 @@
 """Training configuration: YAML on disk, validated dataclasses in code.
 
-A config has seven sections; every key is optional and defaults to the papers' setting:
+A config has eight sections; every key is optional and defaults to the papers' setting:
 
 ```yaml
 model:        {name: se, multi_level: false, overrides: {se_ratio: 16}}
@@ -10,6 +10,7 @@ precision:    {policy: auto, xla: auto}
 output:       {dir: runs/mtat_se, tensorboard: true}
 evaluation:   {threshold: null, tune_on: null}
 siamese:      {num_negatives: 4, margin: 0.4}   # model.name: artist_siamese only
+distribution: {strategy: auto, devices: null, sync_batch_norm: true}  # training/distribution.py
 ```
 
 A file may start from another one with `extends: base.yaml` (a path relative to the file):
@@ -120,6 +121,25 @@ class SiameseConfig:
 
 
 @dataclasses.dataclass
+class DistributionConfig:
+    """Training on several devices (see `keras_samplecnn.training.distribution`).
+
+    `strategy`: `mirrored` (TensorFlow backend: `tf.distribute.MirroredStrategy` over the GPUs,
+    or over the logical CPU devices on a machine without one), `data_parallel` (JAX backend:
+    `keras.distribution.DataParallel` on a 1-D mesh of every device of every host), `none`
+    (one device), or `auto` (mirrored when TensorFlow sees several GPUs, data_parallel when
+    JAX sees several GPUs or TPUs, else none). `devices`: how many devices to use (null: all).
+    `data.batch_size` stays the global batch, split across the devices; the learning rate is
+    not scaled. `sync_batch_norm` (mirrored only): batch statistics over the global batch, as
+    on one device; false: over each replica's share. data_parallel always has the former.
+    """
+
+    strategy: str = "auto"
+    devices: typing.Optional[int] = None
+    sync_batch_norm: bool = True
+
+
+@dataclasses.dataclass
 class TrainConfig:
     """The whole configuration of a training run."""
 
@@ -130,6 +150,7 @@ class TrainConfig:
     output: OutputConfig = dataclasses.field(default_factory=OutputConfig)
     evaluation: EvaluationConfig = dataclasses.field(default_factory=EvaluationConfig)
     siamese: SiameseConfig = dataclasses.field(default_factory=SiameseConfig)
+    distribution: DistributionConfig = dataclasses.field(default_factory=DistributionConfig)
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -138,7 +159,11 @@ class TrainConfig:
 CHOICES = {
     ("precision", "policy"): ("auto", "float32", "mixed_bfloat16", "mixed_float16"),
     ("precision", "xla"): ("auto", True, False),
+    ("distribution", "strategy"): ("auto", "none", "mirrored", "data_parallel"),
 }
+
+# The Keras backend each explicit strategy runs on.
+STRATEGY_BACKENDS = {"mirrored": "tensorflow", "data_parallel": "jax"}
 
 
 # (section, key) -> (test, what the value must be)
@@ -156,6 +181,7 @@ CHECKS = {
     ("siamese", "num_negatives"): (lambda v: v >= 1, "an int >= 1"),
     ("siamese", "margin"): (lambda v: v > 0, "a number > 0"),
     ("evaluation", "threshold"): (lambda v: v is None or 0 < v < 1, "null or a number between 0 and 1"),
+    ("distribution", "devices"): (lambda v: v is None or v >= 1, "null or an int >= 1"),
 }
 
 
@@ -219,7 +245,28 @@ def _build(cls, values, path):
 
 def from_dict(values):
     """A validated `TrainConfig` from nested dicts."""
-    return _build(TrainConfig, values or {}, "")
+    config = _build(TrainConfig, values or {}, "")
+    check_backend(config)
+    return config
+
+
+def check_backend(config):
+    """Raises if `distribution.strategy` needs another Keras backend than the one in use."""
+    needed = STRATEGY_BACKENDS.get(config.distribution.strategy)
+    if needed is None:
+        return
+    import keras
+
+    backend = keras.config.backend()
+    if backend != needed:
+        hint = {
+            "mirrored": "on JAX use strategy: data_parallel",
+            "data_parallel": "on TensorFlow use strategy: mirrored",
+        }[config.distribution.strategy]
+        raise ConfigError(
+            f"distribution.strategy: {config.distribution.strategy} needs the {needed} backend "
+            f"(KERAS_BACKEND={needed}); this process runs {backend}: {hint}"
+        )
 
 
 def apply_overrides(values, overrides):

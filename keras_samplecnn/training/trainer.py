@@ -1,6 +1,5 @@
 """Trains a model of the zoo on converted TFRecords, the papers' way, resumably."""
 
-import contextlib
 import json
 import math
 import os
@@ -13,7 +12,7 @@ from keras_samplecnn.files import write_json_atomic
 from keras_samplecnn.models import build
 from keras_samplecnn.models.artist import ARTIST_MODELS, ArtistHingeLoss, positive_ranked_first
 from keras_samplecnn.training import config as config_lib
-from keras_samplecnn.training import precision
+from keras_samplecnn.training import distribution, precision
 from keras_samplecnn.training.callbacks import StagedDecay, TimeBudget
 from keras_samplecnn.training.optimizers import StepDecaySGD
 
@@ -22,15 +21,6 @@ LOG = "training_log.csv"
 BACKUP = "backup"
 SCHEDULE_STATE = "schedule_state.json"
 SIAMESE = "artist_siamese"
-
-
-def _strategy_scope():
-    """`MirroredStrategy` when TensorFlow sees several GPUs, else a no-op scope."""
-    if precision.gpu_count() > 1:
-        import tensorflow as tf
-
-        return tf.distribute.MirroredStrategy().scope()
-    return contextlib.nullcontext()
 
 
 def build_model(config, manifest, policy):
@@ -151,6 +141,17 @@ def train(config, extra_callbacks=()):
     if finished(out):
         print(f"{out} holds a finished run; its best model is {best_path}")
         return best_path
+    plan = distribution.resolve(config)
+    # The model is built, compiled and fitted under the strategy or distribution: Keras keeps
+    # the tf.distribute strategy of the scope a model was built in; JAX's DataParallel lays
+    # out variables when they are created and batches when they are fed.
+    with plan.scope:
+        return _train(config, plan, extra_callbacks)
+
+
+def _train(config, plan, extra_callbacks):
+    out = config.output.dir
+    best_path = os.path.join(out, BEST)
     os.makedirs(out, exist_ok=True)
     config_lib.save(config, os.path.join(out, "config.yaml"))
     manifest = pipeline.read_manifest(config.data.dir)
@@ -158,9 +159,8 @@ def train(config, extra_callbacks=()):
     policy, jit_compile = precision.resolve(config.precision.policy, config.precision.xla)
     keras.utils.set_random_seed(config.optimization.seed)
 
-    with _strategy_scope():
-        model = build_model(config, manifest, policy)
-        compile_model(model, config, jit_compile, task)
+    model = build_model(config, manifest, policy)
+    compile_model(model, config, jit_compile, task)
 
     data = config.data
     train_clips = manifest.num_clips(data.train_split)
@@ -184,7 +184,15 @@ def train(config, extra_callbacks=()):
         ).map(lambda audio, labels, clip: (audio, labels))
         valid_segments = pipeline.count_segments(data.dir, data.valid_split, model.input_length)
         valid_steps = math.ceil(valid_segments / data.eval_batch_size)
+        if plan.strategy == "data_parallel":  # JAX shards every batch evenly, the last one too
+            valid_segments -= valid_segments % plan.replicas
+            valid_ds = distribution.even_batches(valid_ds, valid_segments, data.eval_batch_size)
+            valid_steps = math.ceil(valid_segments / data.eval_batch_size)
 
+    if plan.strategy == "mirrored":
+        if config.distribution.sync_batch_norm:
+            distribution.synchronize_batch_norm(model)
+        distribution.build_before_fit(model, train_ds)
     opt = config.optimization
     callbacks = [
         # Before BackupAndRestore, so that the backup taken at the end of an epoch holds the
@@ -217,7 +225,7 @@ def train(config, extra_callbacks=()):
     print(
         f"Training {model.name} ({model.count_params():,} parameters) on {train_clips} clips, "
         f"{steps} steps of {data.batch_size} per epoch ({what}); at most {opt.max_epochs} epochs; "
-        f"policy {policy}, XLA {'on' if jit_compile else 'off'}; output in {out}"
+        f"policy {policy}, XLA {'on' if jit_compile else 'off'}; {plan.describe()}; output in {out}"
     )
     model.fit(
         train_ds,
