@@ -12,8 +12,12 @@
   `MultiWorkerMirroredStrategy` (several hosts) is broken with Keras 3 (keras-team/keras#20585):
   for several hosts use the JAX backend.
 - `data_parallel` (JAX backend): `keras.distribution.DataParallel` on a 1-D mesh of the
-  devices (of every host, after `jax.distributed.initialize()`). JAX shards each batch evenly,
-  so `data.batch_size` must be a multiple of the number of devices (24, not 23, on 2 or 8).
+  devices of every host. Several hosts: start the same command on each with
+  `KERAS_DISTRIBUTION_JOB_ADDRESSES` (the coordinator's host:port),
+  `KERAS_DISTRIBUTION_NUM_PROCESSES` and `KERAS_DISTRIBUTION_PROCESS_ID` set, and this
+  module calls `keras.distribution.initialize()` (`jax.distributed.initialize`) first.
+  JAX shards each batch evenly, so `data.batch_size` must be a multiple of the number of
+  devices (24, not 23, on 2 or 8).
   The batch is one global array: the loss, the gradients and the batch-normalisation
   statistics are those of one device with the same batch.
 - `none`: one device; `auto`: mirrored with several TensorFlow GPUs, data_parallel with several
@@ -24,6 +28,7 @@ The learning rate is the config's, whatever the number of devices.
 
 import contextlib
 import dataclasses
+import os
 
 import keras
 
@@ -56,6 +61,8 @@ def _tensorflow_devices():
 def _jax_devices():
     import jax
 
+    if os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES") and not jax.distributed.is_initialized():
+        keras.distribution.initialize()  # reads KERAS_DISTRIBUTION_* (jax.distributed.initialize)
     return jax.devices()
 
 
