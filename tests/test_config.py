@@ -61,7 +61,7 @@ def test_round_trip(tmp_path):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("modle:\n  name: se\n", r"unknown key\(s\) \['modle'\]; allowed: \['data', 'evaluation', 'model'"),
+        ("modle:\n  name: se\n", r"unknown key\(s\) \['modle'\]; allowed: \['data', 'distribution', 'evaluation', 'model'"),
         ("data:\n  batchsize: 3\n", r"unknown key\(s\) \['batchsize'\] in 'data'; allowed: \[.*'batch_size'"),
         ("data:\n  batch_size: many\n", "data.batch_size: expected int, got 'many'"),
         ("data:\n  batch_size: 2.5\n", "data.batch_size: expected int, got 2.5"),
