@@ -83,17 +83,6 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def demo_settings(overrides):
-    """The demo file with `--demo-size` applied (keys as `artists.num_artists=20`)."""
-    from keras_samplecnn.training import config as config_lib
-
-    demo = common.read_yaml(os.path.join(common.CONFIGS, DEMO_CONFIG))
-    try:
-        return config_lib.apply_overrides(demo, overrides)
-    except config_lib.ConfigError as error:
-        sys.exit(f"error: --demo-size: {error}")
-
-
 def objectives_of(text):
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = sorted(set(names) - set(OBJECTIVES))
@@ -294,7 +283,7 @@ def main(argv=None):
     from keras_samplecnn.quiet import filter_native_logs
 
     filter_native_logs()
-    demo = demo_settings(args.demo_size) if args.demo else None
+    demo = common.demo_file(DEMO_CONFIG, args.demo_size) if args.demo else None
     objectives = objectives_of(args.objectives)
     seeds = multiscale.parse_seeds(args.seeds, demo)
     # The authors' linear classifier unless told otherwise.

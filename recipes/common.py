@@ -377,6 +377,18 @@ class Timings(dict):
                                  "float32_matmul_peak_flops": self.peak})  # fmt: skip
 
 
+def demo_file(name, overrides):
+    """A recipe's demo file under configs/ with `--demo-size` items applied (keys as
+    `dataset.num_users=100`)."""
+    from keras_samplecnn.training import config as config_lib
+
+    demo = read_yaml(os.path.join(CONFIGS, name))
+    try:
+        return config_lib.apply_overrides(demo, overrides)
+    except config_lib.ConfigError as error:
+        sys.exit(f"error: --demo-size: {error}")
+
+
 def save_table(out, stem, text, payload):
     """Writes a recipe's table as `<out>/<stem>.md` (`text`) and `.json` (`payload`), and prints it."""
     from keras_samplecnn.files import write_json_atomic

@@ -83,32 +83,12 @@ def settings_of(demo, sets):
     from keras_samplecnn.training import config as config_lib
 
     settings = common.read_yaml(os.path.join(common.CONFIGS, CONFIG))
+    if demo:
+        settings = config_lib.merge(settings, demo.get("settings", {}))
     try:
-        if demo:
-            settings = config_lib.apply_overrides(settings, _flatten(demo.get("settings", {})))
         return config_lib.apply_overrides(settings, sets)
     except config_lib.ConfigError as error:
         sys.exit(f"error: --set: {error}")
-
-
-def _flatten(tree, prefix=""):
-    items = []
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            items += _flatten(value, f"{prefix}{key}.")
-        else:
-            items.append(f"{prefix}{key}={value}")
-    return items
-
-
-def demo_settings(overrides):
-    from keras_samplecnn.training import config as config_lib
-
-    demo = common.read_yaml(os.path.join(common.CONFIGS, DEMO_CONFIG))
-    try:
-        return config_lib.apply_overrides(demo, overrides)
-    except config_lib.ConfigError as error:
-        sys.exit(f"error: --demo-size: {error}")
 
 
 def variants_of(text):
@@ -183,13 +163,18 @@ def new_model(variant, split, settings, sample_rate, statistics):
                 mel_std=statistics[1], **settings["model"])  # fmt: skip
 
 
-def recommendation_rows(scores, split, method, seed):
+def truth_matrices(split):
+    """`(trained, held-out warm, cold)` boolean (users, songs) matrices, made once per run."""
+    return split.matrix(split.train), split.matrix(split.test_warm), split.matrix(split.test_cold)
+
+
+def recommendation_rows(scores, split, truth, method, seed):
     """Per-user ROC-AUC on warm held-out interactions and on cold-start songs."""
     from keras_samplecnn.evaluation.recommendation import per_user_auc
 
-    trained = split.matrix(split.train)
-    warm = per_user_auc(scores, split.matrix(split.test_warm), ~split.cold, exclude=trained)
-    cold = per_user_auc(scores, split.matrix(split.test_cold), split.cold)
+    trained, held_out, cold_pairs = truth
+    warm = per_user_auc(scores, held_out, ~split.cold, exclude=trained)
+    cold = per_user_auc(scores, cold_pairs, split.cold)
     return [{"method": method, "seed": seed, "task": "warm", "value": warm["auc"], "users": warm["users"]},
             {"method": method, "seed": seed, "task": "cold", "value": cold["auc"], "users": cold["users"]}]  # fmt: skip
 
@@ -231,7 +216,7 @@ def tagging_auc(embeddings, labels, tags, options, seed):
     return tagging_metrics(y_test, scores, [t for t, k in zip(tags, keep) if k])["roc_auc"]
 
 
-def run_seed(seed, variants, split, table, frames, tags, settings, sample_rate, statistics, out, timings):
+def run_seed(seed, variants, split, truth, table, frames, tags, settings, sample_rate, statistics, out, timings):
     """Every row of one seed: DCUE variants, the untrained network, popularity and ALS."""
     import keras
 
@@ -254,7 +239,7 @@ def run_seed(seed, variants, split, table, frames, tags, settings, sample_rate, 
                                **settings["training"])  # fmt: skip
         with timings("evaluation"):
             songs = embed_song_table(model, table, frames)
-            rows += recommendation_rows(embed_users(model) @ songs.T, split, f"DCUE {variant}", seed)
+            rows += recommendation_rows(embed_users(model) @ songs.T, split, truth, f"DCUE {variant}", seed)
             if tags is not None:
                 value = tagging_auc(songs, tags[1], tags[0], settings["tagging"], seed)
                 rows.append({"method": f"DCUE {variant}", "seed": seed, "task": "tags", "value": value})
@@ -262,17 +247,17 @@ def run_seed(seed, variants, split, table, frames, tags, settings, sample_rate, 
         keras.utils.set_random_seed(seed)
         untrained = new_model(variants[0], split, settings, sample_rate, statistics)
         songs = embed_song_table(untrained, table, frames)
-        rows += recommendation_rows(embed_users(untrained) @ songs.T, split, UNTRAINED, seed)
+        rows += recommendation_rows(embed_users(untrained) @ songs.T, split, truth, UNTRAINED, seed)
         if tags is not None:
             value = tagging_auc(songs, tags[1], tags[0], settings["tagging"], seed)
             rows.append({"method": UNTRAINED, "seed": seed, "task": "tags", "value": value})
         counts = (split.user[train], split.song[train])
-        rows += recommendation_rows(popularity_scores(*counts, split.num_users, split.num_songs), split, POPULARITY,
-                                    seed)  # fmt: skip
+        rows += recommendation_rows(popularity_scores(*counts, split.num_users, split.num_songs), split, truth,
+                                    POPULARITY, seed)  # fmt: skip
         als = als_scores(*counts, split.count[train], split.num_users, split.num_songs, seed=seed,
                          **settings["baselines"]["als"])  # fmt: skip
         # ALS gives cold-start songs no factors: it cannot rank them, so no cold number.
-        rows += [row for row in recommendation_rows(als, split, ALS, seed) if row["task"] == "warm"]
+        rows += [row for row in recommendation_rows(als, split, truth, ALS, seed) if row["task"] == "warm"]
     return rows
 
 
@@ -343,7 +328,7 @@ def main(argv=None):
     from keras_samplecnn.quiet import filter_native_logs
 
     filter_native_logs()
-    demo = demo_settings(args.demo_size) if args.demo else None
+    demo = common.demo_file(DEMO_CONFIG, args.demo_size) if args.demo else None
     variants = variants_of(args.variants)
     seeds = multiscale.parse_seeds(args.seeds, demo)
     settings = settings_of(demo, args.set)
@@ -372,9 +357,10 @@ def main(argv=None):
           f"interactions: {int(split.train.sum())} train, {int(split.test_warm.sum())} held-out warm, "
           f"{int(split.test_cold.sum())} of cold-start songs")  # fmt: skip
 
-    rows = []
+    rows, truth = [], truth_matrices(split)
     for seed in seeds:
-        rows += run_seed(seed, variants, split, table, frames, tags, settings, sample_rate, statistics, out, timings)
+        rows += run_seed(seed, variants, split, truth, table, frames, tags, settings, sample_rate, statistics, out,
+                         timings)  # fmt: skip
     source = "synthetic demo listeners" if demo else data
     title = (f"DCUE (DLRS 2018) on {source}: {split.num_users} users x {split.num_songs} songs "
              f"({int(split.cold.sum())} cold-start); seeds {', '.join(map(str, seeds))}")  # fmt: skip

@@ -153,6 +153,15 @@ def _recipe():
     return dcue
 
 
+def _common():
+    sys.path.insert(0, RECIPES)
+    try:
+        import common
+    finally:
+        sys.path.remove(RECIPES)
+    return common
+
+
 def test_the_table_is_the_mean_and_sample_deviation_and_verdicts_count_seeds():
     recipe = _recipe()
     rows = [{"method": "DCUE basic", "task": "cold", "seed": s, "value": v} for s, v in enumerate((0.6, 0.7, 0.65))]
@@ -169,11 +178,11 @@ def test_the_table_is_the_mean_and_sample_deviation_and_verdicts_count_seeds():
 
 
 def test_demo_settings_are_the_papers_with_the_demo_file_over_them():
-    recipe = _recipe()
+    recipe, common = _recipe(), _common()
     paper = recipe.settings_of(None, [])
     assert paper["model"]["num_negatives"] == 20 and paper["training"]["learning_rate"] == 0.2
     assert paper["training"]["batch_size"] == 10 and paper["training"]["margin"] == 0.2
-    demo = recipe.settings_of(recipe.demo_settings([]), ["training.epochs=7"])
+    demo = recipe.settings_of(common.demo_file(recipe.DEMO_CONFIG, []), ["training.epochs=7"])
     assert demo["training"]["epochs"] == 7 and demo["model"]["num_negatives"] < 20
     assert demo["training"]["learning_rate"] == 0.2
 

@@ -44,6 +44,7 @@ class Interactions:
         users, songs: the ids, in index order.
         user, song, count: int32 arrays of one length, one entry per (user, song) pair.
         malformed: lines skipped as malformed.
+        lines: data lines read (the CSV's header not counted).
     """
 
     users: list
@@ -52,6 +53,7 @@ class Interactions:
     song: np.ndarray
     count: np.ndarray
     malformed: int = 0
+    lines: int = 0
 
     def __len__(self):
         return len(self.user)
@@ -60,8 +62,9 @@ class Interactions:
 def _collect(pairs, path):
     """`Interactions` from `(line, user, song, count text)` tuples; malformed ones counted."""
     users, songs, counts = {}, {}, collections.Counter()
-    malformed, examples = 0, []
+    malformed, examples, lines = 0, [], 0
     for line, user, song, count in pairs:
+        lines += 1
         try:
             value = int(count)
         except ValueError:
@@ -80,7 +83,7 @@ def _collect(pairs, path):
     keys = np.array(list(counts), dtype=np.int32)
     return Interactions(
         users=list(users), songs=list(songs), user=keys[:, 0], song=keys[:, 1],
-        count=np.fromiter(counts.values(), dtype=np.int32, count=len(counts)), malformed=malformed,
+        count=np.fromiter(counts.values(), dtype=np.int32, count=len(counts)), malformed=malformed, lines=lines,
     )  # fmt: skip
 
 

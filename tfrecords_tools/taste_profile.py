@@ -195,7 +195,7 @@ def plan(audio_dir, *, triplets=None, interactions_csv=None, msd_tracks=None, so
                          "audio_dir": audio_dir}}  # fmt: skip
     path = require_file(triplets if triplets is not None else interactions_csv, "interaction file")
     data = read_taste_profile(path) if triplets is not None else read_interactions_csv(path)
-    report["lines_read"] = _count_lines(path) - (interactions_csv is not None)  # the CSV's header
+    report["lines_read"] = data.lines
     report["malformed_lines"] = data.malformed
     report["pairs_read"] = len(data)
     report["users_read"], report["songs_read"] = len(data.users), len(data.songs)
@@ -413,16 +413,6 @@ def _restrict(data, keep):
         user=user.astype(np.int32), song=song.astype(np.int32), count=data.count[keep],
         malformed=data.malformed,
     )  # fmt: skip
-
-
-def _count_lines(path):
-    """Lines in a file (a last line without a newline counts)."""
-    lines, last = 0, b"\n"
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            lines += block.count(b"\n")
-            last = block[-1:]
-    return lines + (last != b"\n")
 
 
 def _written_clip_ids(path):
