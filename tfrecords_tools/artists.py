@@ -43,7 +43,7 @@ import logging
 import os
 import random
 
-from tfrecords_tools.common import AUDIO_EXTENSIONS, SPLITS, one_hot, open_csv, require_dir, require_file
+from tfrecords_tools.common import SPLITS, find_audio_by_stem, one_hot, open_csv, require_dir, require_file
 from tfrecords_tools.errors import DatasetError
 from tfrecords_tools.writer import ClipJob, DatasetPlan, Rejected
 
@@ -53,7 +53,6 @@ NAME = "artists"
 DEFAULTS = {"sample_rate": 22050, "segment_length": 65536, "shard_size": 128}
 TRACKS_PER_ARTIST = (15, 3, 2)
 MSD_SEPARATOR = "<SEP>"
-_CLIP_SUFFIX = ".clip.mp3"
 _EXPECTED_COLUMNS = "a header with 'path' and 'artist' columns, optionally 'track_id' and 'album'"
 
 
@@ -152,7 +151,7 @@ def plan_msd(audio_dir, unique_tracks, tracks_per_artist=TRACKS_PER_ARTIST, num_
     audio_dir = require_dir(audio_dir, "audio folder")
     unique_tracks = require_file(unique_tracks, "MSD track list")
     listed = _read_msd_tracks(unique_tracks)
-    found = _find_audio(audio_dir)
+    found = find_audio_by_stem(audio_dir)
     rows, with_audio = [], set()
     for line, artist, track_id in listed:
         paths = found.get(track_id, ())
@@ -306,22 +305,3 @@ def _read_msd_tracks(path):
             seen[track_id] = line
             tracks.append((line, artist, track_id))
     return tracks
-
-
-def _find_audio(audio_dir):
-    """`{stem: [relative paths]}` of the audio files under `audio_dir`, from one walk.
-
-    The stem is the name without its audio extension, or without `.clip.mp3` (7digital previews).
-    """
-    found = collections.defaultdict(list)
-    for folder, subfolders, names in os.walk(audio_dir):
-        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
-        for name in sorted(names):
-            stem, extension = os.path.splitext(name)
-            if name.startswith(".") or extension.lower() not in AUDIO_EXTENSIONS:
-                continue
-            if name.lower().endswith(_CLIP_SUFFIX):
-                stem = name[: -len(_CLIP_SUFFIX)]
-            path = os.path.relpath(os.path.join(folder, name), audio_dir).replace(os.sep, "/")
-            found[stem].append(path)
-    return found

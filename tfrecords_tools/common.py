@@ -21,6 +21,8 @@ _SPLIT_ALIASES = {
 }
 # Extensions tried when a layout lists a folder; soundfile decodes all of them.
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".flac", ".ogg", ".au", ".aiff", ".aif")
+# 7digital previews (the MSD's audio) are named `<id>.clip.mp3`.
+CLIP_SUFFIX = ".clip.mp3"
 
 
 def require_dir(path, what):
@@ -172,3 +174,30 @@ def list_audio_files(folder):
         and os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS
         and os.path.isfile(os.path.join(folder, name))
     )
+
+
+def find_audio_by_stem(audio_dir):
+    """`{stem: [relative paths]}` of the audio files under `audio_dir`, from one walk.
+
+    The stem is the name without its audio extension, or without `.clip.mp3` (7digital
+    previews), so that files named by an id (an MSD track id, a 7digital id) are found at any
+    depth. Hidden files and folders are skipped; folders and names are visited in sorted order.
+
+    Args:
+        audio_dir: the folder to walk.
+
+    Returns:
+        A defaultdict from stem to the sorted relative paths (with `/`) of its files.
+    """
+    found = collections.defaultdict(list)
+    for folder, subfolders, names in os.walk(audio_dir):
+        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
+        for name in sorted(names):
+            stem, extension = os.path.splitext(name)
+            if name.startswith(".") or extension.lower() not in AUDIO_EXTENSIONS:
+                continue
+            if name.lower().endswith(CLIP_SUFFIX):
+                stem = name[: -len(CLIP_SUFFIX)]
+            path = os.path.relpath(os.path.join(folder, name), audio_dir).replace(os.sep, "/")
+            found[stem].append(path)
+    return found

@@ -65,8 +65,8 @@ import numpy as np
 
 from keras_samplecnn.data.interaction_split import FILE_NAME, InteractionSplit, save_interaction_split
 from keras_samplecnn.files import write_json_atomic
-from tfrecords_tools.artists import MSD_SEPARATOR, _find_audio
-from tfrecords_tools.common import require_dir, require_file
+from tfrecords_tools.artists import MSD_SEPARATOR
+from tfrecords_tools.common import find_audio_by_stem, require_dir, require_file
 from tfrecords_tools.errors import DatasetError
 from tfrecords_tools.interactions import (
     Interactions,
@@ -212,7 +212,7 @@ def plan(audio_dir, *, triplets=None, interactions_csv=None, msd_tracks=None, so
                         report["unknown_user_interactions"], users)  # fmt: skip
         data = _restrict(data, keep)
 
-    found = _find_audio(audio_dir)
+    found = find_audio_by_stem(audio_dir)
     if triplets is not None:
         audio, reasons, report["mismatched_pairs_excluded"] = _map_msd_songs(
             data.songs, found, msd_tracks, song_to_tracks, mismatches
