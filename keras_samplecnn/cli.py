@@ -1,4 +1,4 @@
-"""The `samplecnn` command: train, evaluate, tag, embed, recommend, extract, convert, models.
+"""The `samplecnn` command: train, evaluate, tag, embed, recommend, extract, convert, export, models, ...
 
     samplecnn train recipes/configs/mtat_se.yaml --set data.dir=DATA --set output.dir=runs/se
     samplecnn evaluate runs/se/best.keras --data DATA [--split test] [--out DIR]
@@ -14,6 +14,8 @@
     samplecnn convert mtat --root MTAT --out DATA          (same as python -m tfrecords_tools)
     samplecnn visualize runs/se/best.keras --out figures/
     samplecnn export runs/se/best.keras --format saved_model|onnx|litert --out DIR   (then tag --model DIR)
+    samplecnn data-service dispatcher --port 5050 --worker w1:5051 --worker w2:5051
+    samplecnn data-service worker --dispatcher d:5050 --port 5051 --address w1:5051
     samplecnn models
 
 Exit codes: 0 success; 1 some files could not be processed (the others were); 2 bad usage,
@@ -402,9 +404,40 @@ def build_parser():
     p.add_argument("--out", required=True, help="folder for the model and its model.json")
     p.set_defaults(run=_export)
 
+    p = commands.add_parser("data-service", help="a tf.data service dispatcher or worker that runs the "
+                                                 "training batches' preprocessing (data.service in a config)")  # fmt: skip
+    p.add_argument("role", choices=("dispatcher", "worker"))
+    p.add_argument("--port", type=int, required=True, help="the port to serve on")
+    p.add_argument("--worker", action="append", default=[], metavar="HOST:PORT",
+                   help="dispatcher: every worker's address, in order (repeat the option)")  # fmt: skip
+    p.add_argument("--work-dir", help="dispatcher: journal folder, so a restarted dispatcher resumes its jobs")
+    p.add_argument("--dispatcher", metavar="HOST:PORT", help="worker: the dispatcher's address")
+    p.add_argument("--address", metavar="HOST:PORT",
+                   help="worker: the address the dispatcher knows it by (default localhost:PORT)")  # fmt: skip
+    p.set_defaults(run=_data_service)
+
     p = commands.add_parser("models", help="the model zoo with parameter counts")
     p.set_defaults(run=_models)
     return parser
+
+
+def _data_service(args):
+    from keras_samplecnn.data import service
+
+    if args.role == "dispatcher":
+        if not args.worker:
+            print("error: a dispatcher needs --worker HOST:PORT for every worker", file=sys.stderr)
+            return 2
+        server = service.start_dispatcher(args.port, args.worker, work_dir=args.work_dir)
+        print(f"dispatcher at {server.target} for workers {', '.join(args.worker)}", flush=True)
+    else:
+        if not args.dispatcher:
+            print("error: a worker needs --dispatcher HOST:PORT", file=sys.stderr)
+            return 2
+        server = service.start_worker(args.dispatcher, args.port, args.address)
+        print(f"worker {args.address or f'localhost:{args.port}'} of dispatcher {args.dispatcher}", flush=True)
+    server.join()  # serves until the process is stopped
+    return 0
 
 
 def _export(args):

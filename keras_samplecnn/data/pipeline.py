@@ -60,6 +60,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_samplecnn.data import schema
+from keras_samplecnn.data import service as data_service
 from keras_samplecnn.data.manifest import Manifest, ManifestError, read_manifest
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -252,6 +253,8 @@ def train_dataset(
     clips_per_parse=16,
     random_offsets=True,
     reshuffle=True,
+    service=None,
+    service_job=None,
 ):
     """Training segments of the clips, shuffled and batched: every segment, or random crops.
 
@@ -295,6 +298,10 @@ def train_dataset(
         reshuffle: a new order and new crops each time the dataset is iterated (training);
             False: every iteration yields the same elements (with `seed` and `deterministic`),
             a fixed draw such as the Siamese validation examples.
+        service: a tf.data service dispatcher (`grpc://host:port`): parse, crop and decode on
+            its workers, which must see the files at the same paths (see
+            `keras_samplecnn.data.service`: the same batches as here for a fixed seed).
+        service_job: with `service`, trainers giving the same name share one job.
 
     Returns:
         a `tf.data.Dataset` of `(audio, labels)`: float32 `[batch, segment_length]` in
@@ -307,6 +314,9 @@ def train_dataset(
         raise ValueError("batch_size and segment_length must be >= 1")
     _check_sharding(num_shards, shard_index)
     files, _, num_labels = _resolve(data, split, num_labels)
+    if service and seed is None:
+        # Every worker must build the same stream of records and seeds: one seed for all.
+        seed = int(np.random.default_rng().integers(2**31))
     by_file = num_shards > 1 and len(files) >= num_shards
     if by_file:
         files = files[shard_index::num_shards]
@@ -322,7 +332,7 @@ def train_dataset(
             cycle_length=min(len(files), parallel_reads),
             block_length=1,
             num_parallel_calls=AUTOTUNE,
-            deterministic=deterministic,
+            deterministic=deterministic or bool(service),  # the workers' streams must agree
         )
     else:
         records = tf.data.TFRecordDataset(files, buffer_size=READ_BUFFER_BYTES)
@@ -354,9 +364,10 @@ def train_dataset(
             pieces, clip_of_segment = _all_segments(parsed[schema.AUDIO], segment_length, cut_seed, random_offsets)
             return pieces, tf.gather(parsed[schema.LABELS], clip_of_segment)
 
-        segments = tf.data.Dataset.zip((records.batch(clips_per_parse), seeds)).map(
-            parse_and_cut, num_parallel_calls=AUTOTUNE, deterministic=deterministic
-        )
+        groups = tf.data.Dataset.zip((records.batch(clips_per_parse), seeds))
+        if service:  # each worker parses and cuts every W-th group of clips
+            groups = data_service.shard_here(groups)
+        segments = groups.map(parse_and_cut, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
         segments = segments.unbatch()
         if segment_shuffle_buffer > 1:
             segments = segments.shuffle(segment_shuffle_buffer, seed=seed, reshuffle_each_iteration=reshuffle)
@@ -365,7 +376,7 @@ def train_dataset(
             num_parallel_calls=AUTOTUNE,
             deterministic=deterministic,
         )
-        return batches.with_options(options).prefetch(AUTOTUNE)
+        return _finish(batches.with_options(options), service, service_job)
 
     batches = records.batch(batch_size, drop_remainder=drop_remainder)
     k = crops_per_clip
@@ -378,9 +389,10 @@ def train_dataset(
             return _decode_pcm(pieces[0], segment_length), labels
         return pieces, tf.tile(labels[None], [k, 1, 1])  # [k, B] bytes: decoded after shuffling
 
-    batches = tf.data.Dataset.zip((batches, seeds)).map(
-        parse_and_crop, num_parallel_calls=AUTOTUNE, deterministic=deterministic
-    )
+    batches = tf.data.Dataset.zip((batches, seeds))
+    if service:  # each worker parses, crops and decodes every W-th batch
+        batches = data_service.shard_here(batches)
+    batches = batches.map(parse_and_crop, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
     if k > 1:
         batches = batches.unbatch()  # the k batches of one group, as separate elements
         buffer = batch_shuffle_buffer or 4 * k
@@ -391,7 +403,14 @@ def train_dataset(
             num_parallel_calls=AUTOTUNE,
             deterministic=deterministic,
         )
-    return batches.with_options(options).prefetch(AUTOTUNE)
+    return _finish(batches.with_options(options), service, service_job)
+
+
+def _finish(batches, service, service_job):
+    """Prefetches the batches, made here or, with `service`, on the tf.data service workers."""
+    if service:
+        batches = data_service.distribute(batches, service, service_job)
+    return batches.prefetch(AUTOTUNE)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -62,6 +62,11 @@ class DataConfig:
     # Standardise the model's input by the training split's mean and std (from the manifest),
     # as the JSTSP 2019 code does (tae-jun/sampleaudio lib/data/batch.py).
     standardize: bool = False
+    # A tf.data service dispatcher, grpc://host:port: parse, crop and decode the training
+    # batches on its workers (keras_samplecnn.data.service); trainers naming one service_job
+    # share its batches.
+    service: typing.Optional[str] = None
+    service_job: typing.Optional[str] = None
 
 
 @dataclasses.dataclass

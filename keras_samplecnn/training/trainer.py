@@ -166,6 +166,8 @@ def _train(config, plan, extra_callbacks):
     train_clips = manifest.num_clips(data.train_split)
     steps = max(1, math.ceil(segments_per_epoch(config, model.input_length) / data.batch_size))
     if config.model.name == SIAMESE:
+        if data.service:
+            raise config_lib.ConfigError("data.service: the Siamese examples are made locally only")
         train_ds, valid_ds, valid_steps = _siamese_data(config, manifest, model.input_length)
     else:
         train_ds = pipeline.train_dataset(
@@ -178,6 +180,8 @@ def _train(config, plan, extra_callbacks):
             segment_shuffle_buffer=data.segment_shuffle_buffer,
             random_offsets=data.random_offsets,
             seed=config.optimization.seed,
+            service=data.service,
+            service_job=data.service_job,
         )
         valid_ds = pipeline.eval_dataset(
             data.dir, split=data.valid_split, segment_length=model.input_length, batch_size=data.eval_batch_size
