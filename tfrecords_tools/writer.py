@@ -10,6 +10,7 @@ plus the clips it already rejected. `convert` writes the plan to an output folde
       manifest.json                   written last: present if and only if the conversion finished
       rejected.csv                    path,reason for every clip left out
       clips.csv                       split,shard,clip_id,path (+ metadata) for every clip written
+      conversion.json                 this run: start time, duration, runner, shards written/resumed
       .resume/<shard>.json            record of a finished shard, used to resume
 
 Resuming. Jobs are sorted and dealt round-robin to a fixed number of shards per split, so a
@@ -19,6 +20,15 @@ its sha256, record count and a digest of its jobs (with their file sizes) and se
 rerun skips every shard whose file still matches its sidecar and rewrites the rest, so an
 interrupted conversion continues without duplicating or losing a clip, and the output is
 byte-identical to an uninterrupted run.
+
+Determinism. For the same input files, plan and settings, every file above except
+`conversion.json` is byte-identical from run to run, whatever the worker count, the runner or
+the number of times the conversion was resumed: `manifest.json` holds no wall-clock time (the
+time, duration and runner of each run go to `conversion.json` and the log instead).
+
+Runners. By default a local process pool writes the shards (`workers`). With `runner=` (e.g.
+`"DirectRunner"`, `"DataflowRunner"`) the same shard tasks run as an Apache Beam pipeline
+(`tfrecords_tools.beam_pipeline`); only that step differs, so the output is the same bytes.
 
 Example:
 
@@ -66,6 +76,7 @@ SHORT_POLICIES = ("pad", "tile", "skip")
 # 3^10 samples, about 2.7 s at 22050 Hz: the input of the 3^9 SampleCNN (Lee et al., 2017).
 DEFAULT_SEGMENT_LENGTH = 59049
 CLIPS = "clips.csv"
+CONVERSION = "conversion.json"  # the one output file that differs from run to run
 RESUME_DIR = ".resume"
 TMP_PREFIX = ".tmp-"
 # Bump when the bytes written for the same input and settings change, so that shards written
@@ -73,6 +84,7 @@ TMP_PREFIX = ".tmp-"
 FORMAT_VERSION = 2  # 2: per-shard audio statistics (sum, sum of squares) in the sidecar
 _SHARD_FILE = re.compile(r"^[A-Za-z0-9_]+-\d{5}-of-\d{5}\.tfrecord$")
 _MAX_LOGGED_REJECTIONS = 20
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")  # gs://, s3://, hdfs://, file://, http://
 
 
 @dataclasses.dataclass(frozen=True)
@@ -260,7 +272,17 @@ def plan_shards(plan, out_dir, settings, shard_size=None, num_shards=None):
     return tasks
 
 
-def convert(plan, out_dir, settings=None, shard_size=128, num_shards=None, workers=None, show_progress=True):
+def convert(
+    plan,
+    out_dir,
+    settings=None,
+    shard_size=128,
+    num_shards=None,
+    workers=None,
+    show_progress=True,
+    runner=None,
+    pipeline_args=(),
+):
     """Converts a `DatasetPlan` into TFRecord shards, `manifest.json` and `rejected.csv`.
 
     Rerunning with the same plan and settings resumes an interrupted conversion (see the
@@ -268,39 +290,55 @@ def convert(plan, out_dir, settings=None, shard_size=128, num_shards=None, worke
 
     Args:
         plan: the `DatasetPlan` from a layout module.
-        out_dir: output folder (created if needed).
+        out_dir: output folder (created if needed); a local or mounted path, not a URL.
         settings: `Settings` (default: 22050 Hz, 59049-sample segments, pad short clips).
         shard_size: clips per shard; ignored when `num_shards` is given.
         num_shards: shards per split.
         workers: worker processes (default `min(2, cpu count)`); 1 writes in this process.
             Workers are started with "spawn" (each imports TensorFlow, a few seconds), so a
             script calling `convert` with workers > 1 needs the `if __name__ == "__main__":`
-            guard.
-        show_progress: show a tqdm progress bar over clips.
+            guard. With the DirectRunner: its worker count unless `pipeline_args` set one.
+        show_progress: show a tqdm progress bar over clips (local runner only).
+        runner: None for the local process pool, or an Apache Beam runner name
+            (`DirectRunner`, `DataflowRunner`, `FlinkRunner`, ...); see `beam_pipeline`.
+        pipeline_args: further Beam pipeline options, e.g. `["--project=P", "--region=R"]`;
+            only with `runner`.
 
     Returns:
         The manifest dict (also written to `out_dir/manifest.json`).
 
     Raises:
-        DatasetError: the plan is inconsistent (duplicate clips, wrong label length, ...).
+        DatasetError: the plan is inconsistent (duplicate clips, wrong label length, ...), or
+            a path is a URL (`gs://...`): workers read and write through the file system.
         ShardWriteError: some shards failed; the others are kept and a rerun resumes.
     """
+    started = datetime.datetime.now(datetime.timezone.utc)
     settings = settings or Settings()
     if num_shards is not None:
         shard_size = None
     workers = workers or min(2, os.cpu_count() or 1)
+    if pipeline_args and runner is None:
+        raise ValueError("pipeline_args need a runner")
     _check_plan(plan)
+    check_local_path(out_dir, "the output folder")
+    check_local_path(plan.source, "the dataset root")
     out_dir = os.path.abspath(out_dir)
     os.makedirs(os.path.join(out_dir, RESUME_DIR), exist_ok=True)
     # No manifest means "not finished": drop the old one before touching any shard.
     _remove(os.path.join(out_dir, schema.MANIFEST))
     tasks = plan_shards(plan, out_dir, settings, shard_size, num_shards)
     _remove_leftovers(out_dir, {task.name for task in tasks})
-    _log_start(plan, settings, tasks, workers)
+    _log_start(plan, settings, tasks, workers, runner)
 
     reporter = _Reporter()
     reporter.log_rejections(plan.rejected)
-    results, failures = _run_tasks(tasks, workers, show_progress, reporter)
+    # The one step that depends on the runner; everything before and after is shared.
+    if runner is None:
+        results, failures = _run_tasks(tasks, workers, show_progress, reporter)
+    else:
+        from tfrecords_tools import beam_pipeline  # apache-beam is an optional dependency
+
+        results, failures = beam_pipeline.run_tasks(tasks, runner, pipeline_args, workers, reporter)
     if failures:
         for name, error in failures:
             log.error("shard %s failed: %s: %s", name, type(error).__name__, error)
@@ -308,6 +346,11 @@ def convert(plan, out_dir, settings=None, shard_size=128, num_shards=None, worke
             f"{len(failures)} of {len(tasks)} shards failed (first: {failures[0][0]}: "
             f"{failures[0][1]}); the finished shards are kept, rerun the same command to resume"
         )
+    return _finish(plan, out_dir, settings, results, reporter, started, runner, workers)
+
+
+def _finish(plan, out_dir, settings, results, reporter, started, runner, workers):
+    """Writes `rejected.csv`, `clips.csv`, `conversion.json` and, last, `manifest.json`."""
     results.sort(key=lambda result: (SPLITS.index(result.split), result.file))
     reporter.log_summary(results, settings)
 
@@ -317,15 +360,48 @@ def convert(plan, out_dir, settings=None, shard_size=128, num_shards=None, worke
     )
     _write_rejected(out_dir, rejected)
     _write_clips(out_dir, plan, results)
+    finished = datetime.datetime.now(datetime.timezone.utc)
+    write_json_atomic(
+        os.path.join(out_dir, CONVERSION),
+        {
+            "started": started.isoformat(timespec="seconds"),
+            "finished": finished.isoformat(timespec="seconds"),
+            "seconds": round((finished - started).total_seconds(), 3),
+            "runner": runner or "local",
+            "workers": workers,
+            "shards_written": sum(not result.resumed for result in results),
+            "shards_resumed": sum(result.resumed for result in results),
+            "tool_version": __version__,
+        },
+    )
     manifest = _manifest(plan, settings, results, rejected)
     write_json_atomic(os.path.join(out_dir, schema.MANIFEST), manifest)
     log.info(
-        "wrote %s: %s; %d rejected",
+        "wrote %s in %.1f s: %s; %d rejected",
         out_dir,
+        (finished - started).total_seconds(),
         ", ".join(f"{split} {info['clips']} clips" for split, info in manifest["splits"].items()),
         len(rejected),
     )
     return manifest
+
+
+def check_local_path(path, what):
+    """Raises `DatasetError` if `path` is a URL such as `gs://bucket/x`.
+
+    Workers open the audio files and write the shards through the file system, so with a
+    cluster both must be on storage every worker mounts (NFS, Filestore, a gcsfuse mount).
+
+    Args:
+        path: the path to check (None passes).
+        what: its name in the error message.
+    """
+    if path is not None and _URL.match(str(path)):
+        raise DatasetError(
+            f"{what} {path} is a URL; the converter reads and writes files by path only: put "
+            "the data on storage every worker mounts (NFS, Filestore, gcsfuse) and give the "
+            "mounted path"
+        )
 
 
 def write_shard(task, progress=None):
@@ -548,26 +624,37 @@ def finished_shard(task):
     Complete and intact: its sidecar exists and was written for the same jobs and settings,
     and the shard file still has the recorded sha256 and record count.
     """
+    result = recorded_shard(task)
+    if result is None:
+        return None
     final_path = os.path.join(task.out_dir, task.name)
-    sidecar_path = _sidecar_path(task)
     try:
-        with open(sidecar_path, encoding="utf-8") as handle:
+        intact = sha256_file(final_path) == result.sha256 and count_records(final_path) == result.records
+    except (OSError, ValueError):
+        intact = False
+    if not intact:
+        log.warning("%s does not match its record; rewriting it", os.path.basename(final_path))
+        return None
+    return result
+
+
+def recorded_shard(task):
+    """The `ShardResult` recorded in the task's sidecar, if it was written for the same jobs
+    and settings and the shard file exists; None otherwise. Unlike `finished_shard` it does
+    not reread the shard, for a launcher collecting shards its workers have just written."""
+    final_path = os.path.join(task.out_dir, task.name)
+    try:
+        with open(_sidecar_path(task), encoding="utf-8") as handle:
             record = json.load(handle)
     except (OSError, ValueError):
         return None
     if record.get("plan") != task.digest() or not os.path.isfile(final_path):
         return None
-    try:
-        intact = (
-            sha256_file(final_path) == record["sha256"] and count_records(final_path) == record["records"]
-        )
-    except (OSError, ValueError, KeyError):
-        intact = False
-    if not intact:
-        log.warning("%s does not match its record; rewriting it", os.path.basename(final_path))
-        return None
     record.pop("plan")
-    return ShardResult(**record, resumed=True)
+    try:
+        return ShardResult(**record, resumed=True)
+    except TypeError:  # a sidecar of another format
+        return None
 
 
 def _sidecar_path(task):
@@ -708,7 +795,7 @@ class _Reporter:
             )
 
 
-def _log_start(plan, settings, tasks, workers):
+def _log_start(plan, settings, tasks, workers, runner=None):
     length = settings.segment_length if settings.short == "skip" else settings.target_length
     action = {
         "pad": "zero-padded to that length (--short pad)",
@@ -716,13 +803,14 @@ def _log_start(plan, settings, tasks, workers):
         "skip": f"skipped and listed in {schema.REJECTED} (--short skip)",
     }[settings.short]
     log.info(
-        "%s: %d clips, %d labels (%s), %d shards, workers=%d, %d Hz; clips shorter than %d "
-        "samples (%.2f s) are %s",
+        "%s: %d clips, %d labels (%s), %d shards, runner=%s, workers=%d, %d Hz; clips shorter "
+        "than %d samples (%.2f s) are %s",
         plan.dataset,
         len(plan.jobs),
         len(plan.tags),
         plan.task,
         len(tasks),
+        runner or "local",
         workers,
         settings.sample_rate,
         length,
@@ -757,7 +845,6 @@ def _manifest(plan, settings, results, rejected):
         "splits": splits,
         "rejected": len(rejected),
         "source": plan.source,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "tool_version": __version__,
     }
 
