@@ -13,6 +13,9 @@
         --msd-tracks unique_tracks.txt --mismatches sid_mismatches.txt --num-users 20000 \
         --num-songs 10000 --cold-fraction 0.1 --holdout-fraction 0.2 --seed 0 --out OUT
     python -m tfrecords_tools taste-profile --interactions interactions.csv --audio-dir AUDIO --out OUT
+    python -m tfrecords_tools mtat --root /data/mtat --out OUT --runner DirectRunner --workers 4
+    python -m tfrecords_tools mtat --root /mnt/data/mtat --out /mnt/data/OUT --runner DataflowRunner \
+        --project P --region R --temp_location gs://BUCKET/tmp --sdk_container_image IMAGE
     python -m tfrecords_tools verify OUT
 
 Exit codes: 0 done; 1 some shards failed (rerun the same command to resume) or `verify`
@@ -78,10 +81,17 @@ def build_parser():
 
 def main(argv=None):
     """Runs the command line; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # Options the parser does not know go to Apache Beam, and only with --runner.
+    args, pipeline_args = parser.parse_known_args(argv)
+    if pipeline_args and not getattr(args, "runner", None):
+        parser.error(f"unrecognized arguments: {' '.join(pipeline_args)}")
+    args.pipeline_args = pipeline_args
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
     )
+    if args.log_level != "DEBUG":  # Beam's launcher logs every stage at INFO
+        logging.getLogger("apache_beam").setLevel(logging.WARNING)
     try:
         return args.run(args)
     except DatasetError as error:
@@ -93,6 +103,14 @@ def main(argv=None):
 
 
 def _run_conversion(args):
+    from tfrecords_tools.beam_pipeline import import_beam  # apache_beam itself only with --runner
+    from tfrecords_tools.writer import check_local_path
+
+    for name, value in sorted(vars(args).items()):  # every path option, before any planning
+        if isinstance(value, str) and "url" not in name:
+            check_local_path(value, "--" + name.replace("_", "-"))
+    if args.runner:
+        import_beam()  # fails early, saying how to install it
     min_length = round(args.min_seconds * args.sample_rate) if args.min_seconds else None
     settings = Settings(
         sample_rate=args.sample_rate,
@@ -109,6 +127,8 @@ def _run_conversion(args):
         num_shards=args.num_shards,
         workers=args.workers,
         show_progress=not args.no_progress,
+        runner=args.runner,
+        pipeline_args=args.pipeline_args,
     )
     after_convert = getattr(args.layout, "after_convert", None)
     if after_convert is not None:  # the layout's own files beside the shards
@@ -191,7 +211,16 @@ def _add_output_arguments(parser, defaults):
         "--workers",
         type=_positive_int,
         default=min(2, os.cpu_count() or 1),
-        help="worker processes, one shard each at a time (default min(2, CPUs))",
+        help="worker processes, one shard each at a time (default min(2, CPUs)); with "
+        "--runner DirectRunner, its --direct_num_workers",
+    )
+    group.add_argument(
+        "--runner",
+        metavar="NAME",
+        help="write the shards with this Apache Beam runner (DirectRunner, DataflowRunner, "
+        "FlinkRunner, SparkRunner, ...) instead of local processes; options this command does "
+        "not know (--project P --region R --temp_location gs://...) go to Beam. Audio and --out "
+        "must be paths every worker mounts. Needs pip install keras_samplecnn[beam]",
     )
     group.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     _add_log_argument(group)
