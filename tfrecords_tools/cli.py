@@ -16,6 +16,9 @@
     python -m tfrecords_tools mtat --root /data/mtat --out OUT --runner DirectRunner --workers 4
     python -m tfrecords_tools mtat --root /mnt/data/mtat --out /mnt/data/OUT --runner DataflowRunner \
         --project P --region R --temp_location gs://BUCKET/tmp --sdk_container_image IMAGE
+    python -m tfrecords_tools msd-splits --out MSD_SPLITS --which both
+    python -m tfrecords_tools msd --audio-dir MSD_PREVIEWS --split lee --split-dir MSD_SPLITS \
+        --lastfm-db lastfm_tags.db --out OUT
     python -m tfrecords_tools verify OUT
 
 Exit codes: 0 done; 1 some shards failed (rerun the same command to resume) or `verify`
@@ -31,7 +34,17 @@ import logging
 import os
 import sys
 
-from tfrecords_tools import artists, dcase2017, folder, gtzan, mtat, speech_commands, taste_profile
+from tfrecords_tools import (
+    artists,
+    dcase2017,
+    folder,
+    gtzan,
+    msd,
+    msd_splits,
+    mtat,
+    speech_commands,
+    taste_profile,
+)
 from tfrecords_tools.errors import DatasetError, ShardWriteError
 from tfrecords_tools.writer import SHORT_POLICIES, Settings, convert, verify
 
@@ -45,6 +58,7 @@ LAYOUTS = {
     "dcase2017": dcase2017,
     "artists": artists,
     "taste-profile": taste_profile,
+    "msd": msd,
 }
 
 
@@ -76,6 +90,15 @@ def build_parser():
     verify_parser.add_argument("out_dir", metavar="DIR", help="a folder written by a conversion")
     _add_log_argument(verify_parser)
     verify_parser.set_defaults(run=_run_verify)
+    splits_parser = commands.add_parser(
+        "msd-splits",
+        help="download the MSD tagging split lists (Choi 2016, Lee/SampleCNN) at pinned commits",
+        description=msd_splits.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    msd_splits.add_arguments(splits_parser)
+    _add_log_argument(splits_parser)
+    splits_parser.set_defaults(run=msd_splits.run)
     return parser
 
 

@@ -1,7 +1,7 @@
 """Dataset helpers: the embedded demo datasets (a synthetic MagnaTagATune, a synthetic Speech
 Commands v0.02, a synthetic DCASE 2017 Task 4, a synthetic GTZAN of six genres, synthetic
 artists for artist-label learning, synthetic listeners of them in the Taste Profile layout for
-DCUE) and MTAT's layout.
+DCUE, a tiny Million Song Dataset tagging collection for its converter) and MTAT's layout.
 
 ```python
 from keras_samplecnn.datasets import make_demo_mtat, demo_tags
@@ -21,6 +21,9 @@ make_demo_artists("data/demo_artists")  # then: python -m tfrecords_tools artist
 
 from keras_samplecnn.datasets import make_demo_listeners
 make_demo_listeners("data/demo_listeners")  # Taste Profile layout: train_triplets.txt, unique_tracks.txt
+
+from keras_samplecnn.datasets import make_demo_msd
+make_demo_msd("data/demo_msd")  # MSD tagging layouts: previews, split lists, Last.fm tags (tests the converter)
 ```
 """
 
@@ -29,6 +32,7 @@ from keras_samplecnn.datasets.demo_artists import artists_plan, make_demo_artist
 from keras_samplecnn.datasets.demo_dcase2017 import make_demo_dcase2017
 from keras_samplecnn.datasets.demo_gtzan import make_demo_gtzan
 from keras_samplecnn.datasets.demo_listeners import listeners_plan, make_demo_listeners
+from keras_samplecnn.datasets.demo_msd import make_demo_msd
 from keras_samplecnn.datasets.demo_mtat import demo_plan, demo_tags, make_demo_mtat, render_clip
 from keras_samplecnn.datasets.demo_speech_commands import make_demo_speech_commands
 
@@ -41,6 +45,7 @@ __all__ = [
     "make_demo_dcase2017",
     "make_demo_gtzan",
     "make_demo_listeners",
+    "make_demo_msd",
     "make_demo_mtat",
     "make_demo_speech_commands",
     "mtat_layout",
