@@ -303,3 +303,21 @@ def test_cli_converts_and_lists_every_missing_preview(demo, tmp_path):
     for example in examples:
         np.testing.assert_array_equal(example["labels"], keep[example["clip_id"]][1])
     assert cli.main([*argv[:-1], "--split", "choi"]) == 2  # Lee's folder has no Choi lists
+
+
+def test_demo_command_is_deterministic_and_checks_its_arguments(tmp_path, capsys):
+    argv = ["--tracks", "20", "--seconds", "0.5", "--keyings", "msd-flat"]
+    assert (
+        demo_msd.main([str(tmp_path / "a"), *argv]) == 0 and demo_msd.main([str(tmp_path / "b"), *argv]) == 0
+    )
+    assert "python -m tfrecords_tools msd --audio-dir" in capsys.readouterr().out
+    assert not (tmp_path / "a" / demo_msd.AUDIO_FOLDERS["7digital"]).exists()
+    for folder in (demo_msd.CHOI_FOLDER, demo_msd.LEE_FOLDER):
+        for name in sorted(os.listdir(tmp_path / "a" / folder)):
+            assert (tmp_path / "a" / folder / name).read_bytes() == (
+                tmp_path / "b" / folder / name
+            ).read_bytes()
+    with pytest.raises(ValueError, match="n_tracks"):
+        make_demo_msd(tmp_path / "c", n_tracks=5)
+    with pytest.raises(ValueError, match="keyings"):
+        make_demo_msd(tmp_path / "c", keyings=("7d",))

@@ -7,7 +7,10 @@
   `keras_samplecnn.datasets.demo_artists`);
 - ``python -m keras_samplecnn.datasets listeners DIR [--artists N] [--tracks T] [--users U]
   [--seconds S] [--seed K]``: synthetic listeners in the Taste Profile layout, for DCUE (see
-  `keras_samplecnn.datasets.demo_listeners`).
+  `keras_samplecnn.datasets.demo_listeners`);
+- ``python -m keras_samplecnn.datasets msd DIR [--tracks N] [--seconds S] [--seed K]``: a tiny
+  Million Song Dataset tagging collection for `python -m tfrecords_tools msd` (see
+  `keras_samplecnn.datasets.demo_msd`).
 """
 
 import sys
@@ -24,6 +27,10 @@ def main(argv=None):
         from keras_samplecnn.datasets.demo_listeners import main as listeners_main
 
         return listeners_main(argv[1:])
+    if argv[:1] == ["msd"]:
+        from keras_samplecnn.datasets.demo_msd import main as msd_main
+
+        return msd_main(argv[1:])
     from keras_samplecnn.datasets.demo_mtat import main as mtat_main
 
     return mtat_main(argv)

@@ -457,3 +457,33 @@ def _write_lastfm_json(folder, tracks):
             "title": f"Demo Track {number}",
         }
         write_text(path, json.dumps(record))
+
+
+def main(argv=None):
+    """``python -m keras_samplecnn.datasets msd DIR [--tracks N] [--seconds S] [--seed K] [--keyings ...]``.
+
+    Args:
+        argv: the arguments (default `sys.argv[1:]`).
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m keras_samplecnn.datasets msd",
+        description="Write the tiny synthetic MSD tagging collection (previews, split lists, Last.fm tags).",
+    )
+    parser.add_argument("directory", help="output folder")
+    parser.add_argument("--tracks", type=int, default=48, help="listed tracks (default 48)")
+    parser.add_argument("--seconds", type=float, default=CLIP_SECONDS, help="preview length (default 3)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keyings", nargs="+", choices=KEYINGS, default=list(KEYINGS),
+                        help="audio folders to write (default all three)")  # fmt: skip
+    args = parser.parse_args(argv)
+    demo = make_demo_msd(args.directory, args.tracks, args.seed, tuple(args.keyings), args.seconds)
+    root = demo.directory
+    print(f"wrote {len(demo.tracks)} tracks to {root}")
+    print(
+        f"next: python -m tfrecords_tools msd --audio-dir {demo.path(AUDIO_FOLDERS[demo.keyings[0]])} "
+        f"--split-dir {demo.path(LEE_FOLDER)} --lee-train-size {demo.lee_train_size} "
+        f"--lastfm-db {demo.path(LASTFM_DB)} --out {root}_tfrecords"
+    )
+    return 0
