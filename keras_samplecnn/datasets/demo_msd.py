@@ -14,7 +14,8 @@
       lee_split/filtered_list_test.cP        by byte as Python 2 writes them: `(lp1\\nS'TR...'\\np2\\na...`;
       lee_split/MSD_id_to_7D_id.pkl          train then valid ids in one list (`lee_train_size` of
       lee_split/7D_id_to_path.pkl            them train), the test ids sorted; the tag vectors are
-      lee_split/msd_id_to_tag_vector.cP      NumPy float64 arrays pickled as Python 2 NumPy does
+      lee_split/msd_id_to_tag_vector.cP      NumPy float64 0/1 arrays as Python 2 NumPy
+                                             pickles them (the real files' dtype is not known)
       lee_split/50tagList.txt
       lastfm_tags.db                         the Last.fm dataset's SQLite: tids, tags, tid_tag(val)
       lastfm_json/lastfm_{train,test}/A/B/C/TR....json   Last.fm's JSON files
@@ -200,9 +201,10 @@ def _tone(index, seconds, sample_rate, seed):
 
 
 class _Py2Pickle:
-    """Writes Python 2 protocol-0 pickle text (`cPickle.dump(obj, f)`), memoizing as Python 2 does:
-    every string, tuple and reduced object gets a `p<n>` memo entry, and a global or dtype seen
-    before is fetched back with `g<n>`."""
+    """Writes Python 2 protocol-0 pickle text (`cPickle.dump(obj, f)`) with Python 2's memo
+    opcodes: every string, tuple and reduced object gets a `p<n>` entry, and a global or dtype
+    seen before is fetched back with `g<n>` (Python 2 would also reuse some interned strings;
+    readers do not care)."""
 
     def __init__(self):
         self.parts, self.memo, self.shared = [], 0, {}
