@@ -15,6 +15,7 @@ Run (about 2-3 minutes on a 2-core CPU):
 
     python benchmarks/bench_pipeline.py                 # 200 demo clips in a temporary folder
     python benchmarks/bench_pipeline.py --clips 400 --work-dir /tmp/bench --keep
+    python benchmarks/bench_pipeline.py --service 2     # + batches from 2 tf.data service workers
 
 It prints a Markdown table; targets: >= 5,000 training segments/s and >= 10x the plain loader.
 """
@@ -44,6 +45,14 @@ def parse_args():
     parser.add_argument("--seconds", type=float, default=8.0, help="measuring time per configuration")
     parser.add_argument(
         "--workers", type=int, default=os.cpu_count(), help="processes for generation/conversion"
+    )
+    parser.add_argument(
+        "--service",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time the training batches from a tf.data service of N workers in this process "
+        "(keras_samplecnn.data.service; on one machine: the service's overhead, not its scaling)",
     )
     return parser.parse_args()
 
@@ -155,14 +164,28 @@ def main():
             # Let `cache` fill (one pass) before timing: the steady state of a multi-epoch run.
             warmup = manifest.num_clips("train") * k // BATCH + 5 if cache else 5
             results[f"tf.data k={k}{' cache' if cache else ''}"] = throughput(iter(ds), args.seconds, warmup)
+        if args.service:
+            from keras_samplecnn.data.service import local_service
+
+            with local_service(args.service) as service:
+                for k in (4, "all"):
+                    ds = train_dataset(tfr_dir, segment_length=SEGMENT, batch_size=BATCH, crops_per_clip=k,
+                                       service=service.target)  # fmt: skip
+                    name = f"tf.data service, {args.service} workers, k={k}"
+                    results[name] = throughput(iter(ds), args.seconds)
+            ds = train_dataset(tfr_dir, segment_length=SEGMENT, batch_size=BATCH, crops_per_clip="all")
+            results["tf.data k=all"] = throughput(iter(ds), args.seconds)
         evaluation = eval_dataset(tfr_dir, "test", segment_length=SEGMENT, batch_size=64).repeat()
         results["tf.data eval (all segments)"] = throughput(iter(evaluation), args.seconds)
     finally:
         if not args.keep and not args.work_dir:
             shutil.rmtree(work, ignore_errors=True)
 
+    from keras_samplecnn.benchmarking import matmul_peak
+
     base = results["plain k=1"]
-    print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, TensorFlow {tf.__version__}; "
+    print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"float32 matmul peak {matmul_peak() / 1e9:.0f} GFLOP/s, TensorFlow {tf.__version__}; "
           f"{args.clips} demo clips, segments of {SEGMENT} samples at {SAMPLE_RATE} Hz, batch {BATCH}; "
           "k = crops_per_clip\n")  # fmt: skip
     print("| pipeline | segments/s | vs plain loader k=1 | vs plain loader, same k |")
