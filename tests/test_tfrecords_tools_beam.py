@@ -200,3 +200,14 @@ def test_direct_runner_options_default_to_the_workers_unless_given(beam):
     assert (given["direct_num_workers"], given["direct_running_mode"]) == (5, "in_memory")
     other = beam_pipeline.pipeline_options("DataflowRunner", ["--project=P", "--region=R"]).get_all_options()
     assert (other["runner"], other["project"], other["region"]) == ("DataflowRunner", "P", "R")
+
+
+def test_a_runner_beam_cannot_start_is_a_usage_error(beam, mtat_root, tmp_path, caplog):
+    out = tmp_path / "o"
+
+    code = cli.main(["mtat", "--root", str(mtat_root), "--out", str(out), "--runner", "NoSuchRunner"])
+
+    assert code == 2
+    assert "cannot start Beam's NoSuchRunner" in caplog.text
+    assert not (out / "manifest.json").exists() and not [n for n in os.listdir(out) if n.endswith(".tfrecord")]
+    assert not [name for name in os.listdir(out) if name.startswith(writer.TMP_PREFIX)]
