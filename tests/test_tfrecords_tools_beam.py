@@ -69,7 +69,8 @@ def _assert_same_output(out, reference):
 
 
 def _shard_names(out):
-    return sorted(name for name in os.listdir(out) if name.endswith(".tfrecord"))
+    """Finished shards; not the `.tmp-` file of a shard a failed run was writing."""
+    return sorted(name for name in os.listdir(out) if name.endswith(".tfrecord") and not name.startswith("."))
 
 
 def test_direct_runner_writes_the_local_bytes(beam, mtat_root, mtat_local, tmp_path):
@@ -122,13 +123,14 @@ def test_failed_shard_fails_the_pipeline_keeps_the_others_and_rerun_resumes(
         return real_write(task)
 
     monkeypatch.setattr(beam_pipeline, "write_shard", disk_full_for_one)
+    # One worker thread: with two, the other thread may still be writing when the run fails.
     with pytest.raises(ShardWriteError, match="rerun the same command to resume") as info:
-        convert(plan, out, SETTINGS, num_shards=2, runner="DirectRunner", pipeline_args=IN_MEMORY)
+        convert(plan, out, SETTINGS, num_shards=2, workers=1, runner="DirectRunner", pipeline_args=IN_MEMORY)
     assert doomed in str(info.value)
     assert not (out / "manifest.json").exists() and not (out / doomed).exists()
-    for name in os.listdir(out):  # every shard that exists is complete and recorded
-        if name.endswith(".tfrecord"):
-            assert (out / name).read_bytes() == (mtat_local / name).read_bytes()
+    for name in _shard_names(out):  # every shard that exists is complete and recorded
+        assert (out / name).read_bytes() == (mtat_local / name).read_bytes()
+        assert (out / ".resume" / (name + ".json")).read_bytes() == (mtat_local / ".resume" / (name + ".json")).read_bytes()
     monkeypatch.undo()
 
     convert(plan, out, SETTINGS, num_shards=2, runner="DirectRunner", pipeline_args=IN_MEMORY)
@@ -209,5 +211,5 @@ def test_a_runner_beam_cannot_start_is_a_usage_error(beam, mtat_root, tmp_path, 
 
     assert code == 2
     assert "cannot start Beam's NoSuchRunner" in caplog.text
-    assert not (out / "manifest.json").exists() and not [n for n in os.listdir(out) if n.endswith(".tfrecord")]
+    assert not (out / "manifest.json").exists() and not _shard_names(out)
     assert not [name for name in os.listdir(out) if name.startswith(writer.TMP_PREFIX)]
