@@ -46,7 +46,13 @@ launcher process), so `--direct_running_mode multi_threading` suits small runs.
 
 A shard that fails makes the pipeline fail (runners such as Dataflow retry it first); the
 shards that finished are kept and recorded, and `ShardWriteError` says that rerunning the same
-command resumes.
+command resumes. Rerun only once the failed job has stopped (a worker still writing a shard
+would race the rerun). The launcher trusts the sidecars its workers wrote rather than reading
+every shard back; `python -m tfrecords_tools verify OUT` rechecks them all.
+
+Options are split by name: what the converter's parser knows is the converter's, the rest goes
+to Beam, so a Beam option with the same name as a converter option (Dataflow's `--labels` with
+the `folder` layout's) cannot be passed.
 
 Beam documentation used:
     https://beam.apache.org/documentation/programming-guide/#configuring-pipeline-options
