@@ -237,6 +237,14 @@ def read_lee_split(folder, train_size=PUBLISHED_COUNTS["lee"]["train"]):
     return {"train": train_valid[:train_size], "valid": train_valid[train_size:], "test": test}
 
 
+def _load_dict(path, what):
+    """A pickled dict, through the restricted unpickler; `what` names its keys and values."""
+    mapping = load_pickle(path)
+    if not isinstance(mapping, dict):
+        raise DatasetError(f"{path}: expected a pickled dict {what}, found {type(mapping).__name__}")
+    return mapping
+
+
 def read_lee_id_map(path):
     """`{msd id: 7digital id}` from Lee's `MSD_id_to_7D_id.pkl` (ids as str).
 
@@ -246,11 +254,7 @@ def read_lee_id_map(path):
     Raises:
         DatasetError: refused, not a dict, or a value that is not a 7digital id.
     """
-    mapping = load_pickle(path)
-    if not isinstance(mapping, dict):
-        raise DatasetError(
-            f"{path}: expected a pickled dict MSD id -> 7digital id, found {type(mapping).__name__}"
-        )
+    mapping = _load_dict(path, "MSD id -> 7digital id")
     result = {}
     for key, value in mapping.items():
         key, value = _text(key, path, "MSD ids"), _text(value, path, "7digital ids")
@@ -270,11 +274,7 @@ def read_tag_vectors(path, num_tags=50):
     Raises:
         DatasetError: refused, not a dict, or a vector of another size.
     """
-    mapping = load_pickle(path)
-    if not isinstance(mapping, dict):
-        raise DatasetError(
-            f"{path}: expected a pickled dict MSD id -> tag vector, found {type(mapping).__name__}"
-        )
+    mapping = _load_dict(path, "MSD id -> tag vector")
     vectors = {}
     for key, value in mapping.items():
         key = _text(key, path, "MSD ids")
