@@ -371,12 +371,8 @@ def train_dataset(
         segments = segments.unbatch()
         if segment_shuffle_buffer > 1:
             segments = segments.shuffle(segment_shuffle_buffer, seed=seed, reshuffle_each_iteration=reshuffle)
-        batches = segments.batch(batch_size, drop_remainder=drop_remainder).map(
-            lambda pieces, labels: (_decode_pcm(pieces, segment_length), labels),
-            num_parallel_calls=AUTOTUNE,
-            deterministic=deterministic,
-        )
-        return _finish(batches.with_options(options), service, service_job)
+        batches = segments.batch(batch_size, drop_remainder=drop_remainder)
+        return _decode_batches(batches.with_options(options), segment_length, deterministic, service, service_job)
 
     batches = records.batch(batch_size, drop_remainder=drop_remainder)
     k = crops_per_clip
@@ -386,11 +382,11 @@ def train_dataset(
         pieces = _random_crops(parsed[schema.AUDIO], segment_length, k, crop_seed)
         labels = parsed[schema.LABELS]
         if k == 1:
-            return _decode_pcm(pieces[0], segment_length), labels
+            return pieces[0], labels
         return pieces, tf.tile(labels[None], [k, 1, 1])  # [k, B] bytes: decoded after shuffling
 
     batches = tf.data.Dataset.zip((batches, seeds))
-    if service:  # each worker parses, crops and decodes every W-th batch
+    if service:  # each worker parses and crops every W-th batch
         batches = data_service.shard_here(batches)
     batches = batches.map(parse_and_crop, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
     if k > 1:
@@ -398,18 +394,22 @@ def train_dataset(
         buffer = batch_shuffle_buffer or 4 * k
         if buffer > 1:
             batches = batches.shuffle(buffer, seed=seed, reshuffle_each_iteration=reshuffle)
-        batches = batches.map(
-            lambda pieces, labels: (_decode_pcm(pieces, segment_length), labels),
-            num_parallel_calls=AUTOTUNE,
-            deterministic=deterministic,
-        )
-    return _finish(batches.with_options(options), service, service_job)
+    return _decode_batches(batches.with_options(options), segment_length, deterministic, service, service_job)
 
 
-def _finish(batches, service, service_job):
-    """Prefetches the batches, made here or, with `service`, on the tf.data service workers."""
+def _decode_batches(batches, segment_length, deterministic, service, service_job):
+    """Decodes batches of PCM bytes to float32 and prefetches them.
+
+    With `service` the batches are made on the tf.data service workers and travel as int16
+    bytes, half the bytes of float32; decoding them here is cheap.
+    """
     if service:
         batches = data_service.distribute(batches, service, service_job)
+    batches = batches.map(
+        lambda pieces, labels: (_decode_pcm(pieces, segment_length), labels),
+        num_parallel_calls=AUTOTUNE,
+        deterministic=deterministic,
+    )
     return batches.prefetch(AUTOTUNE)
 
 
