@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_samplecnn.layers.batch_norm import BatchNorm
 from keras_samplecnn.layers.sample_conv import PACKAGE
 from keras_samplecnn.layers.se_block import SEBlock
 
@@ -69,13 +70,13 @@ class ResBlock(keras.layers.Layer):
 
         policy = self.dtype_policy
         self.conv1 = self._conv(kernel_size, "conv1")
-        self.bn1 = keras.layers.BatchNormalization(dtype=policy, name="bn1")
+        self.bn1 = BatchNorm(dtype=policy, name="bn1")
         self.conv2 = self.bn2 = self.drop = None
         if num_convs == 2:
             self.relu1 = keras.layers.ReLU(dtype=policy, name="relu1")
             self.drop = keras.layers.Dropout(dropout, dtype=policy, name="dropout")
             self.conv2 = self._conv(kernel_size, "conv2")
-            self.bn2 = keras.layers.BatchNormalization(dtype=policy, name="bn2")
+            self.bn2 = BatchNorm(dtype=policy, name="bn2")
         self.se = SEBlock(se_ratio, dtype=policy, name="se") if se_ratio else None
         self.shortcut_conv = self.shortcut_bn = None  # made in build() if widths differ
         self.add = keras.layers.Add(dtype=policy, name="add")
@@ -106,7 +107,7 @@ class ResBlock(keras.layers.Layer):
             self.se.build(main_shape)
         if input_shape[-1] != self.filters:
             self.shortcut_conv = self._conv(1, "shortcut_conv", self.shortcut_initializer)
-            self.shortcut_bn = keras.layers.BatchNormalization(dtype=self.dtype_policy, name="shortcut_bn")
+            self.shortcut_bn = BatchNorm(dtype=self.dtype_policy, name="shortcut_bn")
             self.shortcut_conv.build(input_shape)
             self.shortcut_bn.build(main_shape)
 
@@ -130,8 +131,9 @@ class ResBlock(keras.layers.Layer):
         shortcut = inputs
         if self.shortcut_conv is not None:
             shortcut = self.shortcut_bn(self.shortcut_conv(inputs), training=training)
-        x = self.relu(self.add([x, shortcut]))
-        return self.pool(x) if self.pool is not None else x
+        x = self.add([x, shortcut])
+        x = self.pool(x) if self.pool is not None else x
+        return self.relu(x)  # after the pooling: they commute, and a third of the work
 
     def compute_output_shape(self, input_shape):
         shape = (*input_shape[:-1], self.filters)

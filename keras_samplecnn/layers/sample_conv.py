@@ -2,6 +2,8 @@
 
 import keras
 
+from keras_samplecnn.layers.batch_norm import BatchNorm
+
 PACKAGE = "keras_samplecnn"
 
 
@@ -79,7 +81,7 @@ class SampleConv(keras.layers.Layer):
             dtype=self.dtype_policy,
             name="conv",
         )
-        self.bn = keras.layers.BatchNormalization(dtype=self.dtype_policy, name="bn") if batch_norm else None
+        self.bn = BatchNorm(dtype=self.dtype_policy, name="bn") if batch_norm else None
         self.relu = keras.layers.ReLU(dtype=self.dtype_policy, name="relu")
         self.pool = None
         if pool_size and pool_size > 1:
@@ -97,8 +99,11 @@ class SampleConv(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         x = self.conv(inputs)
-        x = self.relu(self.bn(x, training=training) if self.bn is not None else x)
-        return self.pool(x) if self.pool is not None else x
+        x = self.bn(x, training=training) if self.bn is not None else x
+        # ReLU after the pooling: max and ReLU commute (same outputs and gradients), and
+        # the ReLU then runs on a third of the samples.
+        x = self.pool(x) if self.pool is not None else x
+        return self.relu(x)
 
     def compute_output_shape(self, input_shape):
         shape = self.conv.compute_output_shape(input_shape)
