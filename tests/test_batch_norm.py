@@ -55,7 +55,7 @@ def test_the_fused_kernel_runs_in_training():
     assert not any(op.type.startswith("FusedBatchNorm") for op in graph.get_operations())
 
 
-def test_mixed_bfloat16_computes_in_float32():
+def test_mixed_bfloat16_statistics_match_keras_float32_ones():
     x = tf.constant(np.random.default_rng(2).standard_normal((3, 30, 5)).astype("float32"))
     reference, fused = _pair(x.shape, dtype="mixed_bfloat16")
     y_ref, _ = _train_call(reference, tf.cast(x, "bfloat16"))
