@@ -138,3 +138,55 @@ def read_manifest(data_dir):
     except (OSError, json.JSONDecodeError) as error:
         raise ManifestError(f"cannot read {path}: {error}") from error
     return Manifest(content, os.path.dirname(path))
+
+
+def resolve_shards(data, split, num_labels=None):
+    """The shards to read: `(files, records per file or None, number of labels)`.
+
+    Shared by the tf.data pipelines and the TensorFlow-free reader (`portable`).
+
+    Args:
+        data: a converted folder (with `manifest.json`), one TFRecord file, or a list of them.
+        split: the split to read from a folder.
+        num_labels: labels per record; needed for files without a manifest beside them.
+
+    Raises:
+        ManifestError: the split has no shards.
+        ValueError: `num_labels` disagrees with the manifest, or is missing for bare files.
+        FileNotFoundError: a listed file does not exist.
+    """
+    if isinstance(data, (str, os.PathLike)) and os.path.isdir(data):
+        manifest = read_manifest(data)
+        files = manifest.shard_files(split)
+        if not files:
+            raise ManifestError(f"split {split!r} of {data} has no shards")
+        records = manifest.shard_records(split)
+        records = None if any(r is None for r in records) else records
+        if num_labels is not None and num_labels != manifest.num_labels:
+            raise ValueError(f"num_labels={num_labels} but {data} has {manifest.num_labels} tags")
+        return files, records, manifest.num_labels
+    files = [os.fspath(data)] if isinstance(data, (str, os.PathLike)) else [os.fspath(f) for f in data]
+    if not files:
+        raise ValueError("no TFRecord files given")
+    missing = [f for f in files if not os.path.exists(f)]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} TFRecord file(s) not found, e.g. {missing[0]}")
+    records = None
+    folder = os.path.dirname(os.path.abspath(files[0]))
+    if os.path.exists(os.path.join(folder, schema.MANIFEST)):
+        # Shards of a converted dataset passed one by one: take the tags and counts from it.
+        manifest = read_manifest(folder)
+        counts = {
+            os.path.join(folder, s["file"]): s.get("records")
+            for info in manifest["splits"].values()
+            for s in info["shards"]
+        }
+        found = [counts.get(os.path.abspath(f)) for f in files]
+        records = None if any(r is None for r in found) else found
+        num_labels = manifest.num_labels if num_labels is None else num_labels
+    if num_labels is None:
+        raise ValueError(
+            "num_labels is needed for TFRecord files without a manifest.json beside them "
+            "(pass num_labels=K, the length of each record's labels)"
+        )
+    return files, records, int(num_labels)

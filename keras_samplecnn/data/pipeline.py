@@ -62,7 +62,7 @@ import tensorflow as tf
 from keras_samplecnn.data import schema
 from keras_samplecnn.data import service as data_service
 from keras_samplecnn.data.clip_scores import average_by_clip  # moved; re-exported here
-from keras_samplecnn.data.manifest import Manifest, ManifestError, read_manifest
+from keras_samplecnn.data.manifest import Manifest, ManifestError, read_manifest, resolve_shards
 
 AUTOTUNE = tf.data.AUTOTUNE
 # TFRecordDataset's read buffer. A 29-s clip at 22050 Hz is a 1.3-MB record: read several per
@@ -116,43 +116,6 @@ def count_segments(data_dir, split, segment_length):
         num_parallel_calls=AUTOTUNE,
     )
     return int(sum(counts.as_numpy_iterator()))
-
-
-def _resolve(data, split, num_labels):
-    """(files, records per file or None, number of labels) for a folder or a list of shards."""
-    if isinstance(data, (str, os.PathLike)) and os.path.isdir(data):
-        manifest = read_manifest(data)
-        files = shard_files(data, split)
-        records = manifest.shard_records(split)
-        records = None if any(r is None for r in records) else records
-        if num_labels is not None and num_labels != manifest.num_labels:
-            raise ValueError(f"num_labels={num_labels} but {data} has {manifest.num_labels} tags")
-        return files, records, manifest.num_labels
-    files = [os.fspath(data)] if isinstance(data, (str, os.PathLike)) else [os.fspath(f) for f in data]
-    if not files:
-        raise ValueError("no TFRecord files given")
-    missing = [f for f in files if not os.path.exists(f)]
-    if missing:
-        raise FileNotFoundError(f"{len(missing)} TFRecord file(s) not found, e.g. {missing[0]}")
-    records = None
-    folder = os.path.dirname(os.path.abspath(files[0]))
-    if os.path.exists(os.path.join(folder, schema.MANIFEST)):
-        # Shards of a converted dataset passed one by one: take the tags and counts from it.
-        manifest = read_manifest(folder)
-        counts = {
-            os.path.join(folder, s["file"]): s.get("records")
-            for info in manifest["splits"].values()
-            for s in info["shards"]
-        }
-        found = [counts.get(os.path.abspath(f)) for f in files]
-        records = None if any(r is None for r in found) else found
-        num_labels = manifest.num_labels if num_labels is None else num_labels
-    if num_labels is None:
-        raise ValueError(
-            "num_labels is needed for TFRecord files without a manifest.json beside them "
-            "(pass num_labels=K, the length of each record's labels)"
-        )
-    return files, records, int(num_labels)
 
 
 def _check_sharding(num_shards, shard_index):
@@ -314,7 +277,7 @@ def train_dataset(
     if batch_size < 1 or segment_length < 1:
         raise ValueError("batch_size and segment_length must be >= 1")
     _check_sharding(num_shards, shard_index)
-    files, _, num_labels = _resolve(data, split, num_labels)
+    files, _, num_labels = resolve_shards(data, split, num_labels)
     if service and seed is None:
         # Every worker must build the same stream of records and seeds: one seed for all.
         seed = int(np.random.default_rng().integers(2**31))
@@ -455,7 +418,7 @@ def eval_dataset(
         float32 `[b, K]` and int64 `[b]`.
     """
     _check_sharding(num_shards, shard_index)
-    files, records, num_labels = _resolve(data, split, num_labels)
+    files, records, num_labels = resolve_shards(data, split, num_labels)
     by_file = num_shards > 1 and len(files) >= num_shards and records is not None
     if records is not None and (num_shards == 1 or by_file):
         # Known counts: a clip's index is its file's offset plus its position in the file,

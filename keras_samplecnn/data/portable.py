@@ -70,7 +70,7 @@ import numpy as np
 
 from keras_samplecnn.data import schema
 from keras_samplecnn.data.clip_scores import average_by_clip
-from keras_samplecnn.data.manifest import ManifestError, read_manifest
+from keras_samplecnn.data.manifest import resolve_shards
 
 __all__ = ["average_by_clip", "eval_batches", "parse_example", "read_records", "train_batches"]
 
@@ -255,40 +255,6 @@ def _clip(record, num_labels, where):
 # ----------------------------------------------------------------------------------------------
 # Sources
 # ----------------------------------------------------------------------------------------------
-
-
-def _resolve(data, split, num_labels):
-    """(files, records per file or None, number of labels), as `pipeline` resolves them."""
-    if isinstance(data, (str, os.PathLike)) and os.path.isdir(data):
-        manifest = read_manifest(data)
-        files = manifest.shard_files(split)
-        if not files:
-            raise ManifestError(f"split {split!r} of {data} has no shards")
-        records = manifest.shard_records(split)
-        if num_labels is not None and num_labels != manifest.num_labels:
-            raise ValueError(f"num_labels={num_labels} but {data} has {manifest.num_labels} tags")
-        return files, (None if any(r is None for r in records) else records), manifest.num_labels
-    files = [os.fspath(data)] if isinstance(data, (str, os.PathLike)) else [os.fspath(f) for f in data]
-    if not files:
-        raise ValueError("no TFRecord files given")
-    missing = [f for f in files if not os.path.exists(f)]
-    if missing:
-        raise FileNotFoundError(f"{len(missing)} TFRecord file(s) not found, e.g. {missing[0]}")
-    records = None
-    folder = os.path.dirname(os.path.abspath(files[0]))
-    if os.path.exists(os.path.join(folder, schema.MANIFEST)):
-        manifest = read_manifest(folder)
-        counts = {
-            os.path.join(folder, s["file"]): s.get("records")
-            for info in manifest["splits"].values()
-            for s in info["shards"]
-        }
-        found = [counts.get(os.path.abspath(f)) for f in files]
-        records = None if any(r is None for r in found) else found
-        num_labels = manifest.num_labels if num_labels is None else num_labels
-    if num_labels is None:
-        raise ValueError("num_labels is needed for TFRecord files without a manifest.json beside them")
-    return files, records, int(num_labels)
 
 
 def _check(segment_length, batch_size, num_shards, shard_index):
@@ -480,7 +446,7 @@ def train_batches(
     if not every_segment and not (isinstance(crops_per_clip, int) and crops_per_clip >= 1):
         raise ValueError(f'crops_per_clip must be "all" or an int >= 1, got {crops_per_clip!r}')
     _check(segment_length, batch_size, num_shards, shard_index)
-    files, _, num_labels = _resolve(data, split, num_labels)
+    files, _, num_labels = resolve_shards(data, split, num_labels)
     rng = np.random.default_rng(seed)
     clips = _epoch_clips(
         files, num_labels, rng, shuffle_buffer, parallel_reads, num_shards, shard_index, repeat
@@ -558,7 +524,7 @@ def eval_batches(
         `(audio, labels, clip_index)`: float32 `[b, L]`, float32 `[b, K]`, int64 `[b]`.
     """
     _check(segment_length, batch_size, num_shards, shard_index)
-    files, records, num_labels = _resolve(data, split, num_labels)
+    files, records, num_labels = resolve_shards(data, split, num_labels)
     by_file = num_shards > 1 and len(files) >= num_shards and records is not None
     if by_file:
         offsets = np.concatenate([[0], np.cumsum(records)[:-1]]).astype(np.int64)
