@@ -44,7 +44,7 @@ def _evaluate(args):
     from keras_samplecnn.evaluation.evaluator import summary_lines
 
     results = evaluate(args.model, args.data, split=args.split, batch_size=args.batch_size, out_dir=args.out,
-                       threshold=args.threshold, tune_on=args.tune_on)  # fmt: skip
+                       threshold=args.threshold, tune_on=args.tune_on, reader=args.reader)  # fmt: skip
     print(f"{results['split']} split, {results['num_clips']} clips ({results['task'].replace('_', '-')}):")
     for line in summary_lines(results):
         print(f"  {line}")
@@ -304,6 +304,9 @@ def build_parser():
                    help="multi-label decision threshold for F1 (default 0.1 for DCASE 2017, else 0.5)")  # fmt: skip
     p.add_argument("--tune-on", metavar="SPLIT",
                    help="multi-label: also report F1 at per-class thresholds tuned on SPLIT (e.g. valid)")  # fmt: skip
+    p.add_argument("--reader", choices=("auto", "tf_data", "portable"), default="auto",
+                   help="who reads the shards: tf_data, portable (NumPy, no TensorFlow), or auto: tf_data "
+                   "where TensorFlow is installed (the same scores either way)")  # fmt: skip
     p.set_defaults(run=_evaluate)
 
     for name, helptext, run in (

@@ -63,6 +63,7 @@ from keras_samplecnn.data import schema
 from keras_samplecnn.data import service as data_service
 from keras_samplecnn.data.clip_scores import average_by_clip  # moved; re-exported here
 from keras_samplecnn.data.manifest import Manifest, ManifestError, read_manifest, resolve_shards
+from keras_samplecnn.data.portable import count_segments  # TensorFlow-free; re-exported here
 
 AUTOTUNE = tf.data.AUTOTUNE
 # TFRecordDataset's read buffer. A 29-s clip at 22050 Hz is a 1.3-MB record: read several per
@@ -95,27 +96,6 @@ def shard_files(data_dir, split):
     if not files:
         raise ManifestError(f"split {split!r} of {data_dir} has no shards")
     return files
-
-
-def count_segments(data_dir, split, segment_length):
-    """Non-overlapping full segments of `segment_length` in a split (at least one per clip).
-
-    This is what one pass of `train_dataset(crops_per_clip="all")` or `eval_dataset` yields.
-    The manifest records it for the length the data were converted for; for another length
-    the clips' sample counts are read from the shards (one pass over the files).
-    """
-    manifest = read_manifest(data_dir)
-    if manifest.segment_length == segment_length and manifest.num_segments(split) is not None:
-        return int(manifest.num_segments(split))
-    spec = {schema.NUM_SAMPLES: tf.io.FixedLenFeature([], tf.int64)}
-    records = tf.data.TFRecordDataset(shard_files(data_dir, split), buffer_size=READ_BUFFER_BYTES)
-    counts = records.batch(256).map(
-        lambda serialized: tf.reduce_sum(
-            tf.maximum(tf.io.parse_example(serialized, spec)[schema.NUM_SAMPLES] // segment_length, 1)
-        ),
-        num_parallel_calls=AUTOTUNE,
-    )
-    return int(sum(counts.as_numpy_iterator()))
 
 
 def _check_sharding(num_shards, shard_index):

@@ -70,9 +70,9 @@ import numpy as np
 
 from keras_samplecnn.data import schema
 from keras_samplecnn.data.clip_scores import average_by_clip
-from keras_samplecnn.data.manifest import resolve_shards
+from keras_samplecnn.data.manifest import read_manifest, resolve_shards
 
-__all__ = ["average_by_clip", "eval_batches", "parse_example", "read_records", "train_batches"]
+__all__ = ["average_by_clip", "count_segments", "eval_batches", "parse_example", "read_records", "train_batches"]
 
 INT16_SCALE = np.float32(1.0 / 32768.0)  # a power of two: x * scale is exact in float32
 
@@ -269,6 +269,29 @@ def _check(segment_length, batch_size, num_shards, shard_index):
 def _clips_of_file(path, num_labels):
     for record in read_records(path):
         yield _clip(record, num_labels, path)
+
+
+def count_segments(data_dir, split, segment_length):
+    """Non-overlapping full segments of `segment_length` in a split (at least one per clip).
+
+    What one pass of `eval_batches` (or a `crops_per_clip="all"` training pass) yields. The
+    manifest records it for the length the data were converted for; for another length each
+    record's `num_samples` is read from the shards (one pass, no audio decoded).
+    """
+    if segment_length < 1:
+        raise ValueError(f"segment_length must be >= 1, got {segment_length}")
+    manifest = read_manifest(data_dir)
+    if manifest.segment_length == segment_length and manifest.num_segments(split) is not None:
+        return int(manifest.num_segments(split))
+    files, _, _ = resolve_shards(data_dir, split)
+    total = 0
+    for path in files:
+        for record in read_records(path):
+            num_samples = parse_example(record).get(schema.NUM_SAMPLES)
+            if not num_samples:
+                raise ValueError(f"{path}: a record without {schema.NUM_SAMPLES!r}")
+            total += max(int(num_samples[0]) // segment_length, 1)
+    return total
 
 
 def _interleave(files, num_labels, cycle_length):

@@ -1,7 +1,7 @@
 """Clip-level evaluation: metrics (scikit-learn) and reports."""
 
+from keras_samplecnn.data.clip_scores import average_by_clip
 from keras_samplecnn.evaluation.evaluator import evaluate, predict_clips, write_report
-from keras_samplecnn.data.pipeline import average_by_clip
 from keras_samplecnn.evaluation.metrics import (
     classification_metrics,
     tagging_metrics,

@@ -6,7 +6,9 @@ import os
 
 import numpy as np
 
-from keras_samplecnn.data import pipeline
+from keras_samplecnn.data import feed
+from keras_samplecnn.data.clip_scores import average_by_clip
+from keras_samplecnn.data.manifest import read_manifest
 from keras_samplecnn.evaluation.metrics import (
     DCASE_THRESHOLD,
     DEFAULT_THRESHOLD,
@@ -21,24 +23,26 @@ RESULTS = "results.json"
 REPORT = "report.md"
 
 
-def predict_clips(model, data_dir, split="test", batch_size=64):
+def predict_clips(model, data_dir, split="test", batch_size=64, reader="auto"):
     """Clip-level scores: every non-overlapping segment predicted, then averaged per clip.
+
+    Args:
+        reader: who reads the shards: `tf_data`, `portable` (no TensorFlow) or `auto`
+            (`keras_samplecnn.data.feed`); the scores are the same.
 
     Returns:
         `(labels, scores)`, both `(clips, K)`.
     """
-    dataset = pipeline.eval_dataset(
-        data_dir, split=split, segment_length=model.input_length, batch_size=batch_size
-    )
+    batches = feed.eval_batches(feed.resolve_reader(reader), data_dir, split, model.input_length, batch_size)
     scores, labels, clips = [], [], []
-    for audio, label, clip in dataset.as_numpy_iterator():
+    for audio, label, clip in batches:
         scores.append(np.asarray(model.predict_on_batch(audio)))
         labels.append(label)
         clips.append(clip)
     if not clips:
         raise ValueError(f"split {split!r} of {data_dir} holds no clips")
     clips = np.concatenate(clips)
-    clip_scores = pipeline.average_by_clip(np.concatenate(scores), clips)
+    clip_scores = average_by_clip(np.concatenate(scores), clips)
     clip_labels = np.zeros_like(clip_scores)
     clip_labels[clips] = np.concatenate(labels)
     return clip_labels, clip_scores
@@ -58,6 +62,7 @@ def evaluate(
     training_log=None,
     threshold=None,
     tune_on=None,
+    reader="auto",
 ):
     """Clip-level metrics of a model on a split, chosen by the task.
 
@@ -76,6 +81,8 @@ def evaluate(
         tune_on: multi-label only: a split (e.g. "valid") on which to tune one threshold per
             class for the best F1; the tuned thresholds are then applied to `split` and
             reported under `tuned`.
+        reader: who reads the shards (`keras_samplecnn.data.feed`): `tf_data`, `portable`
+            (NumPy, no TensorFlow) or `auto` (`tf_data` where TensorFlow is installed).
 
     Returns:
         the results dict (keys `task`, `roc_auc`, `pr_auc`, `per_tag`, `num_clips`, `model`,
@@ -90,14 +97,14 @@ def evaluate(
             "are evaluated by transfer (recipes/artist_representation.py) or embedded (samplecnn embed)"
         )
     model = tagger.model
-    manifest = pipeline.read_manifest(data_dir)
+    manifest = read_manifest(data_dir)
     tags = manifest["tags"]
     if model.tags and list(model.tags) != list(tags):
         raise ValueError(
             f"the model's {len(model.tags)} tags differ from the data's {len(tags)} tags (or their order)"
         )
     task = manifest.get("task", "multi_label")
-    labels, scores = predict_clips(model, data_dir, split, batch_size)
+    labels, scores = predict_clips(model, data_dir, split, batch_size, reader)
     results = tagging_metrics(labels, scores, tags)
     results["task"] = task
     if task == "single_label":
@@ -106,7 +113,7 @@ def evaluate(
         threshold = default_threshold(manifest) if threshold is None else threshold
         results["f1"] = threshold_metrics(labels, scores, tags, threshold)
         if tune_on:
-            tuning_labels, tuning_scores = predict_clips(model, data_dir, tune_on, batch_size)
+            tuning_labels, tuning_scores = predict_clips(model, data_dir, tune_on, batch_size, reader)
             tuned = tune_thresholds(tuning_labels, tuning_scores, default=threshold)
             results["tuned"] = {"on": tune_on, **threshold_metrics(labels, scores, tags, tuned)}
     results.update(

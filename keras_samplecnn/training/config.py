@@ -67,6 +67,9 @@ class DataConfig:
     # share its batches.
     service: typing.Optional[str] = None
     service_job: typing.Optional[str] = None
+    # Who reads the shards (keras_samplecnn.data.feed): tf_data, portable (NumPy, no
+    # TensorFlow), or auto: tf_data where TensorFlow is installed, else portable.
+    reader: str = "auto"
 
 
 @dataclasses.dataclass
@@ -165,6 +168,7 @@ CHOICES = {
     ("precision", "policy"): ("auto", "float32", "mixed_bfloat16", "mixed_float16"),
     ("precision", "xla"): ("auto", True, False),
     ("distribution", "strategy"): ("auto", "none", "mirrored", "data_parallel"),
+    ("data", "reader"): ("auto", "tf_data", "portable"),
 }
 
 # The Keras backend each explicit strategy runs on.

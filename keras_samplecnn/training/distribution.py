@@ -113,16 +113,6 @@ def resolve(config):
     return Plan(strategy, len(devices), parallel.scope())
 
 
-def even_batches(dataset, num_examples, batch_size):
-    """`dataset` (batched) cut to its first `num_examples` examples and batched again.
-
-    For JAX's DataParallel, which shards each batch evenly over the devices: with
-    `num_examples` a multiple of the devices (and `batch_size` too), so is the last batch.
-    The evaluation loses the last `examples % devices` (fewer than the devices) of its set.
-    """
-    return dataset.unbatch().take(num_examples).batch(batch_size)
-
-
 def synchronize_batch_norm(model):
     """Batch normalisation over the global batch under `MirroredStrategy`, not each replica's.
 

@@ -6,8 +6,9 @@ import os
 
 import keras
 
-from keras_samplecnn.data import pipeline
-from keras_samplecnn.data.siamese import siamese_dataset
+from keras_samplecnn.data import feed
+from keras_samplecnn.data.manifest import read_manifest
+from keras_samplecnn.data.portable import count_segments
 from keras_samplecnn.files import write_json_atomic
 from keras_samplecnn.models import build
 from keras_samplecnn.models.artist import ARTIST_MODELS, ArtistHingeLoss, positive_ranked_first
@@ -113,8 +114,8 @@ def segments_per_epoch(config, segment_length):
     if data.steps_per_epoch:
         return data.steps_per_epoch * data.batch_size
     if data.crops_per_clip == "all":
-        return pipeline.count_segments(data.dir, data.train_split, segment_length)
-    return pipeline.read_manifest(data.dir).num_clips(data.train_split) * data.crops_per_clip
+        return count_segments(data.dir, data.train_split, segment_length)
+    return read_manifest(data.dir).num_clips(data.train_split) * data.crops_per_clip
 
 
 def finished(out):
@@ -154,7 +155,11 @@ def _train(config, plan, extra_callbacks):
     best_path = os.path.join(out, BEST)
     os.makedirs(out, exist_ok=True)
     config_lib.save(config, os.path.join(out, "config.yaml"))
-    manifest = pipeline.read_manifest(config.data.dir)
+    manifest = read_manifest(config.data.dir)
+    try:
+        reader = feed.resolve_reader(config.data.reader)
+    except ImportError as error:
+        raise config_lib.ConfigError(f"data.reader: {error}") from None
     task = manifest.get("task", "multi_label")
     policy, jit_compile = precision.resolve(config.precision.policy, config.precision.xla)
     keras.utils.set_random_seed(config.optimization.seed)
@@ -168,9 +173,17 @@ def _train(config, plan, extra_callbacks):
     if config.model.name == SIAMESE:
         if data.service:
             raise config_lib.ConfigError("data.service: the Siamese examples are made locally only")
+        if reader != "tf_data":
+            raise config_lib.ConfigError(
+                "model.name artist_siamese: its examples are made with tf.data, which needs TensorFlow "
+                "(pip install 'keras_samplecnn[tensorflow]')"
+            )
         train_ds, valid_ds, valid_steps = _siamese_data(config, manifest, model.input_length)
     else:
-        train_ds = pipeline.train_dataset(
+        if data.service and reader != "tf_data":
+            raise config_lib.ConfigError("data.service: a tf.data service needs data.reader tf_data")
+        train_ds = feed.train_batches(
+            reader,
             data.dir,
             split=data.train_split,
             segment_length=model.input_length,
@@ -183,17 +196,17 @@ def _train(config, plan, extra_callbacks):
             service=data.service,
             service_job=data.service_job,
         )
-        valid_ds = pipeline.eval_dataset(
-            data.dir, split=data.valid_split, segment_length=model.input_length, batch_size=data.eval_batch_size
-        ).map(lambda audio, labels, clip: (audio, labels))
-        valid_segments = pipeline.count_segments(data.dir, data.valid_split, model.input_length)
-        valid_steps = math.ceil(valid_segments / data.eval_batch_size)
+        valid_segments = None
         if plan.strategy == "data_parallel":  # JAX shards every batch evenly, the last one too
+            valid_segments = count_segments(data.dir, data.valid_split, model.input_length)
             valid_segments -= valid_segments % plan.replicas
-            valid_ds = distribution.even_batches(valid_ds, valid_segments, data.eval_batch_size)
-            valid_steps = math.ceil(valid_segments / data.eval_batch_size)
+        valid_ds, valid_steps = feed.validation_data(
+            reader, data.dir, data.valid_split, model.input_length, data.eval_batch_size, valid_segments
+        )
 
     if plan.strategy == "mirrored":
+        if reader != "tf_data":
+            raise config_lib.ConfigError("distribution.strategy mirrored: needs data.reader tf_data")
         if config.distribution.sync_batch_norm:
             distribution.synchronize_batch_norm(model)
         distribution.build_before_fit(model, train_ds)
@@ -214,7 +227,7 @@ def _train(config, plan, extra_callbacks):
         ),
         keras.callbacks.CSVLogger(os.path.join(out, LOG), append=True),
     ]
-    if config.output.tensorboard:
+    if config.output.tensorboard and feed.tensorflow_installed():  # Keras writes its logs with tf.summary
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(out, "tensorboard")))
     budget = TimeBudget(opt.max_minutes, opt.max_epochs) if opt.max_minutes else None
     if budget:
@@ -229,8 +242,12 @@ def _train(config, plan, extra_callbacks):
     print(
         f"Training {model.name} ({model.count_params():,} parameters) on {train_clips} clips, "
         f"{steps} steps of {data.batch_size} per epoch ({what}); at most {opt.max_epochs} epochs; "
-        f"policy {policy}, XLA {'on' if jit_compile else 'off'}; {plan.describe()}; output in {out}"
+        f"policy {policy}, XLA {'on' if jit_compile else 'off'}; {plan.describe()}; "
+        f"{keras.config.backend()} backend, reader {reader}; output in {out}"
     )
+    if config.output.tensorboard and not feed.tensorflow_installed():
+        print("No TensorBoard logs: Keras writes them with TensorFlow, which is not installed "
+              f"(the same curves are in {LOG})")  # fmt: skip
     model.fit(
         train_ds,
         epochs=config.optimization.max_epochs,
@@ -252,6 +269,8 @@ def _siamese_data(config, manifest, segment_length):
     fixed draw every epoch (the first anchors of the valid split's stream, seeded and not
     reshuffled), about one per validation clip, so its loss can drive the staged decay.
     """
+    from keras_samplecnn.data.siamese import siamese_dataset  # tf.data
+
     data, seed = config.data, config.optimization.seed
     options = dict(segment_length=segment_length, num_negatives=config.siamese.num_negatives,
                    batch_size=data.batch_size, shuffle_buffer=data.shuffle_buffer)  # fmt: skip
