@@ -12,8 +12,10 @@ classes are registered and `keras.saving.load_model("model.keras")` works after
 
 import importlib
 
+from keras_samplecnn.backend_choice import choose_backend
 from keras_samplecnn.quiet import import_keras
 
+choose_backend()  # JAX or PyTorch where TensorFlow, Keras's default, is not installed
 import_keras()  # before anything imports TensorFlow: its start-up log lines are dropped
 
 from keras_samplecnn import layers, models  # noqa: E402
