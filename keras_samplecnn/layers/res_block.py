@@ -3,6 +3,7 @@
 import keras
 
 from keras_samplecnn.layers.batch_norm import BatchNorm
+from keras_samplecnn.layers.conv1d import Conv1D
 from keras_samplecnn.layers.sample_conv import PACKAGE
 from keras_samplecnn.layers.se_block import SEBlock
 
@@ -86,7 +87,7 @@ class ResBlock(keras.layers.Layer):
             self.pool = keras.layers.MaxPooling1D(pool_size, dtype=policy, name="pool")
 
     def _conv(self, size, name, initializer=None):
-        return keras.layers.Conv1D(
+        return Conv1D(
             self.filters,
             size,
             padding="same",

@@ -3,6 +3,7 @@
 import keras
 
 from keras_samplecnn.layers.batch_norm import BatchNorm
+from keras_samplecnn.layers.conv1d import Conv1D
 
 PACKAGE = "keras_samplecnn"
 
@@ -70,7 +71,7 @@ class SampleConv(keras.layers.Layer):
         self.batch_norm = bool(batch_norm)
 
         # Sublayers share the parent's dtype policy so mixed precision reaches them.
-        self.conv = keras.layers.Conv1D(
+        self.conv = Conv1D(
             filters,
             kernel_size,
             strides=strides,
