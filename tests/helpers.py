@@ -109,3 +109,16 @@ def check_demo_wav(path, sample_rate, seconds):
     assert os.path.getsize(path) == 44 + 2 * info.frames  # a canonical header, no extra chunks
     audio, _ = sf.read(path, dtype="float32")
     assert 1e-3 < np.sqrt(np.mean(audio**2)) and np.abs(audio).max() < 0.99
+
+
+def unavailable(message):
+    """Skips a test whose optional dependency or environment is missing; fails it in CI.
+
+    `.ci/run` sets `SAMPLECNN_REQUIRE_BACKENDS`, so there a missing backend or environment is
+    a failure instead of a silent skip.
+    """
+    import pytest
+
+    if os.environ.get("SAMPLECNN_REQUIRE_BACKENDS"):
+        pytest.fail(message)
+    pytest.skip(message)
