@@ -225,7 +225,11 @@ class ExportedModel:
             `saved_model` folder inside it.
 
     Attributes:
-        format, tags, sample_rate, segment_length, meta (the whole sidecar).
+        format: the export format (`saved_model`, `onnx` or `litert`).
+        tags: the tag names, in output order.
+        sample_rate: the sample rate the model takes.
+        segment_length: samples per segment.
+        meta: the whole `model.json` sidecar (a dict).
 
     Example:
     >>> exported = ExportedModel("exported/se_onnx")              # doctest: +SKIP

@@ -41,6 +41,7 @@ from keras_samplecnn.files import sha256_file, write_json_atomic
 from keras_samplecnn.models.backbone import block_output_name
 
 FEATURES_MANIFEST = "features_manifest.json"
+"""The file name of a feature cache's manifest, written last (extractors, layers, dimension, splits)."""
 RESUME_DIR = ".resume"
 TMP_PREFIX = ".tmp-"
 # A fixed zip timestamp: np.savez stamps the current time, so equal arrays would give

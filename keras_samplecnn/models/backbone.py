@@ -21,6 +21,8 @@ BLOCKS = {
     "rese1": (True, 1, True),
     "rese2": (True, 2, True),
 }
+"""The block types `SampleCNN(block=...)` takes: name -> (residual?, convs on the main path,
+squeeze-and-excitation?)."""
 FRONTENDS = ("waveform", "mel")
 
 
