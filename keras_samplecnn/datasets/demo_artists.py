@@ -248,8 +248,8 @@ def make_demo_artists(
     Example:
         >>> from keras_samplecnn.datasets import make_demo_artists
         >>> artists = make_demo_artists("data/demo_artists")  # 600 tracks of 6 s, ~15 s on 2 cores
-        # then: python -m tfrecords_tools artists --audio-dir data/demo_artists/audio
-        #   --labels data/demo_artists/artists.csv --tracks-per-artist 6,2,2 --out data/demo_artists_tfr
+        >>> # then: python -m tfrecords_tools artists --audio-dir data/demo_artists/audio
+        >>> #   --labels data/demo_artists/artists.csv --tracks-per-artist 6,2,2 --out data/demo_artists_tfr
     """
     if not clip_seconds > 0 or not sample_rate > 0:
         raise ValueError(f"clip_seconds and sample_rate must be positive, got {clip_seconds}, {sample_rate}")

@@ -173,7 +173,7 @@ def make_demo_gtzan(
     Example:
         >>> from keras_samplecnn.datasets import make_demo_gtzan
         >>> clips = make_demo_gtzan("data/demo_gtzan")  # ~20 s on 2 cores
-        # then: python -m tfrecords_tools gtzan --root data/demo_gtzan --out data/demo_gtzan_tfr
+        >>> # then: python -m tfrecords_tools gtzan --root data/demo_gtzan --out data/demo_gtzan_tfr
     """
     if clip_seconds <= 0 or sample_rate <= 0:
         raise ValueError(f"clip_seconds and sample_rate must be positive, got {clip_seconds}, {sample_rate}")

@@ -329,9 +329,9 @@ def make_demo_msd(directory, n_tracks=48, seed=0, keyings=KEYINGS, clip_seconds=
     Example:
         >>> from keras_samplecnn.datasets import make_demo_msd
         >>> demo = make_demo_msd("data/demo_msd")
-        # then: python -m tfrecords_tools msd --audio-dir data/demo_msd/audio_7digital
-        #   --split-dir data/demo_msd/lee_split --lee-train-size <demo.lee_train_size>
-        #   --lastfm-db data/demo_msd/lastfm_tags.db --out data/demo_msd_tfrecords
+        >>> # then: python -m tfrecords_tools msd --audio-dir data/demo_msd/audio_7digital
+        >>> #   --split-dir data/demo_msd/lee_split --lee-train-size <demo.lee_train_size>
+        >>> #   --lastfm-db data/demo_msd/lastfm_tags.db --out data/demo_msd_tfrecords
     """
     import soundfile as sf
 

@@ -799,7 +799,7 @@ def make_demo_mtat(
     Example:
         >>> from keras_samplecnn.datasets import make_demo_mtat
         >>> clips = make_demo_mtat("data/demo_mtat", n_clips=400)  # ~1 min on 2 cores
-        # then: python -m tfrecords_tools mtat --root data/demo_mtat --out data/demo_tfr
+        >>> # then: python -m tfrecords_tools mtat --root data/demo_mtat --out data/demo_tfr
     """
     if clip_seconds <= 0 or sample_rate <= 0:
         raise ValueError(f"clip_seconds and sample_rate must be positive, got {clip_seconds}, {sample_rate}")

@@ -933,7 +933,7 @@ def make_demo_speech_commands(directory, clips_per_word=60, words=None, seed=0, 
     Example:
         >>> from keras_samplecnn.datasets import make_demo_speech_commands
         >>> files = make_demo_speech_commands("data/demo_speech_commands")
-        # then: python -m tfrecords_tools speech-commands --root data/demo_speech_commands ...
+        >>> # then: python -m tfrecords_tools speech-commands --root data/demo_speech_commands ...
     """
     utterances, speakers = plan_utterances(clips_per_word, words, seed)
     directory = os.fspath(directory)

@@ -60,7 +60,7 @@ class LogMelSpectrogram(keras.layers.Layer):
     (centred frames).
 
     Example:
-    >>> LogMelSpectrogram(hop_length=512)(keras.random.normal((2, 22050))).shape
+    >>> tuple(LogMelSpectrogram(hop_length=512)(keras.random.normal((2, 22050))).shape)
     (2, 44, 128)
 
     Reference: Park, Lee, Park, Ha, Nam, "Representation Learning of Music Using

@@ -22,7 +22,7 @@ class MultiLevelConcat(keras.layers.Layer):
 
     Example:
     >>> a, b = keras.random.normal((2, 9, 256)), keras.random.normal((2, 1, 512))
-    >>> MultiLevelConcat()([a, b]).shape
+    >>> tuple(MultiLevelConcat()([a, b]).shape)
     (2, 768)
 
     References: Lee & Nam, "Multi-Level and Multi-Scale Feature Aggregation

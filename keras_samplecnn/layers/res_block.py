@@ -36,7 +36,7 @@ class ResBlock(keras.layers.Layer):
 
     Example:
     >>> x = keras.random.normal((2, 81, 128))
-    >>> ResBlock(256, se_ratio=0.5)(x).shape
+    >>> tuple(ResBlock(256, se_ratio=0.5)(x).shape)
     (2, 27, 256)
 
     Reference: Kim, Lee, Nam, "Sample-level CNN Architectures for Music

@@ -38,7 +38,7 @@ class SampleConv(keras.layers.Layer):
 
     Example:
     >>> x = keras.random.normal((2, 243, 1))
-    >>> SampleConv(128)(x).shape
+    >>> tuple(SampleConv(128)(x).shape)
     (2, 81, 128)
 
     Reference: Lee, Park, Kim, Nam, "Sample-level Deep Convolutional Neural

@@ -30,7 +30,7 @@ class SEBlock(keras.layers.Layer):
 
     Example:
     >>> x = keras.random.normal((2, 81, 128))
-    >>> SEBlock(ratio=0.5)(x).shape
+    >>> tuple(SEBlock(ratio=0.5)(x).shape)
     (2, 81, 128)
 
     Reference: Kim, Lee, Nam, "Sample-level CNN Architectures for Music

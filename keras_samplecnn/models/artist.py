@@ -118,7 +118,7 @@ class ArtistCNN(_EncoderArguments, keras.Model):
 
     Example:
     >>> model = ArtistCNN(num_artists=10)
-    >>> model.encoder(keras.ops.zeros((2, model.input_length))).shape
+    >>> tuple(model.encoder(keras.ops.zeros((2, model.input_length))).shape)
     (2, 256)
 
     Reference: Park, Lee, Park, Ha, Nam, "Representation Learning of Music Using Artist Labels",

@@ -256,8 +256,8 @@ class SampleCNNBackbone(keras.Model):
     Example:
     >>> backbone = SampleCNNBackbone(block="rese2")
     >>> features = backbone(keras.ops.zeros((1, 59049)))
-    >>> features["block9"].shape, features["block7"].shape
-    ((1, 1, 512), (1, 27, 256))
+    >>> tuple(features["block9"].shape), tuple(features["block7"].shape)
+    ((1, 1, 512), (1, 9, 256))
 
     References: Lee et al., SMC 2017 (arXiv:1703.01789); Kim, Lee, Nam, ICASSP 2018
     (arXiv:1710.10451).

@@ -153,7 +153,7 @@ class DCUE(keras.Model):
 
     Example:
     >>> model = DCUE(num_users=5, num_negatives=3)
-    >>> model.song_encoder(keras.ops.zeros((2, 130, 128))).shape
+    >>> tuple(model.song_encoder(keras.ops.zeros((2, 130, 128))).shape)
     (2, 256)
 
     Reference: Lee, Lee, Park, Park, Nam, "Deep Content-User Embedding Model for Music

@@ -89,7 +89,7 @@ class SampleCNN(keras.Model):
 
     Example:
     >>> model = SampleCNN(num_classes=50, block="rese2", multi_level=True)
-    >>> model(keras.ops.zeros((1, 59049))).shape
+    >>> tuple(model(keras.ops.zeros((1, 59049))).shape)
     (1, 50)
 
     References: Lee et al., SMC 2017 (arXiv:1703.01789); Kim, Lee, Nam, ICASSP
