@@ -6,7 +6,12 @@ sharded, resumable TFRecords with a `manifest.json`; `writer.verify` checks a fi
 conversion.
 """
 
-__version__ = "0.1.0"
+import importlib.metadata
+
+try:  # the distribution's version (keras_samplecnn.__version__), written in one place
+    __version__ = importlib.metadata.version("keras_samplecnn")
+except importlib.metadata.PackageNotFoundError:  # run from a source tree that is not installed
+    __version__ = "unknown"
 
 from tfrecords_tools.errors import DatasetError, ShardWriteError
 from tfrecords_tools.writer import (
