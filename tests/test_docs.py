@@ -81,8 +81,13 @@ def test_site_builds_strict_with_generated_pages(tmp_path):
 
     for notebook in ("filter_spectra", "se_excitations", "tagging_a_song"):
         _read(site, f"notebooks/{notebook}")
-    for page in ("index", "data", "training", "benchmarks", "differences", "tagging") :
+    for page in ("index", "data", "training", "benchmarks", "differences", "tagging"):
         assert os.path.exists(os.path.join(site, "index.html" if page == "index" else f"{page}/index.html"))
+    # The README's own quick start and table of differences, included (pymdownx.snippets).
+    with open(os.path.join(site, "index.html"), encoding="utf-8") as handle:
+        index = handle.read()
+    assert "recipes/mtat_se.py" in index and "Clip-level results on the test split" in index
+    assert "Bias of the convolutions" in _read(site, "differences") and "--8&lt;--" not in index
 
 
 def _fake_module():
