@@ -277,10 +277,21 @@ def _models(args):
     return 0
 
 
+def _version():
+    """The installed distribution's version (keras_samplecnn.__version__), without importing Keras."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("keras_samplecnn")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="samplecnn", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = commands.add_parser("train", help="train from a YAML config (rerun to resume)")

@@ -36,6 +36,9 @@ def test_version_is_written_once():
     assert f"## [{keras_samplecnn.__version__}]" in changelog and "## [Unreleased]" in changelog
     with open(os.path.join(ROOT, "pyproject.toml"), encoding="utf-8") as f:
         assert keras_samplecnn.__version__ not in f.read()  # read from __version__, not repeated
+    for command in (["samplecnn"], [sys.executable, "-m", "tfrecords_tools"]):
+        printed = subprocess.run([*command, "--version"], capture_output=True, text=True, timeout=300)
+        assert printed.returncode == 0 and printed.stdout.split()[-1] == installed, printed
 
 
 def run(command, **kwargs):
@@ -92,6 +95,7 @@ def test_the_wheel_installs_and_runs_outside_the_repository(tmp_path):
     where = run([python, "-c", "import keras_samplecnn, keras; print(keras_samplecnn.__file__, keras.config.backend(), "
                  "keras_samplecnn.__version__)"], cwd=work, env=env).split()  # fmt: skip
     assert where[0].startswith(str(venv)) and where[1:] == ["jax", version]
+    assert run([str(bin_dir / "samplecnn"), "--version"], cwd=work, env=env).split() == ["samplecnn", version]
     models = run([str(bin_dir / "samplecnn"), "models"], cwd=work, env=env)
     assert all(f"`{name}`" in models for name in keras_samplecnn.list_models())
     tags = json.loads(run([str(bin_dir / "samplecnn"), "tag", str(song), "--model", str(model), "--json"],

@@ -35,6 +35,7 @@ import os
 import sys
 
 from tfrecords_tools import (
+    __version__,
     artists,
     dcase2017,
     folder,
@@ -70,6 +71,7 @@ def build_parser():
         epilog=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"tfrecords_tools {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command, module in LAYOUTS.items():
         subparser = commands.add_parser(
