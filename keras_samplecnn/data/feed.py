@@ -78,25 +78,25 @@ def eval_batches(reader, data_dir, split, segment_length, batch_size):
     return portable.eval_batches(data_dir, split, segment_length, batch_size)
 
 
-def validation_data(reader, data_dir, split, segment_length, batch_size, num_segments=None):
+def validation_data(reader, data_dir, split, segment_length, batch_size, multiple_of=1):
     """`(validation_data, validation_steps)` for `fit`: every segment of `split`, `(audio, labels)`.
 
     Args:
-        num_segments: keep only the first this many segments, in batches of `batch_size` (JAX's
-            DataParallel needs every batch, the last too, to split evenly over the devices);
-            default all.
+        multiple_of: keep the largest multiple of this many segments, in batches of
+            `batch_size` (JAX's DataParallel needs every batch, the last too, to split evenly
+            over its devices: pass their number); 1 keeps every segment.
     """
     from keras_samplecnn.data.portable import count_segments
 
     total = count_segments(data_dir, split, segment_length)
-    num_segments = total if num_segments is None else min(num_segments, total)
+    num_segments = total - total % multiple_of
     steps = -(-num_segments // batch_size)
     if reader == "tf_data":
         from keras_samplecnn.data import pipeline
 
         dataset = pipeline.eval_dataset(data_dir, split, segment_length, batch_size)
         dataset = dataset.map(lambda audio, labels, clip: (audio, labels))
-        if num_segments < total:  # the last batch is full too where num_segments is a multiple
+        if num_segments < total:
             dataset = dataset.unbatch().take(num_segments).batch(batch_size)
         return dataset, steps
 

@@ -16,8 +16,9 @@ class Conv1D(keras.layers.Conv1D):
     ran at 74 GFLOP/s on a 2-core Xeon where the forward convolution ran at 218 and a matmul
     peaks at 239-307 (`benchmarks/bench_block_ops.py`). Written as one matmul per kernel tap,
     `dW[j] = x_padded[:, j : j + T]^T @ dy` over the batch and time (K = 452,709 rows), on
-    row views of the flattened tensors, the same gradient takes 218 ms instead of 605. So with the TensorFlow backend, for stride 1,
-    no dilation, one group, channels last and a kernel of at most 16 taps, the layer computes
+    row views of the flattened tensors, the same gradient takes 218 ms instead of 605. So with
+    the TensorFlow backend, for stride 1, no dilation, one group, channels last and a kernel of
+    at most 16 taps, the layer computes
     its convolution under `tf.custom_gradient`: the forward pass is TensorFlow's own op, the
     input gradient is the forward op again (a correlation of the padded output gradient with
     the flipped, transposed kernel) and the weight gradient is the per-tap matmuls. Everywhere

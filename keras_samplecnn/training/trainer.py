@@ -196,12 +196,10 @@ def _train(config, plan, extra_callbacks):
             service=data.service,
             service_job=data.service_job,
         )
-        valid_segments = None
-        if plan.strategy == "data_parallel":  # JAX shards every batch evenly, the last one too
-            valid_segments = count_segments(data.dir, data.valid_split, model.input_length)
-            valid_segments -= valid_segments % plan.replicas
+        # JAX's DataParallel shards every batch evenly over its devices, the last one too.
+        even = plan.replicas if plan.strategy == "data_parallel" else 1
         valid_ds, valid_steps = feed.validation_data(
-            reader, data.dir, data.valid_split, model.input_length, data.eval_batch_size, valid_segments
+            reader, data.dir, data.valid_split, model.input_length, data.eval_batch_size, multiple_of=even
         )
 
     if plan.strategy == "mirrored":
@@ -227,7 +225,8 @@ def _train(config, plan, extra_callbacks):
         ),
         keras.callbacks.CSVLogger(os.path.join(out, LOG), append=True),
     ]
-    if config.output.tensorboard and feed.tensorflow_installed():  # Keras writes its logs with tf.summary
+    tensorboard = feed.tensorflow_installed()  # Keras writes TensorBoard logs with tf.summary
+    if config.output.tensorboard and tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(out, "tensorboard")))
     budget = TimeBudget(opt.max_minutes, opt.max_epochs) if opt.max_minutes else None
     if budget:
@@ -245,7 +244,7 @@ def _train(config, plan, extra_callbacks):
         f"policy {policy}, XLA {'on' if jit_compile else 'off'}; {plan.describe()}; "
         f"{keras.config.backend()} backend, reader {reader}; output in {out}"
     )
-    if config.output.tensorboard and not feed.tensorflow_installed():
+    if config.output.tensorboard and not tensorboard:
         print("No TensorBoard logs: Keras writes them with TensorFlow, which is not installed "
               f"(the same curves are in {LOG})")  # fmt: skip
     model.fit(
