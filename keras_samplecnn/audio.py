@@ -35,9 +35,31 @@ _WAV_SHORT_DATA = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULT
 # Streaming writers leave these placeholders in the size field; they do not mean truncation.
 _WAV_UNKNOWN_SIZES = (0, 0xFFFFFFFF, 0x7FFFFFFF)
 
+# Limits on what a file's header may declare. The rates codecs use run from 8 kHz (telephony:
+# G.711, GSM, AMR-NB; MPEG-2.5's lowest) to 384 kHz (DXD and other high-resolution PCM), a few
+# converters record at 705.6/768 kHz; 4 kHz leaves room for old ADPCM voice files. Outside that
+# the header is corrupt or hostile: 1 Hz would turn 2 KB into 22 million samples at 22050 Hz,
+# 2^31 Hz would turn a clip into 0 samples.
+MIN_SAMPLE_RATE = 4000
+MAX_SAMPLE_RATE = 768000
+# 64 channels: 7th-order ambisonics; film formats stop at 24 (22.2) and music at 8 (7.1).
+MAX_CHANNELS = 64
+# One hour: far more than a song or a dataset clip (MTAT and MSD clips are 30 s); it bounds
+# what resampling may produce (at most MAX_DURATION * sample_rate samples).
+MAX_DURATION = 3600.0
+# Samples held while decoding (frames x channels, or frames when mixed down to mono):
+# 2^28 float32 samples are 1 GiB (twice that while the blocks are joined), e.g. 50 minutes
+# of 44.1 kHz stereo kept as stereo.
+MAX_DECODED_SAMPLES = 2**28
+# libsndfile's "length unknown" (SF_COUNT_MAX), e.g. a FLAC stream whose header says 0.
+_UNKNOWN_FRAMES = 2**63 - 1
+# Frames read at a time, so that memory follows what the file holds, not what it declares.
+_BLOCK_FRAMES = 1 << 16
+
 
 class AudioDecodeError(ValueError):
-    """A file that cannot be used as audio: missing, empty, truncated, corrupt or not audio.
+    """A file that cannot be used as audio: missing, empty, truncated, corrupt, not audio, or
+    with a header no real file has (see `load_audio`).
 
     Args:
         path: the file.
@@ -57,6 +79,11 @@ class AudioDecodeError(ValueError):
 def load_audio(path, sample_rate=DEFAULT_SAMPLE_RATE, mono=True):
     """Reads an audio file as float32 in [-1, 1] at `sample_rate`.
 
+    The header is checked before anything is decoded: a native rate outside
+    [`MIN_SAMPLE_RATE`, `MAX_SAMPLE_RATE`] Hz, more than `MAX_CHANNELS` channels, or a declared
+    length over `MAX_DURATION` seconds or `MAX_DECODED_SAMPLES` samples is rejected, so that a
+    small file with a lying header cannot make the decoder or the resampler allocate gigabytes.
+
     Args:
         path: any file libsndfile decodes (MP3, FLAC, OGG, WAV, AIFF, AU, ...).
         sample_rate: target rate in Hz; the file is resampled with soxr ("HQ") if it differs.
@@ -64,26 +91,46 @@ def load_audio(path, sample_rate=DEFAULT_SAMPLE_RATE, mono=True):
             shape `(samples, channels)`.
 
     Returns:
-        A float32 NumPy array.
+        A float32 NumPy array with at least one sample.
 
     Raises:
         AudioDecodeError: the file is missing, empty (0 bytes), not audio, corrupt, truncated
-            (fewer samples decode than its header declares), has no samples, or contains
-            NaN/infinite samples.
+            (fewer samples decode than its header declares), has no samples, contains
+            NaN/infinite samples, declares an implausible rate, channel count or length (see
+            above), or resamples to 0 samples at `sample_rate`.
         ValueError: `sample_rate` is not a positive integer.
     """
     if int(sample_rate) != sample_rate or sample_rate <= 0:
         raise ValueError(f"sample_rate must be a positive integer, got {sample_rate!r}")
-    audio, native_rate = _decode(os.fspath(path))
-    if mono:
-        audio = audio.mean(axis=1, dtype=np.float32)
+    path = os.fspath(path)
+    audio, native_rate = _decode(path, mono=mono)
     if native_rate != sample_rate:
         audio = soxr.resample(audio, native_rate, int(sample_rate), quality="HQ")
+    if audio.shape[0] == 0:
+        raise AudioDecodeError(
+            path, f"resamples to 0 samples at {int(sample_rate)} Hz (too short at {native_rate} Hz)"
+        )
     return np.ascontiguousarray(audio, dtype=np.float32)
 
 
-def _decode(path):
-    """Returns `(audio [frames, channels] float32, native sample rate)` or raises."""
+def _decode(path, mono=False):
+    """Decodes a file after checking what its header declares.
+
+    Reads in blocks of `_BLOCK_FRAMES`, mixing each block down when `mono`, so that memory
+    follows what the file holds rather than what its header claims (soundfile would otherwise
+    allocate the declared length at once).
+
+    Args:
+        path: the file (str).
+        mono: average the channels of each block as it is read.
+
+    Returns:
+        `(audio, native sample rate)`: float32 audio of shape `[frames, channels]`, or
+        `[frames]` when `mono`.
+
+    Raises:
+        AudioDecodeError: see `load_audio`.
+    """
     if not os.path.exists(path):
         raise AudioDecodeError(path, "file not found")
     if not os.path.isfile(path):
@@ -102,19 +149,33 @@ def _decode(path):
     with handle:
         declared = handle.frames
         native_rate = handle.samplerate
+        channels = handle.channels
         log = handle.extra_info
+        kept_channels = 1 if mono else channels
+        _check_header(path, native_rate, channels, declared, kept_channels, handle.seekable())
+        blocks, decoded = [], 0
         try:
-            audio = handle.read(dtype="float32", always_2d=True)
+            while True:
+                block = handle.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
+                decoded += block.shape[0]
+                # soundfile stops at the declared length; this guards the limits regardless.
+                if decoded * kept_channels > MAX_DECODED_SAMPLES or decoded > MAX_DURATION * native_rate:
+                    limit = _limit(native_rate, kept_channels)
+                    raise AudioDecodeError(path, f"decodes to more than {limit}")
+                blocks.append(block.mean(axis=1, dtype=np.float32) if mono else block)
+                if block.shape[0] < _BLOCK_FRAMES:
+                    break
         except (sf.SoundFileError, RuntimeError, OSError) as error:
             detail = getattr(error, "error_string", None) or str(error)
             raise AudioDecodeError(
                 path, f"decoding failed part-way, truncated or corrupt (libsndfile: {detail})"
             ) from error
-    decoded = audio.shape[0]
+    audio = blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+    del blocks
     if decoded == 0:
         raise AudioDecodeError(path, "no audio samples (0 frames)")
     tolerance = max(_TRUNCATION_TOLERANCE_FRAMES, int(declared * _TRUNCATION_TOLERANCE_FRACTION))
-    if 0 < declared and decoded < declared - tolerance:
+    if 0 < declared < _UNKNOWN_FRAMES and decoded < declared - tolerance:
         raise AudioDecodeError(
             path, f"truncated: the header declares {declared} frames but only {decoded} decode"
         )
@@ -130,6 +191,39 @@ def _decode(path):
     if not np.isfinite(audio).all():
         raise AudioDecodeError(path, "contains NaN or infinite samples")
     return audio, native_rate
+
+
+def _check_header(path, rate, channels, declared, kept_channels, seekable):
+    """Raises `AudioDecodeError` for a rate, channel count or length no real file has."""
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise AudioDecodeError(
+            path,
+            f"implausible sample rate {rate} Hz in the header (accepted: "
+            f"{MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE} Hz)",
+        )
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise AudioDecodeError(
+            path, f"implausible: the header declares {channels} channels (at most {MAX_CHANNELS})"
+        )
+    if declared >= _UNKNOWN_FRAMES:
+        # An MP3 whose Xing header disagrees with its size is opened as a stream: it decodes,
+        # and the limits are checked block by block. A seekable file of unknown length (a FLAC
+        # whose header says 0) fails part-way: soundfile seeks after every read.
+        if seekable:
+            raise AudioDecodeError(path, "unknown length: the header does not declare it")
+        return
+    if declared * kept_channels > MAX_DECODED_SAMPLES or declared > MAX_DURATION * rate:
+        raise AudioDecodeError(
+            path,
+            f"the header declares {declared} frames x {channels} channels "
+            f"({declared / rate:.1f} s at {rate} Hz), more than {_limit(rate, kept_channels)}",
+        )
+
+
+def _limit(rate, kept_channels):
+    """The longest file accepted at `rate`, as text for a rejection reason."""
+    seconds = min(MAX_DURATION, MAX_DECODED_SAMPLES / kept_channels / rate)
+    return f"the limit of {seconds:.1f} s"
 
 
 def to_int16(x):

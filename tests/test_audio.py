@@ -1,12 +1,18 @@
 """Tests for keras_samplecnn.audio: decoding, mix-down, resampling, int16 conversion, errors."""
 
+import json
+import os
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import soundfile as sf
 
+from keras_samplecnn import audio
 from keras_samplecnn.audio import AudioDecodeError, from_int16, load_audio, to_int16
+from tests.hostile_audio import wav_bytes, write_flac_declaring, write_mp3_declaring
 
 
 def _sine(frequency, seconds, rate, amplitude=0.5):
@@ -141,6 +147,110 @@ def test_bad_files_raise_audio_decode_error(tmp_path, make, reason):
     assert info.value.path == str(path)
     assert str(path) in str(info.value)
     assert isinstance(info.value, ValueError)
+
+
+# Headers that lie: each would have decoded to a huge or an empty array. The reason each must give.
+HOSTILE = {
+    # 2 KB at 1 Hz resampled to 22050 Hz: 22 million samples.
+    "1hz.wav": (lambda path: path.write_bytes(wav_bytes(1)), "sample rate 1 Hz"),
+    # 1000 frames at 2^31 - 1 Hz: 0 samples at 22050 Hz, a silent clip.
+    "2e31hz.wav": (lambda path: path.write_bytes(wav_bytes(2**31 - 1)), "sample rate 2147483647 Hz"),
+    "1000ch.wav": (lambda path: path.write_bytes(wav_bytes(16000, channels=1000, frames=4)), "1000 channels"),
+    # soundfile sizes its output array from the declared length: 256 GiB and 4 GiB here.
+    "2e36frames.flac": (lambda path: write_flac_declaring(path, 2**36 - 1), "declares 68719476735 frames"),
+    "2e30frames.flac": (lambda path: write_flac_declaring(path, 2**30), "declares 1073741824 frames"),
+    "xing.mp3": (lambda path: write_mp3_declaring(path, 2**31 - 1), "the header declares"),
+    # FLAC's "length unknown" (0) reaches soundfile as 2^63 - 1 frames.
+    "unknown_length.flac": (lambda path: write_flac_declaring(path, 0), "length"),
+}
+
+_DECODE_UNDER_LIMIT = """
+import json, resource, sys, time
+from tests.hostile_audio import standalone_audio_module
+audio = standalone_audio_module()
+status = open("/proc/self/status").read().split("VmSize:")[1]
+limit = int(status.split()[0]) * 1024 + 512 * 2**20  # what is mapped now plus 512 MiB
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+for path in sys.argv[1:]:
+    start = time.perf_counter()
+    try:
+        outcome = ["decoded", f"{audio.load_audio(path).shape[0]} samples"]
+    except audio.AudioDecodeError as error:
+        outcome = ["AudioDecodeError", error.reason]
+    except BaseException as error:
+        outcome = [type(error).__name__, str(error)]
+    print(json.dumps([path, *outcome, time.perf_counter() - start]), flush=True)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc/self/status")
+def test_lying_headers_are_rejected_quickly_in_bounded_memory(tmp_path):
+    paths = []
+    for name, (make, _) in HOSTILE.items():
+        make(tmp_path / name)
+        paths.append(str(tmp_path / name))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    # In a subprocess under a 512 MiB address-space margin: an allocation sized from the
+    # header fails there instead of swapping this machine.
+    result = subprocess.run(
+        [sys.executable, "-c", _DECODE_UNDER_LIMIT, *paths],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcomes = {os.path.basename(row[0]): row[1:] for row in map(json.loads, result.stdout.splitlines())}
+    assert set(outcomes) == set(HOSTILE)
+    for name, (_, reason) in HOSTILE.items():
+        kind, message, seconds = outcomes[name]
+        assert (kind, name) == ("AudioDecodeError", name), f"{name}: {kind}: {message}"
+        assert reason in message, f"{name}: {message}"
+        assert seconds < 1.0, f"{name}: {seconds:.2f} s"
+
+
+def test_a_clip_that_resamples_to_nothing_is_rejected(tmp_path):
+    # 40 frames at 768 kHz are 0.42 samples at 8 kHz.
+    path = tmp_path / "blip.wav"
+    path.write_bytes(wav_bytes(audio.MAX_SAMPLE_RATE, frames=40))
+
+    with pytest.raises(AudioDecodeError, match="0 samples at 8000 Hz"):
+        load_audio(path, sample_rate=8000)
+
+
+@pytest.mark.parametrize("rate", [audio.MIN_SAMPLE_RATE, audio.MAX_SAMPLE_RATE])
+def test_the_extreme_plausible_rates_still_decode(tmp_path, rate):
+    path = tmp_path / "edge.wav"
+    sf.write(path, _sine(1000.0, 0.5, rate), rate)
+
+    x = load_audio(path, sample_rate=16000)
+
+    assert abs(len(x) - 8000) <= 2
+    assert abs(_peak_frequency(x, 16000) - 1000.0) < 3.0
+
+
+def test_the_duration_and_size_limits(tmp_path, monkeypatch):
+    path = tmp_path / "long.wav"
+    sf.write(path, np.stack([_sine(440.0, 2.0, 8000)] * 2, axis=1), 8000)
+    monkeypatch.setattr(audio, "MAX_DURATION", 1.5)
+    with pytest.raises(AudioDecodeError, match=r"\(2\.0 s at 8000 Hz\), more than the limit of 1\.5 s"):
+        load_audio(path)
+
+    monkeypatch.setattr(audio, "MAX_DURATION", 3.0)
+    monkeypatch.setattr(audio, "MAX_DECODED_SAMPLES", 20000)
+    # Mixed down as it is read, a 16000-frame stereo file holds 16000 samples, not 32000.
+    assert load_audio(path, sample_rate=8000).shape == (16000,)
+    with pytest.raises(AudioDecodeError, match=r"16000 frames x 2 channels .* limit of 1\.2 s"):
+        load_audio(path, mono=False)
+
+    # A stream of unknown length has no header check; the limit holds block by block.
+    monkeypatch.setattr(audio, "_check_header", lambda *args: None)
+    monkeypatch.setattr(audio, "_BLOCK_FRAMES", 1000)
+    with pytest.raises(AudioDecodeError, match=r"decodes to more than the limit of 1\.2 s"):
+        load_audio(path, mono=False)
 
 
 def test_audio_decode_error_survives_pickling():

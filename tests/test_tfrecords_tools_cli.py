@@ -87,6 +87,22 @@ def test_speech_commands_defaults_to_the_jstsp_settings(tmp_path):
     assert (manifest["short"], manifest["min_length"]) == ("tile", 22050)
 
 
+def test_one_second_segments_follow_the_sample_rate(tmp_path):
+    # The JSTSP 2019 defaults are 1-s segments and clips tiled to 1 s (dcase2017: 10 s): at
+    # 16 kHz that is 16,000 samples, not 22,050 (1.38 s).
+    root = tmp_path / "sc"
+    synthetic.fake_speech_commands(root, words=("yes",), files_per_word=3, noise_seconds=1.0)
+    out = tmp_path / "out"
+    assert cli.main(["speech-commands", "--root", str(root), "--out", str(out), "--sample-rate", "16000",
+                     "--workers", "1", "--no-progress"]) == 0  # fmt: skip
+    manifest = json.loads((out / schema.MANIFEST).read_text())
+    assert (manifest["sample_rate"], manifest["segment_length"], manifest["min_length"]) == (16000, 16000, 16000)
+    # An explicit --segment-length still wins.
+    assert cli.main(["speech-commands", "--root", str(root), "--out", str(tmp_path / "out2"), "--sample-rate",
+                     "16000", "--segment-length", "8000", "--workers", "1", "--no-progress"]) == 0  # fmt: skip
+    assert json.loads((tmp_path / "out2" / schema.MANIFEST).read_text())["segment_length"] == 8000
+
+
 def test_failed_shards_exit_with_code_1_and_rerun_resumes(tmp_path, monkeypatch, caplog):
     root = tmp_path / "sc"
     synthetic.fake_speech_commands(root, words=("yes",), files_per_word=3)

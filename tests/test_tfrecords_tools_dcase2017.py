@@ -532,7 +532,10 @@ def test_command_line_end_to_end(tmp_path, caplog):
 def test_command_defaults_are_the_jstsp_settings(capsys):
     args = cli.build_parser().parse_args(["dcase2017", "--root", "r", "--out", "o"])
 
-    assert (args.sample_rate, args.segment_length, args.shard_size) == (22050, 22050, 300)
+    assert (args.sample_rate, args.segment_length, args.shard_size) == (22050, None, 300)
+    # None: 1-s segments at the chosen rate.
+    assert cli.segment_samples(args.layout.DEFAULTS, 22050) == 22050
+    assert cli.segment_samples(args.layout.DEFAULTS, 16000) == 16000
     assert (args.short, args.min_seconds, args.split, args.seed) == ("tile", 10.0, "jstsp", 123)
     with pytest.raises(SystemExit):
         cli.main(["dcase2017", "--help"])

@@ -214,7 +214,7 @@ def test_speech_commands_needs_its_lists(tmp_path):
 def test_speech_commands_defaults_are_the_jstsp_settings():
     assert speech_commands.DEFAULTS == {
         "sample_rate": 22050,
-        "segment_length": 22050,
+        "segment_seconds": 1.0,
         "shard_size": 1000,
         "short": "tile",
         "min_seconds": 1.0,

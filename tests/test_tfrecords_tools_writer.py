@@ -4,6 +4,10 @@ import csv
 import json
 import logging
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -15,8 +19,10 @@ from tfrecords_tools import writer
 from tfrecords_tools.errors import DatasetError, ShardWriteError
 from tfrecords_tools.synthetic import tone
 from tfrecords_tools.writer import ClipJob, DatasetPlan, Settings, convert, verify
+from tests.hostile_audio import wav_bytes, write_flac_declaring, write_mp3_declaring
 
 SETTINGS = Settings(sample_rate=16000, segment_length=2048)
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPLIT_CYCLE = ("train", "train", "valid", "test")
 
 
@@ -180,7 +186,8 @@ def test_crash_mid_conversion_then_resume_gives_the_same_records(tmp_path, monke
 
     def crash_on_c06(path, sample_rate):
         if str(path).endswith("c06.wav"):
-            raise RuntimeError("simulated crash")
+            # An I/O error fails the shard (a rerun retries it); a bad file would only be rejected.
+            raise OSError(5, "Input/output error (simulated)")
         return load_audio(path, sample_rate)
 
     monkeypatch.setattr(writer, "load_audio", crash_on_c06)
@@ -388,3 +395,191 @@ def test_rerun_picks_up_a_repaired_file(tmp_path):
 
     assert _rejected(out) == [] and manifest["rejected"] == 0
     assert "clips/fixed.wav" in [example["path"] for _, example in _records(out)]
+
+
+def test_hostile_files_are_rejected_and_their_shard_keeps_its_good_clips(tmp_path):
+    clips = tmp_path / "src" / "clips"
+    clips.mkdir(parents=True)
+    (clips / "1hz.wav").write_bytes(wav_bytes(1))  # 2 KB: 16 million samples at 16 kHz
+    (clips / "2e31hz.wav").write_bytes(wav_bytes(2**31 - 1))  # would be a silent 0-sample clip
+    write_flac_declaring(clips / "huge.flac", 2**36 - 1)  # soundfile would allocate 256 GiB
+    write_flac_declaring(clips / "stream.flac", 0)  # "length unknown"
+    write_mp3_declaring(clips / "xing.mp3", 2**31 - 1)
+    hostile = ["clips/1hz.wav", "clips/2e31hz.wav", "clips/huge.flac", "clips/stream.flac", "clips/xing.mp3"]
+    plan = _toy_plan(tmp_path, num_clips=6, extra=[(path, "train") for path in hostile])
+    out = tmp_path / "out"
+
+    # One shard per split: the hostile files share the train shard with c00, c01, c04 and c05.
+    manifest = convert(plan, out, SETTINGS, num_shards=1, workers=1, show_progress=False)
+
+    reasons = {row["path"]: row["reason"] for row in _rejected(out)}
+    assert sorted(reasons) == sorted(hostile)
+    assert "sample rate 1 Hz" in reasons["clips/1hz.wav"]
+    assert "sample rate 2147483647 Hz" in reasons["clips/2e31hz.wav"]
+    assert "declares 68719476735 frames" in reasons["clips/huge.flac"]
+    assert "unknown length" in reasons["clips/stream.flac"]
+    stored = {example["clip_id"]: example for _, example in _records(out)}
+    assert sorted(stored) == [f"c{i:02d}" for i in range(6)]
+    for example in stored.values():
+        expected = to_int16(load_audio(tmp_path / "src" / example["path"], 16000))
+        np.testing.assert_array_equal(example["audio"], expected)
+    assert manifest["rejected"] == len(hostile)
+
+
+def test_an_unexpected_error_rejects_its_clip_not_its_shard(tmp_path, monkeypatch, caplog):
+    plan = _toy_plan(tmp_path, num_clips=8)
+    out = tmp_path / "out"
+
+    def fails_on_two(path, sample_rate):
+        name = os.path.basename(path)
+        if name == "c00.wav":
+            raise MemoryError("Unable to allocate 4.00 GiB for an array")
+        if name == "c04.wav":
+            raise RuntimeError("a library bug")
+        return load_audio(path, sample_rate)
+
+    monkeypatch.setattr(writer, "load_audio", fails_on_two)
+    with caplog.at_level(logging.WARNING):
+        manifest = convert(plan, out, SETTINGS, num_shards=1, workers=1, show_progress=False)
+
+    reasons = {row["path"]: row["reason"] for row in _rejected(out)}
+    assert reasons == {
+        "clips/c00.wav": "out of memory while converting "
+        "(MemoryError: Unable to allocate 4.00 GiB for an array)",
+        "clips/c04.wav": "unexpected error while converting (RuntimeError: a library bug)",
+    }
+    assert sorted(e["clip_id"] for _, e in _records(out)) == ["c01", "c02", "c03", "c05", "c06", "c07"]
+    assert manifest["rejected"] == 2
+    assert "a library bug" in caplog.text and "Traceback" in caplog.text  # a bug stays visible
+    # The split statistics count only the stored clips.
+    train = [e["audio"] for _, e in _records(out) if e["clip_id"] in ("c01", "c05")]
+    samples = np.concatenate(train).astype(np.float64) / 32768.0
+    assert manifest["splits"]["train"]["mean"] == pytest.approx(samples.mean(), abs=1e-12)
+
+
+# `python -m tfrecords_tools`, slower by 0.5 s a clip so that a shard takes seconds. Spawned
+# workers run this file again (as `__mp_main__`), so the patch reaches them too.
+_SLOW_CONVERTER = """
+import sys
+import time
+
+from tfrecords_tools import writer
+
+_load_audio = writer.load_audio
+
+
+def _slow_load_audio(*args, **kwargs):
+    time.sleep(0.5)
+    return _load_audio(*args, **kwargs)
+
+
+writer.load_audio = _slow_load_audio
+
+if __name__ == "__main__":
+    from tfrecords_tools.cli import main
+
+    sys.exit(main())
+"""
+
+
+def _children(pid):
+    """`{child pid: command line}` of the live (not zombie) children of `pid`, from /proc."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                command = handle.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # exited meanwhile
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            children[int(entry)] = command
+    return children
+
+
+def _alive(pid):
+    """True while `pid` runs; a zombie (exited, waiting for a reaper that may never come) is not."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _wait_for(condition, timeout, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return condition()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the workers through /proc")
+def test_killed_converter_takes_its_workers_along_and_a_rerun_resumes(tmp_path):
+    audio_dir = tmp_path / "audio"
+    audio_dir.mkdir()
+    rows = ["path,tags,split"]
+    for i in range(24):
+        sf.write(audio_dir / f"c{i:02d}.wav", tone(200 + 20 * i, 0.2, 16000), 16000)
+        rows.append(f"c{i:02d}.wav,{'a' if i % 2 else 'b'},train")
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "out"
+    script = tmp_path / "slow_converter.py"
+    script.write_text(_SLOW_CONVERTER)
+    arguments = ["folder", "--audio-dir", str(audio_dir), "--labels", str(tmp_path / "labels.csv"),
+                 "--out", str(out), "--sample-rate", "16000", "--segment-length", "2048",
+                 "--num-shards", "2", "--workers", "2", "--no-progress"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": REPO, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    log_file = open(tmp_path / "converter.log", "w")
+    converter = subprocess.Popen(
+        [sys.executable, str(script), *arguments], cwd=REPO, env=env, stdout=log_file, stderr=log_file
+    )
+    children = {}
+    try:
+        # Both workers are writing their shard (12 clips, 6 s each) once both temp files exist.
+        temp_files = [out / f"{writer.TMP_PREFIX}train-0000{i}-of-00002.tfrecord" for i in range(2)]
+        started = _wait_for(lambda: all(path.exists() for path in temp_files), timeout=120)
+        children = _children(converter.pid)
+        assert started and converter.poll() is None, (tmp_path / "converter.log").read_text()[-3000:]
+        workers = [pid for pid, command in children.items() if "spawn_main" in command]
+        trackers = [pid for pid, command in children.items() if "resource_tracker" in command]
+        assert len(workers) == 2 and len(trackers) == 1, children
+
+        converter.kill()  # SIGKILL: no handler, no cleanup in the converter itself
+        converter.wait(timeout=10)
+
+        # Without a death signal each worker would run on until its shard ends (seconds more),
+        # holding the resource tracker's pipe open.
+        gone = _wait_for(lambda: not any(_alive(pid) for pid in children), timeout=3)
+        assert gone, {pid: command for pid, command in children.items() if _alive(pid)}
+    finally:
+        for pid in [converter.pid, *children]:  # only the processes this test started
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        converter.wait(timeout=10)
+        log_file.close()
+    assert not (out / schema.MANIFEST).exists()
+
+    rerun = subprocess.run(
+        [sys.executable, "-m", "tfrecords_tools", *arguments],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert writer.verify(out).ok and (out / schema.MANIFEST).exists()
+    assert not [name for name in os.listdir(out) if name.startswith(writer.TMP_PREFIX)]
+    stored = {}
+    for _, example in _records(out):
+        assert example["clip_id"] not in stored
+        stored[example["clip_id"]] = example["audio"]
+    assert sorted(stored) == [f"c{i:02d}" for i in range(24)]
+    for clip_id, pcm in stored.items():
+        np.testing.assert_array_equal(pcm, to_int16(load_audio(audio_dir / f"{clip_id}.wav", 16000)))

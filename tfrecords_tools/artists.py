@@ -10,6 +10,9 @@ Two layouts; either gives the same split of the same files. A CSV (`--labels`):
                                   (default: the path without its extension)
         album                     optional, kept for the user (not used by the split)
 
+The CSV must be UTF-8; paths are compared in one spelling (`./a.wav` is `a.wav`), and a path
+that leaves audio_dir (absolute, or `..` above it) is not read but listed in `rejected.csv`.
+
 or the Million Song Dataset's track list (`--msd-tracks`), for audio named by MSD track id:
 
     audio_dir/A/B/C/TRABC...      MSD's tree `<tid[2]>/<tid[3]>/<tid[4]>/<TRACKID>.<ext>` (the
@@ -43,7 +46,18 @@ import logging
 import os
 import random
 
-from tfrecords_tools.common import SPLITS, find_audio_by_stem, one_hot, open_csv, require_dir, require_file
+from tfrecords_tools.common import (
+    SPLITS,
+    clean_path,
+    find_audio_by_stem,
+    one_hot,
+    open_csv,
+    read_mixed_lines,
+    require_dir,
+    require_file,
+    source_in_root,
+    utf8_errors,
+)
 from tfrecords_tools.errors import DatasetError
 from tfrecords_tools.writer import ClipJob, DatasetPlan, Rejected
 
@@ -115,15 +129,26 @@ def plan(audio_dir, labels_csv, tracks_per_artist=TRACKS_PER_ARTIST, num_artists
         A single-label `DatasetPlan` over the kept artists (sorted names).
 
     Raises:
-        DatasetError: missing folder or CSV, no `path`/`artist` column, a malformed row or a
-            repeated track, no artist with enough tracks, `num_artists` above the eligible count.
+        DatasetError: missing folder or CSV, a CSV that is not UTF-8, no `path`/`artist`
+            column, a malformed row or a repeated track (paths compared after `clean_path`), no
+            artist with enough tracks, `num_artists` above the eligible count. A path that
+            leaves `audio_dir` (absolute or `..`) is not an error: it is not read, and listed
+            in `rejected` (its artist counts only its other tracks).
     """
     audio_dir = require_dir(audio_dir, "audio folder")
     labels_csv = require_file(labels_csv, "artist CSV")
+    rows, outside = [], []
+    for row in _read_rows(labels_csv):
+        if source_in_root(audio_dir, row[1]) is None:
+            reason = f"outside the audio folder (absolute or '..'), not read (line {row[0]} of the CSV)"
+            outside.append(Rejected(row[1], reason))
+        else:
+            rows.append(row)
     return _plan_rows(
         audio_dir,
         labels_csv,
-        _read_rows(labels_csv),
+        rows,
+        rejected=outside,
         has_audio=lambda path: os.path.isfile(os.path.join(audio_dir, path)),
         missing_reason=lambda line: f"file not found (line {line} of the artist CSV)",
         tracks_per_artist=tracks_per_artist,
@@ -182,7 +207,8 @@ def plan_msd(audio_dir, unique_tracks, tracks_per_artist=TRACKS_PER_ARTIST, num_
     )
 
 
-def _plan_rows(audio_dir, source, rows, *, has_audio, missing_reason, tracks_per_artist, num_artists, seed):
+def _plan_rows(audio_dir, source, rows, *, has_audio, missing_reason, tracks_per_artist, num_artists, seed,
+               rejected=()):  # fmt: skip
     """The eligibility, artist draw and split shared by both layouts.
 
     Args:
@@ -192,9 +218,10 @@ def _plan_rows(audio_dir, source, rows, *, has_audio, missing_reason, tracks_per
         has_audio: `has_audio(path)` is true where the row's audio exists; rows without are
             rejected with the reason `missing_reason(line)`.
         tracks_per_artist, num_artists, seed: as for `plan`.
+        rejected: rows already left out (`Rejected`), kept first in the plan's list.
     """
     needed = sum(tracks_per_artist)
-    rejected = []
+    rejected = list(rejected)
     by_artist = collections.defaultdict(list)
     for line, path, artist, track_id in rows:
         if not has_audio(path):
@@ -251,7 +278,7 @@ def _plan_rows(audio_dir, source, rows, *, has_audio, missing_reason, tracks_per
 
 def _read_rows(path):
     """`[(line, path, artist, track_id)]` from the artist CSV, checked."""
-    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+    with utf8_errors(path), open(path, encoding="utf-8-sig") as handle:
         first = handle.readline()
     delimiter = "\t" if "\t" in first else ","
     rows, seen_paths, seen_ids = [], {}, {}
@@ -269,7 +296,7 @@ def _read_rows(path):
                     f"{path}, line {line}: {len(fields)} fields, the header has {len(columns)}"
                 )
             row = dict(zip(columns, (field.strip() for field in fields)))
-            clip_path = row["path"].replace("\\", "/")
+            clip_path = clean_path(row["path"])  # ./a.wav and a.wav are one file
             if not clip_path or not row["artist"]:
                 raise DatasetError(f"{path}, line {line}: empty path or artist")
             track_id = row.get("track_id") or os.path.splitext(clip_path)[0]
@@ -284,24 +311,23 @@ def _read_rows(path):
 def _read_msd_tracks(path):
     """`[(line, artist, track_id)]` from MSD's `unique_tracks.txt`, checked."""
     tracks, seen = [], {}
-    with open(path, encoding="utf-8", errors="replace") as handle:  # mostly utf-8, some latin-1
-        for line, text in enumerate(handle, start=1):
-            text = text.rstrip("\r\n")
-            if not text.strip():
-                continue
-            fields = [field.strip() for field in text.split(MSD_SEPARATOR)]
-            if len(fields) != 4:
-                raise DatasetError(
-                    f"{path}, line {line}: {len(fields)} fields, expected 4 "
-                    "(track_id<SEP>song_id<SEP>artist<SEP>title)"
-                )
-            track_id, _, artist, _ = fields
-            if not track_id or not artist:
-                raise DatasetError(f"{path}, line {line}: empty track id or artist")
-            if track_id in seen:
-                raise DatasetError(
-                    f"{path}, line {line}: track id {track_id!r} already on line {seen[track_id]}"
-                )
-            seen[track_id] = line
-            tracks.append((line, artist, track_id))
+    # Mostly UTF-8, some Latin-1 lines: read as Latin-1, not U+FFFD, so that artists stay distinct.
+    for line, text in read_mixed_lines(path):
+        if not text.strip():
+            continue
+        fields = [field.strip() for field in text.split(MSD_SEPARATOR)]
+        if len(fields) != 4:
+            raise DatasetError(
+                f"{path}, line {line}: {len(fields)} fields, expected 4 "
+                "(track_id<SEP>song_id<SEP>artist<SEP>title)"
+            )
+        track_id, _, artist, _ = fields
+        if not track_id or not artist:
+            raise DatasetError(f"{path}, line {line}: empty track id or artist")
+        if track_id in seen:
+            raise DatasetError(
+                f"{path}, line {line}: track id {track_id!r} already on line {seen[track_id]}"
+            )
+        seen[track_id] = line
+        tracks.append((line, artist, track_id))
     return tracks

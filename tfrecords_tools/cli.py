@@ -22,7 +22,9 @@
     python -m tfrecords_tools verify OUT
 
 Exit codes: 0 done; 1 some shards failed (rerun the same command to resume) or `verify`
-found problems; 2 bad usage or an input that is not the expected layout.
+found problems; 2 bad usage or an input that is not the expected layout; 3 a file could not
+be read or written (the output path is a file, permission denied, disk full: fix that, then
+rerun the same command to resume); 130 interrupted (Ctrl-C: rerun the same command to resume).
 
 A layout module may define `after_convert(plan, out_dir, manifest)`: it runs after a successful
 conversion and writes the layout's own files beside the shards (taste-profile:
@@ -34,6 +36,7 @@ import logging
 import os
 import sys
 
+from keras_samplecnn.messages import one_line
 from tfrecords_tools import (
     __version__,
     artists,
@@ -125,6 +128,30 @@ def main(argv=None):
     except ShardWriteError as error:
         log.error("%s", error)
         return 1
+    except OSError as error:  # not a layout problem, and not "just rerun": the system said no
+        log.error("%s; fix that, then rerun the same command%s", one_line(error), _kept(args))
+        return 3
+    except KeyboardInterrupt:
+        log.error("interrupted; rerun the same command to resume%s", _kept(args))
+        return 130
+
+
+def _kept(args):
+    return " (finished shards are kept)" if getattr(args, "layout", None) is not None else ""
+
+
+
+def segment_samples(defaults, sample_rate):
+    """A layout's default segment length in samples: `segment_length`, or `segment_seconds`
+    at `sample_rate` (the speech and sound-event layouts' 1-s segments follow the rate).
+
+    Args:
+        defaults: the layout module's `DEFAULTS`.
+        sample_rate: the conversion's target rate in Hz.
+    """
+    if "segment_seconds" in defaults:
+        return round(defaults["segment_seconds"] * sample_rate)
+    return defaults["segment_length"]
 
 
 def _run_conversion(args):
@@ -137,9 +164,10 @@ def _run_conversion(args):
     if args.runner:
         import_beam()  # fails early, saying how to install it
     min_length = round(args.min_seconds * args.sample_rate) if args.min_seconds else None
+    segment_length = args.segment_length or segment_samples(args.layout.DEFAULTS, args.sample_rate)
     settings = Settings(
         sample_rate=args.sample_rate,
-        segment_length=args.segment_length,
+        segment_length=segment_length,
         short=args.short,
         min_length=min_length,
     )
@@ -200,11 +228,15 @@ def _add_output_arguments(parser, defaults):
         default=defaults["sample_rate"],
         help=f"target sample rate in Hz (default {defaults['sample_rate']})",
     )
+    if "segment_seconds" in defaults:
+        segment_default = f"{defaults['segment_seconds']:g} s at --sample-rate"
+    else:
+        segment_default = str(defaults["segment_length"])
     group.add_argument(
         "--segment-length",
         type=_positive_int,
-        default=defaults["segment_length"],
-        help=f"model input length in samples (default {defaults['segment_length']})",
+        default=None,
+        help=f"model input length in samples (default {segment_default})",
     )
     short = defaults.get("short", "pad")
     group.add_argument(

@@ -54,7 +54,7 @@ import os
 import random
 import re
 
-from tfrecords_tools.common import SPLITS, require_dir
+from tfrecords_tools.common import SPLITS, require_dir, source_in_root, utf8_errors
 from tfrecords_tools.errors import DatasetError
 from tfrecords_tools.writer import ClipJob, DatasetPlan, Rejected
 
@@ -63,7 +63,7 @@ log = logging.getLogger(__name__)
 NAME = "dcase2017"
 DEFAULTS = {
     "sample_rate": 22050,
-    "segment_length": 22050,
+    "segment_seconds": 1.0,  # 1-s segments (JSTSP 2019): 22,050 samples at 22,050 Hz, 16,000 at 16 kHz
     "shard_size": 300,
     "short": "tile",
     "min_seconds": 10.0,
@@ -258,7 +258,11 @@ def plan(
     for dataset in SETS:
         folder = os.path.join(root, audio_dirs[dataset.name])
         for name, clip in clips[dataset.name].items():
-            source = os.path.join(folder, "Y" + name)
+            source = source_in_root(folder, "Y" + name)
+            if source is None:  # a clip name with "/" and ".." in its id, e.g. "../../x_0_10.wav"
+                reason = f"outside the audio folder (absolute or '..'), not read (listed in {clip.where})"
+                rejected.append(Rejected(f"{audio_dirs[dataset.name]}/Y{name}", reason))
+                continue
             path = os.path.relpath(source, root).replace(os.sep, "/")
             if clip.problems:
                 rejected.append(Rejected(path, "; ".join(clip.problems)))
@@ -311,6 +315,8 @@ def plan(
         jobs=jobs,
         rejected=rejected,
         metadata=metadata,
+        # The audio folders are options (trusted), and may lie elsewhere; clip names may not.
+        other_roots=tuple(os.path.join(root, folder) for folder in audio_dirs.values()),
     )
 
 
@@ -334,7 +340,7 @@ def read_class_list(root):
         log.info("%s not found; using the built-in list of the %d classes", CLASS_LIST, len(CLASSES))
         return CLASSES
     labels = []
-    with open(path, encoding="utf-8-sig", newline="") as handle:
+    with utf8_errors(path), open(path, encoding="utf-8-sig", newline="") as handle:
         for number, line in enumerate(handle, start=1):
             line = line.rstrip("\r\n")
             if not line.strip():
@@ -392,7 +398,7 @@ def read_weak_labels(path, classes, skip_unknown_labels=False, where=None):
     example_mismatch = None
     # utf-8-sig: a byte-order mark would otherwise stick to the first clip name. newline="":
     # the csv module handles CRLF and LF, and quoted labels ("Air horn, truck horn").
-    with open(path, encoding="utf-8-sig", newline="") as handle:
+    with utf8_errors(path), open(path, encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle, delimiter="\t", quotechar='"')
         try:
             for fields in reader:

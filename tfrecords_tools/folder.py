@@ -17,7 +17,10 @@ For example:
     rock/song1.mp3,guitar;drums,train
     jazz/song2.flac,piano|slow,test
 
-The labels are the sorted set of tags (or classes) found in the CSV.
+The labels are the sorted set of tags (or classes) found in the CSV. Paths are compared in one
+spelling (`./a.wav` is `a.wav`); a path or clip_id listed twice is an error naming both lines.
+A path that leaves audio_dir (absolute, or `..` above it) is not read: it is listed in
+`rejected.csv`. The CSV must be UTF-8.
 """
 
 import csv
@@ -27,13 +30,16 @@ import re
 
 from tfrecords_tools.common import (
     SPLITS,
+    clean_path,
     normalize_split,
     one_hot,
     open_csv,
     require_dir,
     require_file,
+    source_in_root,
     split_by_ratio,
     split_ratio_argument,
+    utf8_errors,
 )
 from tfrecords_tools.errors import DatasetError
 from tfrecords_tools.writer import ClipJob, DatasetPlan, Rejected
@@ -102,8 +108,9 @@ def plan(audio_dir, labels_csv, tag_separators=";|", split_ratio=(0.8, 0.1, 0.1)
         A `DatasetPlan`, multi-label for a `tags` column, single-label for `class`/`label`.
 
     Raises:
-        DatasetError: missing folder or CSV, missing or ambiguous columns, a malformed row,
-            a duplicate path or an unknown split name.
+        DatasetError: missing folder or CSV, a CSV that is not UTF-8, missing or ambiguous
+            columns, a malformed row, a duplicate path or clip_id (paths compared after
+            `clean_path`) or an unknown split name.
     """
     audio_dir = require_dir(audio_dir, "audio folder")
     labels_csv = require_file(labels_csv, "labels CSV")
@@ -114,7 +121,7 @@ def plan(audio_dir, labels_csv, tag_separators=";|", split_ratio=(0.8, 0.1, 0.1)
 
     entries = []  # (line, path, clip_id, names, split or None)
     for line, row in rows:
-        path = row["path"].strip().replace("\\", "/")
+        path = clean_path(row["path"])
         if not path:
             raise DatasetError(f"{labels_csv}, line {line}: empty path")
         value = row[label_column].strip()
@@ -143,7 +150,11 @@ def plan(audio_dir, labels_csv, tag_separators=";|", split_ratio=(0.8, 0.1, 0.1)
             rejected.append(Rejected(path, f"no {label_column} (line {line} of the labels CSV)"))
             continue
         unlabelled += not names
-        source = os.path.join(audio_dir, path)
+        source = source_in_root(audio_dir, path)
+        if source is None:
+            reason = f"outside the audio folder (absolute or '..'), not read (line {line} of the labels CSV)"
+            rejected.append(Rejected(path, reason))
+            continue
         if not os.path.isfile(source):
             rejected.append(Rejected(path, f"file not found (line {line} of the labels CSV)"))
             continue
@@ -176,7 +187,7 @@ def plan(audio_dir, labels_csv, tag_separators=";|", split_ratio=(0.8, 0.1, 0.1)
 
 def _read_rows(path):
     """Returns `([(line, row dict)], column names)` from a comma- or tab-separated CSV."""
-    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+    with utf8_errors(path), open(path, encoding="utf-8-sig") as handle:
         first = handle.readline()
     delimiter = "\t" if "\t" in first else ","
     with open_csv(path, delimiter, _EXPECTED_COLUMNS) as (reader, header):
@@ -210,10 +221,14 @@ def _read_rows(path):
 
 
 def _check_unique(labels_csv, entries):
-    first_line = {}
-    for line, path, *_ in entries:
+    first_line, first_id = {}, {}
+    for line, path, clip_id, *_ in entries:
         if path in first_line:
             raise DatasetError(
                 f"{labels_csv}, line {line}: {path} is already listed on line {first_line[path]}"
             )
-        first_line[path] = line
+        if clip_id in first_id:  # two records with one id would be one clip to every reader
+            raise DatasetError(
+                f"{labels_csv}, line {line}: clip_id {clip_id!r} is already used on line {first_id[clip_id]}"
+            )
+        first_line[path], first_id[clip_id] = line, line

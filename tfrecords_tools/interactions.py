@@ -29,6 +29,7 @@ import logging
 
 import numpy as np
 
+from tfrecords_tools.common import utf8_errors
 from tfrecords_tools.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -94,11 +95,11 @@ def read_taste_profile(path):
         `Interactions`.
 
     Raises:
-        DatasetError: a missing file, or no valid line at all.
+        DatasetError: a missing file, a file that is not UTF-8, or no valid line at all.
     """
 
     def pairs():
-        with open(path, encoding="utf-8", errors="replace") as handle:
+        with open(path, encoding="utf-8") as handle:  # not UTF-8: a DatasetError naming the line
             for line, text in enumerate(handle, start=1):
                 fields = text.rstrip("\r\n").split("\t")
                 if len(fields) != 3:
@@ -107,7 +108,8 @@ def read_taste_profile(path):
                     yield line, fields[0].strip(), fields[1].strip(), fields[2].strip()
 
     try:
-        return _collect(pairs(), path)
+        with utf8_errors(path):
+            return _collect(pairs(), path)
     except FileNotFoundError:
         raise DatasetError(f"interaction file not found: {path}") from None
 
@@ -119,13 +121,13 @@ def read_interactions_csv(path):
         `Interactions` (items as songs).
 
     Raises:
-        DatasetError: a missing file or column, or no valid row.
+        DatasetError: a missing file or column, a file that is not UTF-8, or no valid row.
     """
     try:
-        handle = open(path, encoding="utf-8-sig", errors="replace", newline="")
+        handle = open(path, encoding="utf-8-sig", newline="")  # not UTF-8: a DatasetError naming the line
     except FileNotFoundError:
         raise DatasetError(f"interaction file not found: {path}") from None
-    with handle:
+    with utf8_errors(path), handle:
         reader = csv.reader(handle)
         header = [name.strip().lower() for name in next(reader, [])]
         missing = [name for name in ("user", "item", "count") if name not in header]

@@ -31,6 +31,7 @@ bytes ids, int or str 7digital ids, array or list vectors) are not known: the re
 """
 
 import logging
+import math
 import os
 import pickle
 import re
@@ -42,7 +43,7 @@ import urllib.request
 import numpy as np
 from tqdm.auto import tqdm
 
-from tfrecords_tools.common import SPLITS, require_dir
+from tfrecords_tools.common import SPLITS, require_dir, utf8_errors
 from tfrecords_tools.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -70,57 +71,206 @@ SEVEN_DIGITAL_ID = re.compile(r"^[0-9]+$")
 WHICH = ("choi", "lee", "both")
 
 
-def _numpy_reconstruct():
-    try:  # NumPy 2 moved the module; the pickles name the NumPy 1 path
-        from numpy._core.multiarray import _reconstruct, scalar
-    except ImportError:  # pragma: no cover - NumPy 1
-        from numpy.core.multiarray import _reconstruct, scalar
-    return _reconstruct, scalar
+# NumPy kinds whose items are plain bytes: bool, signed and unsigned int, float, complex,
+# bytes and str. Everything else (objects, structured or void, datetimes) is refused.
+_PLAIN_KINDS = "biufcSU"
 
 
-def _plain_dtype(*args):
-    """`numpy.dtype(*args)`, refusing object dtypes (their payload would be arbitrary objects)."""
-    dtype = np.dtype(*args)
-    if dtype.hasobject:
-        raise pickle.UnpicklingError(f"refused: a NumPy object dtype {dtype}")
-    return dtype
+def _refuse(what):
+    raise pickle.UnpicklingError(f"refused: {what}")
+
+
+def _raw_bytes(data, what):
+    """Pickled raw data as bytes: Python 3 bytes, or a Python 2 str (read as latin-1)."""
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, str):
+        try:
+            return data.encode("latin1")
+        except UnicodeEncodeError:
+            pass
+    _refuse(f"{what} is a {type(data).__name__}, not raw bytes")
+
+
+class _Global:
+    """A NumPy global a pickle may name: calls `function` (None: refuses calls); a BUILD
+    (`__setstate__`) on it is refused, so a pickle cannot change the stand-ins."""
+
+    def __init__(self, name, function=None):
+        self.name, self.function = name, function
+
+    def __call__(self, *args):
+        if self.function is None:
+            _refuse(f"a call of {self.name}")
+        return self.function(*args)
+
+    def __setstate__(self, state):
+        _refuse(f"a state for {self.name}")
+
+
+class _Dtype:
+    """Stands in for `numpy.dtype(spec, align, copy)` while unpickling: only plain scalar dtypes.
+
+    NumPy pickles a dtype as that call followed by `__setstate__((3, byteorder, subarray,
+    names, fields, elsize, alignment, flags))`; only the byte order is taken from the state,
+    and the real dtype is built afresh from its spec, so a crafted state (fields, flags)
+    cannot reach NumPy.
+    """
+
+    def __init__(self, spec, align=False, copy=True):
+        if not isinstance(spec, str) or len(spec) > 8:
+            _refuse(f"a NumPy dtype spec {spec!r}")
+        try:
+            dtype = np.dtype(spec)
+        except Exception:  # noqa: BLE001 - whatever NumPy says, the spec is refused
+            _refuse(f"the NumPy dtype {spec!r}")
+        if dtype.kind not in _PLAIN_KINDS or dtype.fields is not None or dtype.subdtype is not None:
+            _refuse(f"the NumPy dtype {spec!r} (only bool, numbers, bytes and str)")
+        self.dtype = dtype
+
+    def __setstate__(self, state):
+        if not isinstance(state, tuple) or len(state) not in (8, 9) or state[0] not in (3, 4):
+            _refuse("a NumPy dtype state of an unknown form")
+        byteorder, subarray, names, fields, elsize = state[1:6]
+        if subarray is not None or names is not None or fields is not None or state[8:] not in ((), (None,)):
+            _refuse("a NumPy dtype state with fields or a subarray")
+        if elsize not in (-1, self.dtype.itemsize) or byteorder not in ("<", ">", "|", "="):
+            _refuse(f"a NumPy dtype state {state!r}")
+        if byteorder in "<>":
+            self.dtype = self.dtype.newbyteorder(byteorder)
+
+
+def _checked_dtype(value, what):
+    if not isinstance(value, _Dtype) or not isinstance(getattr(value, "dtype", None), np.dtype):
+        _refuse(f"{what} is a {type(value).__name__}, not a NumPy dtype")
+    if value.dtype.itemsize == 0:
+        _refuse(f"{what} has no size")
+    return value.dtype
+
+
+# `numpy.ndarray` only as `_reconstruct`'s first argument, as NumPy pickles arrays; calling it
+# (an ndarray of any dtype over any buffer) is refused.
+_NDARRAY = _Global("numpy.ndarray")
+
+
+class _Array:
+    """What `_reconstruct(ndarray, (0,), b"b")` returns here; `__setstate__` gets the array's
+    `(version, shape, dtype, is_fortran, rawdata)` and builds it from exactly its bytes."""
+
+    array = None
+
+    def __setstate__(self, state):
+        if not isinstance(state, tuple) or len(state) not in (4, 5) or (len(state) == 5 and state[0] != 1):
+            _refuse("a NumPy array state of an unknown form")
+        shape, dtype, is_fortran, rawdata = state[-4:]
+        if not isinstance(shape, tuple) or not all(type(n) is int and n >= 0 for n in shape):
+            _refuse(f"a NumPy array shape {shape!r}")
+        dtype = _checked_dtype(dtype, "the array's dtype")
+        rawdata = _raw_bytes(rawdata, "the array's data")
+        if len(rawdata) != math.prod(shape) * dtype.itemsize:
+            _refuse(f"{len(rawdata)} bytes of data for an array of shape {shape} and dtype {dtype}")
+        order = "F" if is_fortran else "C"
+        self.array = np.frombuffer(rawdata, dtype=dtype).reshape(shape, order=order).copy(order=order)
+
+
+def _reconstruct(cls, shape, typecode):
+    """Stands in for `numpy.core.multiarray._reconstruct` (NumPy's array pickles)."""
+    if cls is not _NDARRAY or shape != (0,) or typecode not in (b"b", "b"):
+        _refuse("numpy _reconstruct with arguments NumPy does not pickle")
+    return _Array()
+
+
+def _scalar(dtype, data):
+    """Stands in for `numpy.core.multiarray.scalar`: a plain NumPy scalar from its bytes."""
+    dtype = _checked_dtype(dtype, "the scalar's dtype")
+    data = _raw_bytes(data, "the scalar's data")
+    if len(data) != dtype.itemsize:
+        _refuse(f"{len(data)} bytes for a scalar of dtype {dtype}")
+    return np.frombuffer(data, dtype=dtype)[0].copy()
+
+
+def _codecs_encode(text, encoding):
+    """Stands in for `_codecs.encode`, which Python 3 protocol-2 pickles use for bytes."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        _refuse("_codecs.encode other than of a str to latin-1")
+    return text.encode("latin1")
+
+
+def _finish(value, done=None):
+    """`value` with every `_Array` replaced by its array and every `_Dtype` by its dtype,
+    through lists, tuples, dicts and sets (each container once, so cycles end)."""
+    done = {} if done is None else done
+    if isinstance(value, _Array):
+        if value.array is None:
+            _refuse("a NumPy array without its data")
+        return value.array
+    if isinstance(value, _Dtype):
+        return _checked_dtype(value, "a dtype")
+    if callable(value):  # a global named but not called
+        _refuse(f"a {type(value).__name__} in the data")
+    if not isinstance(value, (list, tuple, dict, set, frozenset)):
+        return value
+    if id(value) in done:
+        return done[id(value)]
+    if isinstance(value, list):
+        done[id(value)] = value
+        value[:] = [_finish(item, done) for item in value]
+        return value
+    if isinstance(value, dict):
+        done[id(value)] = value
+        items = [(_finish(key, done), _finish(item, done)) for key, item in value.items()]
+        value.clear()
+        value.update(items)
+        return value
+    result = type(value)(_finish(item, done) for item in value)
+    done[id(value)] = result
+    return result
 
 
 class RestrictedUnpickler(pickle.Unpickler):
     """A `pickle.Unpickler` that builds only plain data and NumPy arrays of plain dtypes.
 
     The split pickles hold lists, dicts, strings, numbers and (the tag vectors) NumPy arrays.
-    `find_class` allows only what rebuilding such arrays needs (`numpy.core.multiarray._reconstruct`
-    and `scalar`, `numpy.ndarray`, `numpy.dtype` without object dtypes) and refuses every other
-    global (e.g. `os.system`, `builtins.eval`), so a tampered file cannot run code. Python 2
-    strings are decoded as latin-1 (so NumPy gets its raw bytes back).
+    `find_class` refuses every global (e.g. `os.system`, `builtins.eval`, `numpy.ndarray` as a
+    callable), so a tampered file cannot run code. NumPy's own pickling globals
+    (`_reconstruct`, `scalar`, `dtype`, `ndarray` as `_reconstruct`'s argument) are replaced
+    by stand-ins that rebuild an array only as `np.frombuffer(data, dtype).reshape(shape)` of
+    exactly `shape x itemsize` bytes, for bool, number, bytes and str dtypes; object,
+    structured and other dtypes are refused, so the data cannot hold pointers NumPy would
+    follow. Python 2 strings are decoded as latin-1 (so NumPy gets its raw bytes back).
+    Use `load` (or `load_pickle`), which also swaps the stand-ins for the real arrays.
 
     Args:
         file: a binary file object.
     """
 
+    _ALLOWED = {
+        ("numpy", "ndarray"): _NDARRAY,
+        ("numpy", "dtype"): _Dtype,  # a class: a BUILD on it calls __setstate__ unbound and fails
+        ("_codecs", "encode"): _Global("_codecs.encode", _codecs_encode),
+    }
+    for _module in ("numpy.core.multiarray", "numpy._core.multiarray"):  # NumPy 1 and 2 names
+        _ALLOWED[_module, "_reconstruct"] = _Global(f"{_module}._reconstruct", _reconstruct)
+        _ALLOWED[_module, "scalar"] = _Global(f"{_module}.scalar", _scalar)
+    del _module
+
     def __init__(self, file):
         super().__init__(file, encoding="latin1")
-        reconstruct, scalar = _numpy_reconstruct()
-        self._allowed = {
-            ("numpy.core.multiarray", "_reconstruct"): reconstruct,
-            ("numpy._core.multiarray", "_reconstruct"): reconstruct,
-            ("numpy.core.multiarray", "scalar"): scalar,
-            ("numpy._core.multiarray", "scalar"): scalar,
-            ("numpy", "ndarray"): np.ndarray,
-            ("numpy", "dtype"): _plain_dtype,
-        }
 
     def find_class(self, module, name):
-        """Returns an allowed NumPy reconstructor; raises `pickle.UnpicklingError` for anything else.
+        """Returns a stand-in of an allowed NumPy global; raises `pickle.UnpicklingError` otherwise.
 
         Args:
             module, name: the global the pickle refers to.
         """
-        found = self._allowed.get((module, name))
+        found = self._ALLOWED.get((module, name))
         if found is None:
-            raise pickle.UnpicklingError(f"refused: the pickle refers to {module}.{name}")
+            _refuse(f"the pickle refers to {module}.{name}")
         return found
+
+    def load(self):
+        """The unpickled value, NumPy arrays built (see the class docstring)."""
+        return _finish(super().load())
 
 
 def load_pickle(path):
@@ -168,7 +318,7 @@ def read_id_list(path):
         DatasetError: unreadable, or an entry that is not an MSD track id.
     """
     if path.endswith(".txt"):
-        with open(path, encoding="utf-8") as handle:
+        with utf8_errors(path), open(path, encoding="utf-8") as handle:
             lines = [line.strip() for line in handle]
         return [_check_msd_id(line, f"{path}, line {n}") for n, line in enumerate(lines, 1) if line]
     items = load_pickle(path)
@@ -197,7 +347,7 @@ def read_choi_split(folder):
         msd_path = _need(folder, CHOI_MSD_IDS.format(split=split), "choi")
         ids_path = _need(folder, CHOI_7D_IDS.format(split=split), "choi")
         msd_ids = read_id_list(msd_path)
-        with open(ids_path, encoding="utf-8") as handle:
+        with utf8_errors(ids_path), open(ids_path, encoding="utf-8") as handle:
             numbers = [line.strip() for line in handle if line.strip()]
         if len(numbers) != len(msd_ids):
             raise DatasetError(

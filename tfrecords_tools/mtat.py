@@ -24,7 +24,16 @@ import os
 
 import numpy as np
 
-from tfrecords_tools.common import SPLITS, open_csv, read_split_files, require_dir, require_file
+from tfrecords_tools.common import (
+    SPLITS,
+    clean_path,
+    open_csv,
+    read_split_files,
+    require_dir,
+    require_file,
+    source_in_root,
+    utf8_errors,
+)
 from tfrecords_tools.errors import DatasetError
 from tfrecords_tools.writer import ClipJob, DatasetPlan, Rejected
 
@@ -91,8 +100,9 @@ def plan(root, num_tags=50, tags=None, split_files=None):
         A multi-label `DatasetPlan`.
 
     Raises:
-        DatasetError: missing root or annotations, annotations in the wrong format, unknown
-            tag names, unreadable split lists.
+        DatasetError: missing root or annotations, annotations in the wrong format or not
+            UTF-8, unknown tag names, unreadable split lists. An `mp3_path` that leaves the
+            root (absolute or `..`) is not an error: it is not read, and listed in `rejected`.
     """
     root = require_dir(root, "MTAT root")
     annotations = require_file(os.path.join(root, ANNOTATIONS), f"MTAT {ANNOTATIONS}")
@@ -118,6 +128,11 @@ def plan(root, num_tags=50, tags=None, split_files=None):
         if not mp3_path:
             rejected.append(Rejected(f"clip_id {clip_id}", f"empty mp3_path in {ANNOTATIONS}"))
             continue
+        source = source_in_root(root, mp3_path)
+        if source is None:  # the annotations are data: they must not read files elsewhere
+            reason = f"outside the MTAT root (absolute or '..'), not read (listed in {ANNOTATIONS})"
+            rejected.append(Rejected(mp3_path, reason))
+            continue
         if split_of is None:
             split = FOLDER_SPLITS.get(mp3_path.split("/")[0])
             if split is None:
@@ -128,7 +143,6 @@ def plan(root, num_tags=50, tags=None, split_files=None):
             if split is None:
                 unlisted += 1
                 continue
-        source = os.path.join(root, mp3_path)
         if not os.path.isfile(source):
             rejected.append(Rejected(mp3_path, f"file not found (listed in {ANNOTATIONS})"))
             continue
@@ -194,7 +208,7 @@ def read_annotations(path):
                         f"{path}, line {reader.line_num}: tag value {bad!r}, expected '0' or '1'"
                     )
                 clip_ids.append(fields[0].strip())
-                mp3_paths.append(fields[-1].strip().replace("\\", "/"))
+                mp3_paths.append(clean_path(fields[-1]))
                 rows.append([value == "1" for value in values])
         except csv.Error as error:
             raise DatasetError(
@@ -230,7 +244,7 @@ def _choose_tags(tag_names, matrix, num_tags, tags):
             tags = reference_tags()
         else:
             require_file(tags, "tag list")
-            with open(tags, encoding="utf-8") as handle:
+            with utf8_errors(tags), open(tags, encoding="utf-8") as handle:
                 tags = [line.strip() for line in handle if line.strip()]
     unknown = [tag for tag in tags if tag not in tag_names]
     if unknown:
@@ -288,7 +302,8 @@ def _read_clip_info(path, wanted):
     """{mp3_path: {title, artist, album}} from clip_info_final.csv, or {} if absent/unusable."""
     if not os.path.isfile(path):
         return {}
-    with open_csv(path, "\t", "MTAT clip_info_final.csv") as (reader, header):
+    # errors="replace": titles and artists are only copied to clips.csv, never matched.
+    with open_csv(path, "\t", "MTAT clip_info_final.csv", errors="replace") as (reader, header):
         if "mp3_path" not in header or not set(METADATA_COLUMNS) <= set(header):
             # Only metadata: tell the user and go on without it.
             log.warning("%s: no mp3_path/%s columns, metadata not used", path, "/".join(METADATA_COLUMNS))

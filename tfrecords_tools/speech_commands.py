@@ -44,7 +44,7 @@ import os
 
 import soundfile as sf
 
-from tfrecords_tools.common import SPLITS, one_hot, require_dir
+from tfrecords_tools.common import SPLITS, one_hot, require_dir, utf8_errors
 from tfrecords_tools.errors import DatasetError
 from tfrecords_tools.writer import ClipJob, DatasetPlan, Rejected
 
@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 NAME = "speech_commands"
 DEFAULTS = {
     "sample_rate": 22050,
-    "segment_length": 22050,
+    "segment_seconds": 1.0,  # 1-s segments (JSTSP 2019): 22,050 samples at 22,050 Hz, 16,000 at 16 kHz
     "shard_size": 1000,
     "short": "tile",
     "min_seconds": 1.0,
@@ -209,7 +209,8 @@ def plan(root, silence=False, variant=35, test_root=None):
         ", ".join(f"{s} {sum(job.split == s for job in jobs)}" for s in SPLITS),
     )
     return DatasetPlan(
-        dataset=NAME, task="single_label", tags=classes, source=root, jobs=jobs, rejected=rejected
+        dataset=NAME, task="single_label", tags=classes, source=root, jobs=jobs, rejected=rejected,
+        other_roots=() if test_root is None else (os.path.abspath(test_root),),
     )
 
 
@@ -235,7 +236,7 @@ def read_list(path):
         )
     name = os.path.basename(path)
     entries, seen = [], {}
-    with open(path, encoding="utf-8-sig") as handle:
+    with utf8_errors(path), open(path, encoding="utf-8-sig") as handle:
         for number, line in enumerate(handle, start=1):
             entry = line.strip().replace("\\", "/")
             if not entry:

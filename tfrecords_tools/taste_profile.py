@@ -66,7 +66,13 @@ import numpy as np
 from keras_samplecnn.data.interaction_split import FILE_NAME, InteractionSplit, save_interaction_split
 from keras_samplecnn.files import write_json_atomic
 from tfrecords_tools.artists import MSD_SEPARATOR
-from tfrecords_tools.common import find_audio_by_stem, require_dir, require_file
+from tfrecords_tools.common import (
+    find_audio_by_stem,
+    read_mixed_lines,
+    require_dir,
+    require_file,
+    utf8_errors,
+)
 from tfrecords_tools.errors import DatasetError
 from tfrecords_tools.interactions import (
     Interactions,
@@ -359,23 +365,21 @@ def _match_items(items, found, audio_dir):
 def _read_unique_tracks(path):
     """`{song_id: [track ids in file order]}` from MSD's `unique_tracks.txt`."""
     tracks = collections.defaultdict(list)
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for line, text in enumerate(handle, start=1):
-            text = text.rstrip("\r\n")
-            if not text.strip():
-                continue
-            fields = [field.strip() for field in text.split(MSD_SEPARATOR)]
-            if len(fields) != 4 or not fields[0] or not fields[1]:
-                raise DatasetError(f"{path}, line {line}: expected track_id<SEP>song_id<SEP>artist<SEP>title "
-                                   f"with both ids, got {text[:120]!r}")  # fmt: skip
-            tracks[fields[1]].append(fields[0])
+    for line, text in read_mixed_lines(path):  # titles and artists: UTF-8 and some Latin-1
+        if not text.strip():
+            continue
+        fields = [field.strip() for field in text.split(MSD_SEPARATOR)]
+        if len(fields) != 4 or not fields[0] or not fields[1]:
+            raise DatasetError(f"{path}, line {line}: expected track_id<SEP>song_id<SEP>artist<SEP>title "
+                               f"with both ids, got {text[:120]!r}")  # fmt: skip
+        tracks[fields[1]].append(fields[0])
     return tracks
 
 
 def _read_song_to_tracks(path):
     """`{song_id: [track ids in line order]}` from `taste_profile_song_to_tracks.txt`."""
     tracks = collections.defaultdict(list)
-    with open(path, encoding="utf-8", errors="replace") as handle:
+    with utf8_errors(path), open(path, encoding="utf-8") as handle:  # ids only: UTF-8 or an error
         for text in handle:
             fields = [field.strip() for field in text.rstrip("\r\n").split("\t")]
             fields = [field for field in fields if field]
@@ -387,20 +391,19 @@ def _read_song_to_tracks(path):
 def _read_mismatches(path):
     """`{(song_id, track_id)}` from `sid_mismatches.txt`; lines of another form are counted."""
     pairs, other = set(), 0
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for text in handle:
-            match = _MISMATCH.match(text)
-            if match:
-                pairs.add(match.groups())
-            elif text.strip():
-                other += 1
+    for _, text in read_mixed_lines(path):  # titles and artists: UTF-8 and some Latin-1
+        match = _MISMATCH.match(text)
+        if match:
+            pairs.add(match.groups())
+        elif text.strip():
+            other += 1
     if other:
         log.warning("%s: %d lines not of the form 'ERROR: <SONG_ID TRACK_ID> ...' are ignored", path, other)
     return pairs
 
 
 def _read_ids(path):
-    with open(path, encoding="utf-8", errors="replace") as handle:
+    with utf8_errors(path), open(path, encoding="utf-8") as handle:
         return {text.strip() for text in handle if text.strip()}
 
 

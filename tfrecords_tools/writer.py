@@ -16,8 +16,9 @@ plus the clips it already rejected. `convert` writes the plan to an output folde
 Resuming. Jobs are sorted and dealt round-robin to a fixed number of shards per split, so a
 clip always lands in the same shard of the same run configuration. Each shard is written to
 `.tmp-<name>`, flushed and renamed only when complete; then its sidecar in `.resume/` records
-its sha256, record count and a digest of its jobs (with their file sizes) and settings. A
-rerun skips every shard whose file still matches its sidecar and rewrites the rest, so an
+its sha256, record count and a digest of its jobs (with their files' sizes and modification
+times) and settings. A rerun skips every shard whose file still matches its sidecar and
+rewrites the rest (also those whose audio files changed since), so an
 interrupted conversion continues without duplicating or losing a clip, and the output is
 byte-identical to an uninterrupted run.
 
@@ -42,6 +43,7 @@ report = verify("/data/mtat_tfrecords")
 import concurrent.futures
 import contextlib
 import csv
+import ctypes
 import dataclasses
 import datetime
 import functools
@@ -50,10 +52,14 @@ import json
 import logging
 import math
 import multiprocessing
+import multiprocessing.connection
 import os
 import queue as queue_lib
 import re
+import signal
 import struct
+import sys
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -62,9 +68,10 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from keras_samplecnn.audio import AudioDecodeError, load_audio, to_int16
 from keras_samplecnn.data import schema
-from keras_samplecnn.files import fsync_file, sha256_file, write_json_atomic
+from keras_samplecnn.files import atomic_file, fsync_file, sha256_file, write_json_atomic
+from keras_samplecnn.messages import one_line
 from tfrecords_tools import __version__
-from tfrecords_tools.common import SPLITS
+from tfrecords_tools.common import SPLITS, is_inside
 from tfrecords_tools.errors import DatasetError, ShardWriteError
 
 log = logging.getLogger(__name__)
@@ -85,6 +92,7 @@ FORMAT_VERSION = 2  # 2: per-shard audio statistics (sum, sum of squares) in the
 _SHARD_FILE = re.compile(r"^[A-Za-z0-9_]+-\d{5}-of-\d{5}\.tfrecord$")
 _MAX_LOGGED_REJECTIONS = 20
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")  # gs://, s3://, hdfs://, file://, http://
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,6 +140,8 @@ class DatasetPlan:
         jobs: the `ClipJob`s to convert.
         rejected: `Rejected` clips found while planning (e.g. listed but missing files).
         metadata: optional `{job.path: {column: value}}` copied into `clips.csv`.
+        other_roots: further folders the jobs may read from besides `source` (e.g. Speech
+            Commands' separate test set); `convert` rejects a job whose file lies in none.
     """
 
     dataset: str
@@ -141,6 +151,7 @@ class DatasetPlan:
     jobs: list
     rejected: list = dataclasses.field(default_factory=list)
     metadata: dict = dataclasses.field(default_factory=dict)
+    other_roots: tuple = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,9 +211,12 @@ class ShardTask:
             "format_version": FORMAT_VERSION,
             "name": self.name,
             "settings": dataclasses.asdict(self.settings),
-            # File sizes make a rerun pick up a re-downloaded file that used to be empty or cut.
+            # File sizes and modification times make a rerun pick up a re-downloaded file that
+            # used to be empty or cut, or a file replaced by one of the same size. (Adding the
+            # times changed every digest, so older sidecars are not resumed: no FORMAT_VERSION
+            # bump was needed for that.)
             "jobs": [
-                [job.path, job.clip_id, list(job.labels), job.start, job.duration, _file_size(job.source)]
+                [job.path, job.clip_id, list(job.labels), job.start, job.duration, *_file_stamp(job.source)]
                 for job in self.jobs
             ],
         }
@@ -287,6 +301,9 @@ def convert(
 
     Rerunning with the same plan and settings resumes an interrupted conversion (see the
     module docstring). Shards in `out_dir` that belong to another configuration are removed.
+    A job whose file lies outside `plan.source` (and `plan.other_roots`), judged lexically
+    after normalising the path, is not read: it goes to `rejected.csv` (a last line of
+    defence behind the layouts' own checks of paths read from label files).
 
     Args:
         plan: the `DatasetPlan` from a layout module.
@@ -308,7 +325,8 @@ def convert(
         The manifest dict (also written to `out_dir/manifest.json`).
 
     Raises:
-        DatasetError: the plan is inconsistent (duplicate clips, wrong label length, ...), or
+        DatasetError: the plan is inconsistent (duplicate clips or clip ids, wrong label
+            length, ...), or
             a path is a URL (`gs://...`): workers read and write through the file system.
         ShardWriteError: some shards failed; the others are kept and a rerun resumes.
     """
@@ -322,6 +340,7 @@ def convert(
     _check_plan(plan)
     check_local_path(out_dir, "the output folder")
     check_local_path(plan.source, "the dataset root")
+    plan = _outside_jobs_rejected(plan)
     out_dir = os.path.abspath(out_dir)
     os.makedirs(os.path.join(out_dir, RESUME_DIR), exist_ok=True)
     # No manifest means "not finished": drop the old one before touching any shard.
@@ -559,7 +578,7 @@ def count_records(path):
 def _check_plan(plan):
     if plan.task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {plan.task!r}")
-    seen = set()
+    seen, clip_ids = set(), {}
     for job in plan.jobs:
         if job.split not in SPLITS:
             raise DatasetError(f"{job.path}: unknown split {job.split!r}, expected {SPLITS}")
@@ -569,46 +588,132 @@ def _check_plan(plan):
         if key in seen:
             raise DatasetError(f"{job.path}: listed twice")
         seen.add(key)
+        # Readers key records by clip id (clips.csv, evaluation, embeddings): one id, one clip.
+        first = clip_ids.setdefault(job.clip_id, job)
+        if first is not job:
+            raise DatasetError(
+                f"clip_id {job.clip_id!r} is used by two clips, {first.path} (start {first.start} s) "
+                f"and {job.path} (start {job.start} s); clip ids must be unique"
+            )
+
+
+def _outside_jobs_rejected(plan):
+    """`plan` without the jobs whose file is outside its roots, those added to its rejected
+    (a copy; the caller's plan is not changed). Lexical: symlinks inside a root are followed."""
+    if plan.source is None:
+        return plan
+    roots = [plan.source, *plan.other_roots]
+    outside = [job for job in plan.jobs if not any(is_inside(root, job.source) for root in roots)]
+    if not outside:
+        return plan
+    left_out = {id(job) for job in outside}
+    where = " or ".join(str(root) for root in roots)
+    reason = f"outside the dataset root {where}, not read"
+    log.warning("%d clips lie outside the dataset root %s and are not read, e.g. %s", len(outside), where,
+                outside[0].source)  # fmt: skip
+    return dataclasses.replace(
+        plan,
+        jobs=[job for job in plan.jobs if id(job) not in left_out],
+        rejected=[*plan.rejected, *(Rejected(job.path, reason) for job in outside)],
+    )
 
 
 def _encode_clip(job, settings, result):
-    """Decodes one clip and returns its serialized Example, or records why it was rejected."""
+    """Converts one clip: returns its serialized Example, or None after recording why not.
+
+    A clip fails on its own: an unreadable or hostile file, and any unexpected error while
+    converting it (a MemoryError, a library's exception), is that clip's row in `rejected.csv`,
+    so that it cannot take the shard's good clips with it, on this run and on every rerun. Only
+    an `OSError` (disk full, an I/O error) fails the shard, so that a rerun retries it instead of
+    recording a lasting rejection.
+
+    Args:
+        job: the `ClipJob`.
+        settings: `Settings`.
+        result: the shard's `ShardResult`, updated only once the clip is stored or rejected.
+    """
     try:
-        audio = load_audio(job.source, settings.sample_rate)
+        clip = _convert_clip(job, settings)
+    except _ClipRejected as rejection:
+        result.rejected.append([job.path, rejection.reason])
+        return None
     except AudioDecodeError as error:
         result.rejected.append([job.path, error.reason])
         return None
+    except OSError:
+        raise
+    except MemoryError as error:
+        reason = one_line(error, limit=300, with_type=True)
+        result.rejected.append([job.path, f"out of memory while converting ({reason})"])
+        return None
+    except Exception as error:  # noqa: BLE001 - see the docstring.
+        # Logged with its traceback: a bug in this code would otherwise pass for a bad file.
+        log.warning("%s: unexpected error while converting", job.path, exc_info=True)
+        reason = one_line(error, limit=300, with_type=True)
+        result.rejected.append([job.path, f"unexpected error while converting ({reason})"])
+        return None
+    if clip.padded:
+        result.padded.append(job.path)
+    result.samples += clip.samples
+    result.sum += clip.sum
+    result.sum_squares += clip.sum_squares
+    result.records += 1
+    result.segments += clip.segments
+    result.clips.append([job.clip_id, job.path])
+    return clip.record
+
+
+class _ClipRejected(Exception):
+    """A clip left out by the conversion settings (nothing to cut, too short to keep)."""
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Clip(NamedTuple):
+    record: bytes
+    padded: bool
+    samples: int
+    sum: float
+    sum_squares: float
+    segments: int
+
+
+def _convert_clip(job, settings):
+    """Decodes, cuts and pads one clip; returns a `_Clip` or raises `_ClipRejected`."""
+    audio = load_audio(job.source, settings.sample_rate)
     if job.start or job.duration is not None:
         begin = round(job.start * settings.sample_rate)
         end = None if job.duration is None else begin + round(job.duration * settings.sample_rate)
         audio = audio[begin:end]
         if audio.size == 0:
-            result.rejected.append([job.path, f"nothing to cut at {job.start} s"])
-            return None
+            raise _ClipRejected(f"nothing to cut at {job.start} s")
     length = settings.segment_length
+    padded = False
     if settings.short == "skip":
         if audio.shape[0] < length:
-            reason = (
+            raise _ClipRejected(
                 f"shorter than one segment ({audio.shape[0]} < {length} samples at "
                 f"{settings.sample_rate} Hz), skipped (--short skip)"
             )
-            result.rejected.append([job.path, reason])
-            return None
     elif audio.shape[0] < settings.target_length:
         audio = _lengthen(audio, settings.target_length, settings.short)
-        result.padded.append(job.path)
+        padded = True
     pcm = to_int16(audio)
     record = schema.serialize_example(
         pcm, settings.sample_rate, job.labels, clip_id=job.clip_id, path=job.path
     )
     stored = pcm.astype(np.float64) / 32768.0
-    result.samples += int(stored.size)
-    result.sum += float(stored.sum())
-    result.sum_squares += float(np.square(stored).sum())
-    result.records += 1
-    result.segments += audio.shape[0] // length
-    result.clips.append([job.clip_id, job.path])
-    return record
+    return _Clip(
+        record=record,
+        padded=padded,
+        samples=int(stored.size),
+        sum=float(stored.sum()),
+        sum_squares=float(np.square(stored).sum()),
+        segments=audio.shape[0] // length,
+    )
+
 
 
 def _lengthen(audio, length, policy):
@@ -683,9 +788,46 @@ def _check_shard(out_dir, shard):
 _progress_queue = None
 
 
-def _init_worker(progress_queue):
+def _init_worker(progress_queue, parent_pid=None):
     global _progress_queue
     _progress_queue = progress_queue
+    if parent_pid is not None:
+        _exit_with_parent(parent_pid)
+
+
+def _exit_with_parent(parent_pid):
+    """Makes this worker process end when the converter that started it ends, even by SIGKILL.
+
+    Otherwise a killed converter leaves its workers (TensorFlow loaded, ~700 MB each) writing
+    shards nobody collects, and the multiprocessing resource tracker alive with them: it exits
+    only once every process holding its pipe has.
+
+    Args:
+        parent_pid: the converter's process id, to detect that it died before this call.
+    """
+    if sys.platform.startswith("linux"):
+        # The kernel sends SIGKILL when the parent dies, even while this process is busy in C
+        # code. Strictly, when the parent's thread that started it ends: the one that calls
+        # `submit` in `_run_tasks`, which outlives the pool.
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    # Set too late if the parent died already; then this process has a new parent.
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    # Everywhere else (and as a second line on Linux): the end of the pipe from the parent.
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.sentinel is not None:
+        threading.Thread(
+            target=_exit_when_ready, args=(parent.sentinel,), name="exit-with-parent", daemon=True
+        ).start()
+
+
+def _exit_when_ready(sentinel):
+    multiprocessing.connection.wait([sentinel])
+    os._exit(1)
 
 
 def _write_shard_in_worker(task):
@@ -736,7 +878,7 @@ def _run_tasks(tasks, workers, show_progress, reporter):
             max_workers=min(workers, len(to_write)),
             mp_context=context,
             initializer=_init_worker,
-            initargs=(progress_queue,),
+            initargs=(progress_queue, os.getpid()),
         )
         try:
             pending = {pool.submit(_write_shard_in_worker, task): task for task in to_write}
@@ -861,11 +1003,10 @@ def _statistics(shards):
 
 def _write_rejected(out_dir, rejected):
     path = os.path.join(out_dir, schema.REJECTED)
-    with open(path + ".tmp", "w", encoding="utf-8", newline="") as handle:
+    with atomic_file(path, "w", encoding="utf-8", newline="") as handle:  # no .tmp left on failure
         writer = csv.writer(handle)
         writer.writerow(Rejected._fields)
         writer.writerows(rejected)
-    os.replace(path + ".tmp", path)
 
 
 def _write_clips(out_dir, plan, results):
@@ -873,7 +1014,7 @@ def _write_clips(out_dir, plan, results):
     for values in plan.metadata.values():
         columns.extend(name for name in values if name not in columns)
     path = os.path.join(out_dir, CLIPS)
-    with open(path + ".tmp", "w", encoding="utf-8", newline="") as handle:
+    with atomic_file(path, "w", encoding="utf-8", newline="") as handle:  # no .tmp left on failure
         writer = csv.writer(handle)
         writer.writerow(["split", "shard", "clip_id", "path", *columns])
         for result in results:
@@ -888,14 +1029,15 @@ def _write_clips(out_dir, plan, results):
                         *(extra.get(name, "") for name in columns),
                     ]
                 )
-    os.replace(path + ".tmp", path)
 
 
-def _file_size(path):
+def _file_stamp(path):
+    """`(size, modification time in ns)` of a file, `(-1, -1)` if it cannot be read."""
     try:
-        return os.path.getsize(path)
-    except OSError:
-        return -1
+        status = os.stat(path)
+    except (OSError, ValueError):
+        return -1, -1
+    return status.st_size, status.st_mtime_ns
 
 
 def _remove(path):
