@@ -14,18 +14,22 @@
     samplecnn convert mtat --root MTAT --out DATA          (same as python -m tfrecords_tools)
     samplecnn visualize runs/se/best.keras --out figures/
     samplecnn export runs/se/best.keras --format saved_model|onnx|litert --out DIR   (then tag --model DIR)
-    samplecnn data-service dispatcher --port 5050 --worker w1:5051 --worker w2:5051
-    samplecnn data-service worker --dispatcher d:5050 --port 5051 --address w1:5051
+    samplecnn data-service dispatcher --port 5050 --worker w1:5051 --worker w2:5051 --allow-open-port
+    samplecnn data-service worker --dispatcher d:5050 --port 5051 --address w1:5051 --allow-open-port
     samplecnn models
 
-Exit codes: 0 success; 1 some files could not be processed (the others were); 2 bad usage,
-a bad config, or a model file that is not a keras_samplecnn model.
+Exit codes: 0 success; 1 some files could not be processed (the others were); 2 bad usage or
+input (a bad config, a missing or unreadable file, corrupt data, a model file that is not a
+keras_samplecnn model); 3 the system refused (permission denied, disk full, an I/O error; as
+python -m tfrecords_tools); 130 interrupted (Ctrl-C). Each failure is one `error: ...` line on stderr.
 """
 
 import argparse
 import json
 import os
 import sys
+
+from keras_samplecnn.messages import one_line
 
 
 def _train(args):
@@ -60,7 +64,7 @@ def _for_each_file(args, work):
     from keras_samplecnn.audio import AudioDecodeError
     from keras_samplecnn.tagger import Tagger
 
-    tagger = Tagger(args.model)
+    tagger = Tagger(args.model, trust_export=getattr(args, "trust_export", False))
     results, failures = {}, 0
     for path in args.files:
         try:
@@ -330,6 +334,9 @@ def build_parser():
         p.add_argument("--model", required=True, help="a .keras file saved by training (an artist model too)" + (
             "; or a samplecnn export folder (saved_model, onnx, litert)" if name == "tag" else ""))  # fmt: skip
         if name == "tag":
+            p.add_argument("--trust-export", action="store_true",
+                           help="run a samplecnn export's graph (its ops run as code: only exports you made "
+                           "or trust); .keras files need no flag")  # fmt: skip
             p.add_argument("--top-k", type=int, default=10)
             p.add_argument("--json", action="store_true", help="print JSON instead of a list")
         else:
@@ -428,6 +435,9 @@ def build_parser():
     p.add_argument("--dispatcher", metavar="HOST:PORT", help="worker: the dispatcher's address")
     p.add_argument("--address", metavar="HOST:PORT",
                    help="worker: the address the dispatcher knows it by (default localhost:PORT)")  # fmt: skip
+    p.add_argument("--allow-open-port", action="store_true",
+                   help="required: the server listens on every network interface, plaintext and "
+                   "unauthenticated (anyone reaching the port runs tf.data graphs as you); firewall it")  # fmt: skip
     p.set_defaults(run=_data_service)
 
     p = commands.add_parser("models", help="the model zoo with parameter counts")
@@ -442,14 +452,24 @@ def _data_service(args):
         if not args.worker:
             print("error: a dispatcher needs --worker HOST:PORT for every worker", file=sys.stderr)
             return 2
-        server = service.start_dispatcher(args.port, args.worker, work_dir=args.work_dir)
-        print(f"dispatcher at {server.target} for workers {', '.join(args.worker)}", flush=True)
-    else:
-        if not args.dispatcher:
-            print("error: a worker needs --dispatcher HOST:PORT", file=sys.stderr)
-            return 2
-        server = service.start_worker(args.dispatcher, args.port, args.address)
-        print(f"worker {args.address or f'localhost:{args.port}'} of dispatcher {args.dispatcher}", flush=True)
+    elif not args.dispatcher:
+        print("error: a worker needs --dispatcher HOST:PORT", file=sys.stderr)
+        return 2
+    try:
+        if args.role == "dispatcher":
+            server = service.start_dispatcher(args.port, args.worker, work_dir=args.work_dir,
+                                              allow_open_port=args.allow_open_port)  # fmt: skip
+            workers = ", ".join(args.worker)
+            what = f"dispatcher for workers {workers} (trainers: data.service grpc://THIS_HOST:{args.port})"
+        else:
+            server = service.start_worker(args.dispatcher, args.port, args.address,
+                                          allow_open_port=args.allow_open_port)  # fmt: skip
+            what = f"worker {args.address or f'localhost:{args.port}'} of dispatcher {args.dispatcher}"
+    except service.OpenPortError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"{what}; listening on 0.0.0.0:{args.port}", flush=True)
+    print(f"warning: this server {service.EXPOSURE}", file=sys.stderr, flush=True)
     server.join()  # serves until the process is stopped
     return 0
 
@@ -466,19 +486,66 @@ def _export(args):
     return 0
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
-    from keras_samplecnn.training.config import ConfigError
+# Exit codes of an expected failure (the module docstring and docs/cli.md list them).
+EXIT_BAD_INPUT = 2
+EXIT_SYSTEM = 3  # as python -m tfrecords_tools
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
+
+def main(argv=None):
+    """Runs the command line; returns the exit code (see the module docstring).
+
+    An expected failure (bad input, a corrupt file, the system refusing, Ctrl-C) is one
+    `error: ...` line on stderr and its exit code; anything else is a bug and keeps its traceback.
+
+    Args:
+        argv: the arguments (default `sys.argv[1:]`).
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["convert"]:
+        # Everything after `convert` is the converter's, --help included: argparse's REMAINDER
+        # does not take an option as its first word.
+        args = argparse.Namespace(run=_convert, rest=argv[1:])
+    else:
+        args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except ValueError as error:
-        # Tagger/evaluate: not one of our models, mismatched tags, empty split, ...
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        code, message = _expected_failure(error)
+        if code is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return code
+
+
+def _expected_failure(error):
+    """`(exit code, one-line message)` of an expected failure, `(None, None)` for anything else.
+
+    TensorFlow's and PyYAML's errors are recognised by their class, without importing either.
+    """
+    names = {(cls.__module__.split(".")[0], cls.__name__) for cls in type(error).__mro__}
+    if ("tensorflow", "DataLossError") in names:
+        message = one_line(getattr(error, "message", error))
+        hint = "python -m tfrecords_tools verify DATA names the file"
+        return EXIT_BAD_INPUT, f"corrupt data: {message} ({hint})"
+    if ("tensorflow", "NotFoundError") in names:
+        return EXIT_BAD_INPUT, one_line(getattr(error, "message", error))
+    if ("tensorflow", "PermissionDeniedError") in names:
+        return EXIT_SYSTEM, one_line(getattr(error, "message", error))
+    if any(module == "yaml" for module, _ in names):
+        return EXIT_BAD_INPUT, f"not valid YAML: {one_line(error)}"
+    if isinstance(error, (FileNotFoundError, NotADirectoryError, IsADirectoryError)):
+        return EXIT_BAD_INPUT, one_line(error)  # a path given that is not there: bad input
+    if isinstance(error, OSError):
+        return EXIT_SYSTEM, one_line(error)  # permission denied, disk full, I/O error
+    # ConfigError, a model that is not ours, mismatched tags, an empty split, bad text or JSON, ...
+    if isinstance(error, ValueError):
+        return EXIT_BAD_INPUT, one_line(error)
+    return None, None
+
 
 
 def console_main():

@@ -300,33 +300,66 @@ class SongIndex:
         """Read an index written by `save`.
 
         Raises:
-            ValueError: the directory does not hold a saved index of this format, or its parts
-                disagree (ids, vectors, dimension).
+            ValueError: the directory does not hold a saved index of this format, its parts
+                disagree (ids, vectors, dimension), or a part is damaged (truncated, not the
+                file it should be); the message names the file.
         """
         path = os.path.join(directory, _META)
         if not os.path.isfile(path):
             raise ValueError(f"{directory} holds no saved SongIndex ({_META} is missing)")
-        with open(path) as f:
-            meta = json.load(f)
+
+        def read_meta(path):
+            with open(path, encoding="utf-8") as f:
+                meta = json.load(f)
+            if not isinstance(meta, dict):
+                raise ValueError("not a JSON object")
+            return meta
+
+        meta = _read_part(path, read_meta)
         if meta.get("format_version") != FORMAT_VERSION or meta.get("metric") != METRIC:
             raise ValueError(
                 f"{path}: unsupported format {meta.get('format_version')} / metric {meta.get('metric')}"
             )
         self = cls.__new__(cls)
-        self.exact, self.dim = bool(meta["exact"]), int(meta["dim"])
-        self.connectivity, self.expansion_add = int(meta["connectivity"]), int(meta["expansion_add"])
-        self.ids = np.load(os.path.join(directory, _IDS), allow_pickle=False)
+        try:
+            self.exact, self.dim = bool(meta["exact"]), int(meta["dim"])
+            self.connectivity, self.expansion_add = int(meta["connectivity"]), int(meta["expansion_add"])
+            expansion_search, count = int(meta["expansion_search"]), int(meta["count"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{path} is damaged: {type(error).__name__} {error}") from None
+        self.ids = _read_part(os.path.join(directory, _IDS), _load_npy)
         if self.exact:
-            self._vectors, self._index = np.load(os.path.join(directory, _VECTORS), allow_pickle=False), None
+            self._index = None
+            self._vectors = _read_part(os.path.join(directory, _VECTORS), _load_npy)
             shape = self._vectors.shape
         else:
-            self._vectors, self._index = None, _faiss().read_index(os.path.join(directory, _FAISS))
+            self._vectors = None
+            self._index = _read_part(os.path.join(directory, _FAISS), _faiss().read_index)
             shape = (self._index.ntotal, self._index.d)
-        if shape != (meta["count"], self.dim) or len(self.ids) != meta["count"]:
+        if shape != (count, self.dim) or len(self.ids) != count:
             raise ValueError(f"{directory}: vectors {shape} and {len(self.ids)} ids disagree with {_META}")
         self._row = {song: row for row, song in enumerate(self.ids.tolist())}
-        self.expansion_search = meta["expansion_search"]
+        self.expansion_search = expansion_search  # a property: sets the faiss index's efSearch
         return self
+
+
+def _load_npy(path):
+    return np.load(path, allow_pickle=False)
+
+
+def _read_part(path, read):
+    """`read(path)`, with a damaged file (truncated, or not what it should be) reported as a
+    one-line ValueError naming it: faiss raises a RuntimeError with its C++ location, NumPy and
+    JSON a ValueError or EOFError that does not name the file."""
+    try:
+        return read(path)
+    except FileNotFoundError:
+        raise
+    except (RuntimeError, ValueError, EOFError, OSError) as error:
+        reason = " ".join(str(error).split())
+        if len(reason) > 200:
+            reason = reason[:197] + "..."
+        raise ValueError(f"{path} is damaged or not a saved SongIndex part ({reason})") from None
 
 
 def _check_ids(ids, n):

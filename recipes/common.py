@@ -329,7 +329,10 @@ def run(config_name, doc, argv=None, dataset="mtat"):
     from keras_samplecnn.training.trainer import LOG, read_state, train
 
     with timings("training"):
-        best = train(config)
+        try:
+            best = train(config)
+        except config_lib.ConfigError as error:  # e.g. a profile's sample rate that is not the data's
+            sys.exit(f"error: {error}")
     with timings("evaluation"):
         results = evaluate(best, data_dir, split=config.data.test_split,
                            out_dir=os.path.join(out_dir, "evaluation"), training_log=os.path.join(out_dir, LOG),
@@ -416,10 +419,11 @@ def profile_path(profile):
 
 
 def read_yaml(path):
-    import yaml
+    """A demo or config file's YAML, aliases refused (`keras_samplecnn.safe_yaml`)."""
+    from keras_samplecnn import safe_yaml
 
     with open(path, encoding="utf-8") as f:
-        return yaml.safe_load(f)
+        return safe_yaml.load(f)
 
 
 DEMO_MAKERS = {

@@ -222,7 +222,7 @@ def run_seed(seed, variants, split, truth, table, frames, tags, settings, sample
 
     from keras_samplecnn.evaluation.recommendation import als_scores, popularity_scores
     from keras_samplecnn.recommender import embed_song_table, embed_users
-    from keras_samplecnn.training.dcue import MODEL_FILE, train_dcue
+    from keras_samplecnn.training.dcue import MODEL_FILE, RunMismatchError, train_dcue
 
     rows = []
     train = split.train
@@ -235,8 +235,11 @@ def run_seed(seed, variants, split, truth, table, frames, tags, settings, sample
         keras.utils.set_random_seed(seed)
         model = new_model(variant, split, settings, sample_rate, statistics)
         with timings("training"):
-            model = train_dcue(model, table, frames, split.user[train], split.song[train], seed=seed, run_dir=run_dir,
-                               **settings["training"])  # fmt: skip
+            try:
+                model = train_dcue(model, table, frames, split.user[train], split.song[train], seed=seed,
+                                   run_dir=run_dir, **settings["training"])  # fmt: skip
+            except RunMismatchError as error:  # other settings or data than the run kept there
+                sys.exit(f"error: {error}")
         with timings("evaluation"):
             songs = embed_song_table(model, table, frames)
             rows += recommendation_rows(embed_users(model) @ songs.T, split, truth, f"DCUE {variant}", seed)

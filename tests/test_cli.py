@@ -94,3 +94,97 @@ def test_models_table(capsys):
 
 def test_convert_delegates(tmp_path, capsys):
     assert main(["convert", "mtat", "--root", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
+
+
+def test_convert_help_is_the_converters(capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["convert", "--help"])
+    assert exit.value.code == 0
+    out = capsys.readouterr().out
+    assert "python -m tfrecords_tools" in out and "speech-commands" in out and "verify" in out
+
+
+def one_error_line(capsys):
+    """The single `error: ...` line a failed command printed on stderr."""
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err[-2000:]
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """The tiny converted dataset and a model that fits it (untrained: only reading is tested)."""
+    from keras_samplecnn.data.manifest import read_manifest
+    from tests.tiny_data import SAMPLE_RATE, SEGMENT, make_tiny_mtat
+
+    data = make_tiny_mtat(str(tmp_path_factory.mktemp("tiny")))
+    model = keras_samplecnn.build("samplecnn", tags=read_manifest(data)["tags"], n=4, input_length=SEGMENT,
+                                  filters=[8, 8, 8, 8], stem_filters=8, sample_rate=SAMPLE_RATE)  # fmt: skip
+    path = str(tmp_path_factory.mktemp("tiny_model") / "model.keras")
+    model.save(path)
+    return data, path
+
+
+def test_corrupt_shard_through_tf_data_is_one_error_line(tiny, tmp_path, capsys):
+    data, model = tiny
+    copy = str(tmp_path / "data")
+    shutil.copytree(data, copy)
+    with open(os.path.join(copy, "manifest.json"), encoding="utf-8") as f:
+        shard = os.path.join(copy, json.load(f)["splits"]["test"]["shards"][0]["file"])
+    with open(shard, "r+b") as f:  # garble record bodies and their checksums
+        f.seek(40)
+        f.write(b"\x5a" * 400)
+    assert main(["evaluate", model, "--data", copy, "--reader", "tf_data"]) == 2
+    line = one_error_line(capsys)
+    assert "corrupt" in line and "tfrecords_tools verify" in line
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"data:\n  batch_size: \xff\xfe 8\n", "not UTF-8"),
+        (b"data: [1, 2\noptimization: {\n", "not valid YAML"),
+    ],
+)
+def test_unreadable_config_is_one_error_line(tmp_path, capsys, content, message):
+    config = tmp_path / "c.yaml"
+    config.write_bytes(content)
+    assert main(["train", str(config)]) == 2
+    line = one_error_line(capsys)
+    assert message in line and str(config) in line
+
+
+def test_missing_files_are_one_error_line(tmp_path, capsys):
+    missing = str(tmp_path / "songs.npz")
+    assert main(["index", missing, "--out", str(tmp_path / "index")]) == 2
+    assert missing in one_error_line(capsys)
+    assert main(["train", str(tmp_path / "nowhere.yaml")]) == 2
+    assert "nowhere.yaml" in one_error_line(capsys)
+
+
+@pytest.mark.parametrize(
+    "error, code",
+    [
+        (PermissionError(13, "Permission denied", "/data/out"), 3),
+        (OSError(28, "No space left on device"), 3),
+        (KeyboardInterrupt(), 130),
+    ],
+)
+def test_system_errors_and_interrupts_have_their_exit_codes(monkeypatch, capsys, error, code):
+    def fail(args):
+        raise error
+
+    monkeypatch.setattr("keras_samplecnn.cli._models", fail)
+    assert main(["models"]) == code
+    line = one_error_line(capsys)
+    assert ("interrupted" if code == 130 else error.strerror) in line
+
+
+def test_unexpected_errors_keep_their_traceback(monkeypatch):
+    def fail(args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("keras_samplecnn.cli._models", fail)
+    with pytest.raises(RuntimeError, match="a bug"):
+        main(["models"])

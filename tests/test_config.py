@@ -115,3 +115,83 @@ def test_recipes_state_the_authors_schedule():
     cpu = config_lib.load(os.path.join(RECIPE_CONFIGS, "mtat_resse.yaml"),
                           overlays=[os.path.join(RECIPE_CONFIGS, "profiles", "cpu.yaml")])  # fmt: skip
     assert cpu.model.name == "resse" and "filters" in cpu.model.overrides
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("data:\n  eval_batch_size: 0\n", "data.eval_batch_size: 0 is not an int >= 1"),
+        ("data:\n  steps_per_epoch: 0\n", "data.steps_per_epoch: 0 is not null or an int >= 1"),
+        ("data:\n  steps_per_epoch: -1\n", "data.steps_per_epoch: -1 is not null or an int >= 1"),
+        ("optimization:\n  momentum: -0.1\n", r"optimization.momentum: -0.1 is not a number in \[0, 1\)"),
+        ("optimization:\n  momentum: 1\n", r"optimization.momentum: 1.0 is not a number in \[0, 1\)"),
+        ("optimization:\n  decay_factor: 0\n", r"optimization.decay_factor: 0.0 is not a number in \(0, 1\]"),
+        ("optimization:\n  decay_factor: 5\n", r"optimization.decay_factor: 5.0 is not a number in \(0, 1\]"),
+        ("optimization:\n  max_minutes: 0\n", "optimization.max_minutes: 0.0 is not null or a number > 0"),
+        ("optimization:\n  max_minutes: -5\n", "optimization.max_minutes: -5.0 is not null or a number > 0"),
+        ("optimization:\n  learning_rate: .inf\n", "optimization.learning_rate: expected a finite float, got inf"),
+        ("optimization:\n  learning_rate: inf\n", "optimization.learning_rate: expected a finite float"),
+        ("optimization:\n  step_decay: .nan\n", "optimization.step_decay: expected a finite float, got nan"),
+        ("siamese:\n  margin: -.inf\n", "siamese.margin: expected a finite float, got -inf"),
+        ("optimization:\n  max_minutes: .inf\n", "optimization.max_minutes: expected a finite float"),
+        ("model:\n  overrides: {se_ratio: .nan}\n", "model.overrides.se_ratio: expected a finite float, got nan"),
+    ],
+)
+def test_values_out_of_range(tmp_path, text, message):
+    with pytest.raises(config_lib.ConfigError, match=message):
+        config_lib.load(write(tmp_path, text))
+
+
+def test_yaml_aliases_are_refused_before_they_grow(tmp_path):
+    # Nine levels of ten aliases each: 10^9 strings if expanded (a "billion laughs" file).
+    lines = ['a0: &a0 "lol"'] + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    bomb = write(tmp_path, "\n".join(lines) + "\n")
+    assert os.path.getsize(bomb) < 600
+    with pytest.raises(config_lib.ConfigError, match=r"aliases \(\*a0\) are not allowed"):
+        config_lib.load(bomb)
+    (tmp_path / "empty.yaml").write_text("")
+    with pytest.raises(config_lib.ConfigError, match="aliases"):  # an overlay (profile) too
+        config_lib.load(str(tmp_path / "empty.yaml"), overlays=[bomb])
+    with pytest.raises(config_lib.ConfigError, match="aliases"):  # a --set value too
+        config_lib.load(str(tmp_path / "empty.yaml"), ["model.overrides.filters=[&w 8, *w]"])
+    # The demo and profile files of the recipes are read the same way.
+    import recipes.common
+
+    with pytest.raises(Exception, match="aliases"):
+        recipes.common.read_yaml(bomb)
+
+
+def test_deeply_nested_yaml_is_a_config_error(tmp_path):
+    with pytest.raises(config_lib.ConfigError, match="nested too deeply"):
+        config_lib.load(write(tmp_path, "data: " + "[" * 100_000 + "]" * 100_000 + "\n"))
+
+
+def test_a_huge_bad_value_gives_a_short_message(tmp_path):
+    with pytest.raises(config_lib.ConfigError) as error:
+        config_lib.load(write(tmp_path, "data:\n  batch_size: [" + ", ".join(["12345"] * 100_000) + "]\n"))
+    message = str(error.value)
+    assert message.startswith("data.batch_size: expected int, got [12345, 12345") and len(message) < 200
+
+
+def test_non_utf8_config_names_the_file(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("model:\n  name: s\xe9\n".encode("latin-1"))
+    with pytest.raises(config_lib.ConfigError, match=f"{path} is not UTF-8 text"):
+        config_lib.load(str(path))
+
+
+def test_save_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "config.yaml"
+    first = config_lib.from_dict({"data": {"dir": "first"}})
+    config_lib.save(first, path)
+
+    def die(*args, **kwargs):  # dies after part of the new file was written, as a kill would
+        args[1].write("model:\n  na")
+        raise MemoryError
+
+    monkeypatch.setattr(config_lib.yaml, "safe_dump", die)
+    with pytest.raises(MemoryError):
+        config_lib.save(config_lib.from_dict({"data": {"dir": "second"}}), path)
+    monkeypatch.undo()
+    assert config_lib.load(str(path)) == first  # the previous copy is whole
+    assert os.listdir(tmp_path) == ["config.yaml"]  # no temporary file left behind

@@ -229,6 +229,36 @@ def test_an_interrupted_run_resumes_where_an_uninterrupted_one_ends(tmp_path):
     assert run("resumed", 2).optimizer.iterations.numpy() == resumed.optimizer.iterations.numpy()
 
 
+def test_a_rerun_with_other_settings_or_data_is_refused(tmp_path):
+    table, frames, user, song, *_ = _taste_problem(seed=1)
+    run_dir = str(tmp_path / "run")
+
+    def run(epochs=1, negatives=2, data=(table, frames, user, song), **settings):
+        options = {"batch_size": 16, "seed": 3, "learning_rate": 0.2, **settings}
+        return train_dcue(_model(users=16, negatives=negatives), *data, epochs=epochs, run_dir=run_dir, verbose=0,
+                          **options)  # fmt: skip
+
+    first = run()
+    with open(os.path.join(run_dir, "model.keras"), "rb") as f:
+        saved = f.read()
+    again = run()  # the same call: the finished run, not trained again
+    for a, b in zip(first.weights, again.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    for changes, message in [
+        ({"learning_rate": 0.05}, "learning_rate 0.2 there, 0.05 now"),
+        ({"seed": 4}, "seed 3 there, 4 now"),
+        ({"margin": 0.5, "batch_size": 8}, "batch_size 16 there, 8 now; margin 0.2 there, 0.5 now"),
+        ({"negatives": 3}, "the model's configuration"),
+        ({"data": (table, frames, user[::-1], song)}, "the training data"),
+        ({"data": (table + np.float16(0.5), frames, user, song), "epochs": 2}, "the training data"),
+    ]:
+        with pytest.raises(ValueError, match=message) as error:
+            run(**changes)
+        assert f"{run_dir} holds a DCUE run" in str(error.value) and "another run_dir" in str(error.value)
+    with open(os.path.join(run_dir, "model.keras"), "rb") as f:
+        assert f.read() == saved  # the refused calls left the run as it was
+
+
 def test_recommender_ranks_by_cosine_and_leaves_played_songs_out(tmp_path):
     model = DCUE(users=["u0", "u1", "u2"], num_negatives=2, num_mel_bins=M)
     rng = np.random.default_rng(6)

@@ -164,6 +164,15 @@ def test_tags_travel_with_the_model(tmp_path):
     assert restored.tags == tags
 
 
+def test_num_classes_defaults_to_the_number_of_tags():
+    tags = ["low", "mid", "high", "noise"]
+    model = keras_samplecnn.build("samplecnn", tags=tags, n=4, input_length=243)
+    assert model.num_classes == 4 and model.output_shape == (None, 4) and model.tags == tags
+    assert keras_samplecnn.build("samplecnn", n=4, input_length=243).num_classes == 50  # no tags: MTAT's 50
+    with pytest.raises(ValueError, match="got 4 tags for num_classes=3"):
+        keras_samplecnn.build("samplecnn", num_classes=3, tags=tags, n=4, input_length=243)
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [

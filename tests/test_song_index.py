@@ -191,3 +191,15 @@ def test_errors(data, exact, ann, tmp_path):
         json.dump({"format_version": 99, "metric": "cosine"}, f)
     with pytest.raises(ValueError, match="unsupported"):
         SongIndex.load(tmp_path / "bad")
+
+
+@pytest.mark.parametrize("part", ["index.faiss", "ids.npy", "index.json"])
+def test_a_damaged_saved_index_names_the_file(data, ann, tmp_path, part):
+    ann.save(tmp_path / "index")
+    path = tmp_path / "index" / part
+    size = os.path.getsize(path)
+    with open(path, "r+b") as f:  # cut short, as a full disk or a kill during a copy leaves it
+        f.truncate(size // 2)
+    with pytest.raises(ValueError, match=f"{part}.*(damaged|not a|truncated)") as error:
+        SongIndex.load(tmp_path / "index")
+    assert str(tmp_path / "index" / part) in str(error.value) and len(str(error.value).splitlines()) == 1

@@ -175,6 +175,59 @@ def test_killed_run_resumes_where_it_was(tiny_data, tmp_path):
     keras.saving.load_model(os.path.join(out, BEST))
 
 
+def test_kill_while_the_backup_is_written_resumes_from_the_last_whole_one(tiny_data, tmp_path):
+    out = str(tmp_path / "run")
+    config_path = str(tmp_path / "config.yaml")
+    with open(config_path, "w") as f:
+        yaml.safe_dump(make_config(tiny_data, out).to_dict(), f)
+    killed = run_script(config_path, "--kill-writing-backup", "2")  # writing the backup of the 3rd epoch
+    assert killed.returncode == 137, killed.stderr[-2000:]
+    assert [r["epoch"] for r in read_log(out)] == ["0", "1"]  # CSVLogger runs after the backup
+    resumed = run_script(config_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "Resuming after epoch 2" in resumed.stdout
+    assert [r["epoch"] for r in read_log(out)] == ["0", "1", "2", "3", "4", "5"]
+    assert finished(out) and not os.path.exists(os.path.join(out, "backup"))
+
+
+@pytest.mark.parametrize("layout", ["keras", "ours"])
+def test_an_unreadable_backup_is_reported_and_training_starts_over(tiny_data, tmp_path, capsys, layout):
+    out = str(tmp_path / "run")
+    backup = os.path.join(out, "backup")
+    os.makedirs(backup)
+    if layout == "keras":  # keras.callbacks.BackupAndRestore's files, as a kill mid-write left them
+        with open(os.path.join(backup, "latest.weights.h5"), "wb") as f:
+            f.write(b"\x89HDF\r\n\x1a\n" + bytes(88))
+        with open(os.path.join(backup, "training_metadata.json"), "w") as f:
+            json.dump({"epoch": 3, "batch": 0}, f)
+    else:  # this version's files, the weights damaged after they were written
+        with open(os.path.join(backup, "epoch00003.weights.h5"), "wb") as f:
+            f.write(b"not weights")
+        with open(os.path.join(backup, "backup.json"), "w") as f:
+            json.dump({"epoch": 3, "weights": "epoch00003.weights.h5", "sha256": "0" * 64}, f)
+    train(make_config(tiny_data, out, max_epochs=2))
+    printed = capsys.readouterr().out
+    assert "warning: the backup in" in printed and "starting over from epoch 1" in printed
+    assert [r["epoch"] for r in read_log(out)] == ["0", "1"] and finished(out)
+
+
+def test_a_whole_backup_of_keras_backup_and_restore_is_resumed(tiny_data, tmp_path, capsys):
+    from keras_samplecnn.training.trainer import build_model, compile_model
+
+    out = str(tmp_path / "run")
+    config = make_config(tiny_data, out, max_epochs=2)
+    model = build_model(config, read_manifest(tiny_data), "float32")
+    compile_model(model, config, False, "multi_label")
+    model.optimizer.build(model.trainable_variables)
+    os.makedirs(os.path.join(out, "backup"))
+    model.save_weights(os.path.join(out, "backup", "latest.weights.h5"))  # as an earlier version left it
+    with open(os.path.join(out, "backup", "training_metadata.json"), "w") as f:
+        json.dump({"epoch": 1, "batch": 0}, f)
+    train(config)
+    assert "Resuming after epoch 1" in capsys.readouterr().out
+    assert [r["epoch"] for r in read_log(out)] == ["1"] and finished(out)
+
+
 def test_standardize_uses_the_training_splits_statistics(tiny_data):
     from keras_samplecnn.training.trainer import build_model
 
@@ -193,3 +246,54 @@ def test_standardize_uses_the_training_splits_statistics(tiny_data):
     del manifest["splits"]["train"]["std"]
     with pytest.raises(config_lib.ConfigError, match="convert the data again"):
         build_model(config, manifest, "float32")
+
+
+def test_input_length_is_bounded_before_building(tiny_data, monkeypatch):
+    from keras_samplecnn.training import trainer
+    from keras_samplecnn.training.trainer import build_model
+
+    manifest = read_manifest(tiny_data)
+    config = make_config(tiny_data, "unused")
+
+    def never(*args, **kwargs):
+        raise AssertionError("the model was built")
+
+    monkeypatch.setattr(trainer, "build", never)
+    longest = config_lib.MAX_INPUT_SECONDS * 8000  # the tiny data's rate
+    for value, message in [
+        (10**8, rf"model.overrides.input_length: 100000000 samples \(12500 s at 8000 Hz\) is longer than "
+                rf"{config_lib.MAX_INPUT_SECONDS} s \({longest} samples\)"),
+        (longest + 1, "is longer than"),
+        ("1e8", "model.overrides.input_length: expected an int >= 1, got '1e8'"),
+        (0, "expected an int >= 1, got 0"),
+    ]:  # fmt: skip
+        config.model.overrides = {**MODEL["overrides"], "input_length": value}
+        with pytest.raises(config_lib.ConfigError, match=message):
+            build_model(config, manifest, "float32")
+
+
+def test_model_rate_must_be_the_datas(tiny_data, tmp_path):
+    from keras_samplecnn.training.trainer import build_model
+
+    manifest = read_manifest(tiny_data)
+    config = make_config(tiny_data, str(tmp_path / "run"))
+    config.model.overrides = {**MODEL["overrides"], "sample_rate": 16000}  # as --profile cpu sets it
+    with pytest.raises(config_lib.ConfigError, match=r"model.overrides.sample_rate: 16000 Hz, but .* is 8000 Hz"):
+        build_model(config, manifest, "float32")
+    with pytest.raises(config_lib.ConfigError, match="--sample-rate 16000"):
+        train(config)
+    assert not os.path.exists(os.path.join(str(tmp_path / "run"), BEST))
+    # The same model evaluated on data at another rate is refused too.
+    model = small_model(tags=manifest["tags"], sample_rate=16000)
+    with pytest.raises(ValueError, match="expects 16000 Hz audio but .* holds 8000 Hz"):
+        evaluate(model, tiny_data, split="test")
+    with pytest.raises(ValueError, match="expects 16000 Hz"):
+        predict_clips(model, tiny_data, "test")
+
+
+def small_model(**kwargs):
+    """An untrained model of MODEL's size (a basic one: SE is not needed to read the data)."""
+    from keras_samplecnn.models import build
+
+    overrides = {key: value for key, value in MODEL["overrides"].items() if key != "se_ratio"}
+    return build("samplecnn", **{**overrides, **kwargs})

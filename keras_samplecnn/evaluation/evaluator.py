@@ -32,7 +32,16 @@ def predict_clips(model, data_dir, split="test", batch_size=64, reader="auto"):
 
     Returns:
         `(labels, scores)`, both `(clips, K)`.
+
+    Raises:
+        ValueError: the model expects audio at another sample rate than the data's.
     """
+    rate, data_rate = getattr(model, "sample_rate", None), read_manifest(data_dir)["sample_rate"]
+    if rate is not None and int(rate) != int(data_rate):
+        raise ValueError(
+            f"the model expects {rate} Hz audio but {data_dir} holds {data_rate} Hz: evaluate it on data "
+            "converted at the model's rate (python -m tfrecords_tools ... --sample-rate)"
+        )
     batches = feed.eval_batches(feed.resolve_reader(reader), data_dir, split, model.input_length, batch_size)
     scores, labels, clips = [], [], []
     for audio, label, clip in batches:

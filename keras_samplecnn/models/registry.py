@@ -233,7 +233,7 @@ def preset_config(name):
     return dict(get_preset(name).arguments)
 
 
-def build(name="samplecnn", num_classes=50, **overrides):
+def build(name="samplecnn", num_classes=None, **overrides):
     """Builds a model of the zoo by name.
 
     Args:
@@ -245,8 +245,8 @@ def build(name="samplecnn", num_classes=50, **overrides):
             "artist_siamese" (`keras_samplecnn.models.artist.build_artist_model`), or the
             DLRS 2018 content-user model "dcue" / "dcue_multi" (`DCUE`; give `num_users`
             or `users`).
-        num_classes: number of outputs (50 for the MTAT top-50 tags; artists for
-            "artist_basic").
+        num_classes: number of outputs (artists for "artist_basic"); None: `len(tags)`
+            when `tags` is given, else 50 (the MTAT top-50 tags).
         **overrides: any `SampleCNN` argument, e.g. `multi_level=True`,
             `input_length=19683`, `m=2, n=13`, `se_ratio=0.125`,
             `dtype="mixed_bfloat16"`.
@@ -260,6 +260,8 @@ def build(name="samplecnn", num_classes=50, **overrides):
     True
     """
     if name in ARTIST_MODELS:
+        if num_classes is None and not overrides.get("tags"):
+            num_classes = 50
         return build_artist_model(name, num_classes=num_classes, **overrides)
     if name in ("dcue", "dcue_multi"):
         return DCUE(variant="multi" if name == "dcue_multi" else overrides.pop("variant", "basic"), **overrides)
@@ -268,7 +270,7 @@ def build(name="samplecnn", num_classes=50, **overrides):
     if unknown:
         raise ValueError(f"unknown argument(s) {unknown} for build(); valid: {sorted(_ARGUMENTS)}")
     config.update(overrides)
-    config["num_classes"] = num_classes
+    config["num_classes"] = num_classes  # None: SampleCNN takes len(tags), or 50 without tags
     config.setdefault("name", ALIASES.get(name, name))
     return SampleCNN(**config)
 

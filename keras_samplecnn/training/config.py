@@ -18,19 +18,43 @@ its values are merged over the base's, section by section, so a recipe states on
 differs. Overlays (profiles such as `recipes/configs/profiles/cpu.yaml`) are merged the same
 way on top, then `--set` overrides.
 
-An unknown key or a value of the wrong type stops loading with a `ConfigError` that names
-the key and what is allowed.
+An unknown key, a value of the wrong type or out of range, or a float that is not finite
+(`.inf`, `.nan`, in `model.overrides` too) stops loading with a `ConfigError` that names the
+key and what is allowed. YAML aliases (`*name`) are refused (`keras_samplecnn.safe_yaml`).
 """
 
 import dataclasses
+import math
 import os
+import reprlib
 import typing
 
 import yaml
 
+from keras_samplecnn import safe_yaml
+from keras_samplecnn.files import atomic_file
+from keras_samplecnn.messages import one_line
+
 
 class ConfigError(ValueError):
     """A config file or override that does not fit the schema."""
+
+
+class _NotFinite(ConfigError):
+    """An infinite or NaN float (raised whatever else a `Union` field would accept)."""
+
+
+# A bad value is shown by a short repr: a config value can be megabytes long.
+_REPR = reprlib.Repr()
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 6
+_REPR.maxstring = _REPR.maxother = 60
+_REPR_LIMIT = 80
+
+
+def _show(value):
+    """A repr of `value` of at most about 80 characters, for error messages."""
+    text = _REPR.repr(value)
+    return text if len(text) <= _REPR_LIMIT else text[: _REPR_LIMIT - 3] + "..."
 
 
 @dataclasses.dataclass
@@ -182,8 +206,13 @@ CHECKS = {
         '"all" or an int >= 1',
     ),
     ("data", "batch_size"): (lambda v: v >= 1, "an int >= 1"),
+    ("data", "eval_batch_size"): (lambda v: v >= 1, "an int >= 1"),
+    ("data", "steps_per_epoch"): (lambda v: v is None or v >= 1, "null or an int >= 1"),
     ("optimization", "learning_rate"): (lambda v: v > 0, "a number > 0"),
     ("optimization", "step_decay"): (lambda v: v >= 0, "a number >= 0"),
+    ("optimization", "momentum"): (lambda v: 0 <= v < 1, "a number in [0, 1)"),
+    ("optimization", "decay_factor"): (lambda v: 0 < v <= 1, "a number in (0, 1]"),
+    ("optimization", "max_minutes"): (lambda v: v is None or v > 0, "null or a number > 0"),
     ("optimization", "patience"): (lambda v: v >= 1, "an int >= 1"),
     ("optimization", "stages"): (lambda v: v >= 1, "an int >= 1"),
     ("optimization", "max_epochs"): (lambda v: v >= 1, "an int >= 1"),
@@ -202,13 +231,16 @@ def _type_name(annotation):
 
 def _check_value(path, value, annotation):
     """Returns `value` if it fits `annotation` (ints accepted for floats), else raises."""
+    _check_finite(path, value)
     if typing.get_origin(annotation) is typing.Union:
         for option in typing.get_args(annotation):
             try:
                 return _check_value(path, value, option)
+            except _NotFinite:
+                raise
             except ConfigError:
                 pass
-        raise ConfigError(f"{path}: expected {_type_name(annotation)}, got {value!r}")
+        raise ConfigError(f"{path}: expected {_type_name(annotation)}, got {_show(value)}")
     if annotation is type(None):
         if value is None:
             return None
@@ -216,25 +248,41 @@ def _check_value(path, value, annotation):
         return float(value)
     elif annotation is float and isinstance(value, str):
         try:  # PyYAML reads 1e-6 (no dot) as a string
-            return float(value)
+            number = float(value)
         except ValueError:
             pass
+        else:
+            _check_finite(path, number)
+            return number
     elif annotation is int and isinstance(value, int) and not isinstance(value, bool):
         return value
     elif annotation not in (int, float) and isinstance(value, annotation):
         return value
-    raise ConfigError(f"{path}: expected {_type_name(annotation)}, got {value!r}")
+    raise ConfigError(f"{path}: expected {_type_name(annotation)}, got {_show(value)}")
+
+
+def _check_finite(path, value):
+    """Raises on an infinite or NaN float anywhere in `value` (nested mappings and lists too):
+    an infinite learning rate trains a whole epoch before the loss turns NaN."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _NotFinite(f"{path}: expected a finite float, got {value!r}")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_finite(f"{path}.{key}", item)
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _check_finite(f"{path}[{index}]", item)
 
 
 def _build(cls, values, path):
     if not isinstance(values, dict):
-        raise ConfigError(f"{path or 'config'}: expected a mapping, got {values!r}")
+        raise ConfigError(f"{path or 'config'}: expected a mapping, got {_show(values)}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = typing.get_type_hints(cls)
     unknown = sorted(set(values) - set(fields))
     if unknown:
         where = f" in '{path}'" if path else ""
-        raise ConfigError(f"unknown key(s) {unknown}{where}; allowed: {sorted(fields)}")
+        raise ConfigError(f"unknown key(s) {_show(unknown)}{where}; allowed: {sorted(fields)}")
     kwargs = {}
     for name, value in values.items():
         key = f"{path}.{name}" if path else name
@@ -244,10 +292,10 @@ def _build(cls, values, path):
         value = _check_value(key, value, hints[name])
         allowed = CHOICES.get((path, name))
         if allowed is not None and value not in allowed:
-            raise ConfigError(f"{key}: {value!r} is not one of {list(allowed)}")
+            raise ConfigError(f"{key}: {_show(value)} is not one of {list(allowed)}")
         check = CHECKS.get((path, name))
         if check is not None and not check[0](value):
-            raise ConfigError(f"{key}: {value!r} is not {check[1]}")
+            raise ConfigError(f"{key}: {_show(value)} is not {check[1]}")
         kwargs[name] = value
     return cls(**kwargs)
 
@@ -257,6 +305,44 @@ def from_dict(values):
     config = _build(TrainConfig, values or {}, "")
     check_backend(config)
     return config
+
+
+# The longest model input a config may ask for, in seconds of audio at the data's rate. The
+# papers' inputs are 0.6 to 3 s; one 3-minute input already takes gigabytes of activations.
+MAX_INPUT_SECONDS = 180
+
+
+def check_model_input(config, sample_rate):
+    """Raises if `model.overrides` does not fit the data, before any model is built.
+
+    A `sample_rate` override must be the data's (a model trained on 22,050 Hz data that records
+    16,000 Hz would have every tagged file resampled to the wrong rate), and an `input_length`
+    override must be an int of at most `MAX_INPUT_SECONDS` seconds at that rate.
+
+    Args:
+        config: a `TrainConfig`.
+        sample_rate: the converted data's rate (its manifest's `sample_rate`).
+    """
+    overrides = config.model.overrides
+    rate = overrides.get("sample_rate", sample_rate)
+    if rate != sample_rate:
+        raise ConfigError(
+            f"model.overrides.sample_rate: {_show(rate)} Hz, but the data in {config.data.dir} is "
+            f"{sample_rate} Hz: convert the data at that rate (python -m tfrecords_tools ... --sample-rate "
+            f"{_show(rate)}) or drop the override (the cpu profiles set 16000)"
+        )
+    length = overrides.get("input_length")
+    if length is None:
+        return
+    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+        raise ConfigError(f"model.overrides.input_length: expected an int >= 1, got {_show(length)}")
+    longest = MAX_INPUT_SECONDS * int(sample_rate)
+    if length > longest:
+        raise ConfigError(
+            f"model.overrides.input_length: {length} samples ({length / sample_rate:g} s at "
+            f"{sample_rate} Hz) is longer than {MAX_INPUT_SECONDS} s ({longest} samples), the most a "
+            "config may ask for"
+        )
 
 
 def check_backend(config):
@@ -286,15 +372,20 @@ def apply_overrides(values, overrides):
     """
     for item in overrides or ():
         if "=" not in item:
-            raise ConfigError(f"--set expects key=value, got {item!r}")
+            raise ConfigError(f"--set expects key=value, got {_show(item)}")
         key, raw = item.split("=", 1)
         parts = key.strip().split(".")
         node = values
         for part in parts[:-1]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
-                raise ConfigError(f"--set {key}: {part!r} is not a section")
-        node[parts[-1]] = yaml.safe_load(raw)
+                raise ConfigError(f"--set {key}: {_show(part)} is not a section")
+        try:
+            node[parts[-1]] = safe_yaml.load(raw)
+        except yaml.YAMLError as error:
+            raise ConfigError(f"--set {key}: not valid YAML: {one_line(error)}") from None
+        except RecursionError:
+            raise ConfigError(f"--set {key}: collections nested too deeply") from None
     return values
 
 
@@ -316,18 +407,22 @@ def read_values(path, _chain=()):
         raise ConfigError(f"{path} extends itself (through {' -> '.join(_chain)})")
     try:
         with open(path, encoding="utf-8") as f:
-            values = yaml.safe_load(f) or {}
+            values = safe_yaml.load(f) or {}
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start})") from None
     except yaml.YAMLError as error:
-        raise ConfigError(f"{path} is not valid YAML: {error}") from None
+        raise ConfigError(f"{path} is not valid YAML: {one_line(error)}") from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise ConfigError(f"{path}: collections nested too deeply to be a config") from None
     if not isinstance(values, dict):
-        raise ConfigError(f"{path}: expected a mapping of sections, got {values!r}")
+        raise ConfigError(f"{path}: expected a mapping of sections, got {_show(values)}")
     base = values.pop("extends", None)
     if base is None:
         return values
     if not isinstance(base, str):
-        raise ConfigError(f"{path}: 'extends' takes a file name, got {base!r}")
+        raise ConfigError(f"{path}: 'extends' takes a file name, got {_show(base)}")
     base = os.path.join(os.path.dirname(path), base)
     return merge(read_values(base, (*_chain, path)), values)
 
@@ -351,6 +446,12 @@ def load(path, overrides=(), overlays=()):
 
 
 def save(config, path):
-    """Writes `config` as YAML (the copy kept with every run)."""
-    with open(path, "w", encoding="utf-8") as f:
+    """Writes `config` as YAML (the copy kept with every run), atomically: a temporary file,
+    flushed to disk, renamed over `path`, so a kill or a failure leaves the previous copy whole.
+
+    Args:
+        config: a `TrainConfig`.
+        path: the YAML file to write.
+    """
+    with atomic_file(os.fspath(path), "w", encoding="utf-8") as f:
         yaml.safe_dump(config.to_dict(), f, sort_keys=False)

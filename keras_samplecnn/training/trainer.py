@@ -14,7 +14,7 @@ from keras_samplecnn.models import build
 from keras_samplecnn.models.artist import ARTIST_MODELS, ArtistHingeLoss, positive_ranked_first
 from keras_samplecnn.training import config as config_lib
 from keras_samplecnn.training import distribution, precision
-from keras_samplecnn.training.callbacks import StagedDecay, TimeBudget
+from keras_samplecnn.training.callbacks import Backup, StagedDecay, TimeBudget
 from keras_samplecnn.training.optimizers import StepDecaySGD
 
 BEST = "best.keras"
@@ -25,7 +25,12 @@ SIAMESE = "artist_siamese"
 
 
 def build_model(config, manifest, policy):
-    """The model named in `config`, sized for the dataset described by `manifest`."""
+    """The model named in `config`, sized for the dataset described by `manifest`.
+
+    Raises `ConfigError` before building when `model.overrides` asks for another sample rate
+    than the data's or an input longer than `config.MAX_INPUT_SECONDS` (`check_model_input`).
+    """
+    config_lib.check_model_input(config, manifest["sample_rate"])
     task = manifest.get("task", "multi_label")
     if config.model.name in ARTIST_MODELS:
         return _build_artist_model(config, manifest, policy, task)
@@ -209,20 +214,20 @@ def _train(config, plan, extra_callbacks):
             distribution.synchronize_batch_norm(model)
         distribution.build_before_fit(model, train_ds)
     opt = config.optimization
+    schedule = StagedDecay(
+        learning_rate=opt.learning_rate,
+        factor=opt.decay_factor,
+        patience=opt.patience,
+        stages=opt.stages,
+        best_path=best_path,
+        state_path=os.path.join(out, SCHEDULE_STATE),
+    )
     callbacks = [
-        # Before BackupAndRestore, so that the backup taken at the end of an epoch holds the
-        # reloaded weights and reset optimizer of a stage change (see StagedDecay).
-        StagedDecay(
-            learning_rate=opt.learning_rate,
-            factor=opt.decay_factor,
-            patience=opt.patience,
-            stages=opt.stages,
-            best_path=best_path,
-            state_path=os.path.join(out, SCHEDULE_STATE),
-        ),
-        keras.callbacks.BackupAndRestore(
-            os.path.join(out, BACKUP), save_freq="epoch", delete_checkpoint=True
-        ),
+        # The schedule before the backup, so that the backup taken at the end of an epoch holds
+        # the reloaded weights and reset optimizer of a stage change (see StagedDecay); the
+        # backup writes atomically and keeps the schedule's state with the weights.
+        schedule,
+        Backup(os.path.join(out, BACKUP), schedule=schedule),
         keras.callbacks.CSVLogger(os.path.join(out, LOG), append=True),
     ]
     tensorboard = feed.tensorflow_installed()  # Keras writes TensorBoard logs with tf.summary
