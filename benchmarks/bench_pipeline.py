@@ -293,7 +293,8 @@ def main():
         if args.service:
             from keras_samplecnn.data.service import local_service
 
-            with local_service(args.service) as service:
+            # Its ports listen on every interface while the benchmark runs (data/service.py).
+            with local_service(args.service, allow_open_port=True) as service:
                 for k in (4, "all"):
                     ds = train_dataset(tfr_dir, segment_length=SEGMENT, batch_size=BATCH, crops_per_clip=k,
                                        service=service.target)  # fmt: skip

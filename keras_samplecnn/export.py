@@ -11,7 +11,14 @@ tag list, the sample rate and the segment length (a sidecar, as Essentia and mod
     samplecnn export runs/se/best.keras --format saved_model --out exported/se_sm
     samplecnn export runs/se/best.keras --format onnx --out exported/se_onnx      (pip install .[export])
     samplecnn export runs/se/best.keras --format litert --out exported/se_litert  (pip install .[export])
-    samplecnn tag song.mp3 --model exported/se_onnx
+    samplecnn tag song.mp3 --model exported/se_onnx --trust-export
+
+Reading an export back runs the graph it holds: a SavedModel or a LiteRT model may contain any
+TensorFlow op (reading and writing files among them), so an export is code, and `ExportedModel`
+loads one only when told it is trusted (`trust=True`, `samplecnn tag --trust-export`): one you
+made or got from someone you trust. A `.keras` file needs no such flag (Keras loads it in safe
+mode: no Lambda layers, no arbitrary code). The sidecar's `file` must be the format's own name
+inside the export folder, never a path elsewhere.
 
 Reference: Lee et al., SMC 2017 (arXiv:1703.01789), clip-level averaging of segment predictions.
 """
@@ -217,12 +224,19 @@ def _convert_litert(saved_model_dir):
                 raise
 
 
+class UntrustedExportError(ValueError):
+    """An export loaded without `trust=True`: its graph would run as code (see the module docstring)."""
+
+
 class ExportedModel:
     """An exported tagger read back: clip-level scores of a waveform, whatever the format.
 
     Args:
         path: the export folder (with `model.json`), or the `model.onnx` / `model.tflite` file or
             `saved_model` folder inside it.
+        trust: True to run the export's graph. It may do whatever its ops do (a crafted SavedModel
+            can write files), so pass True only for exports you made or trust; otherwise the
+            constructor raises `UntrustedExportError` before loading anything.
 
     Attributes:
         format: the export format (`saved_model`, `onnx` or `litert`).
@@ -232,27 +246,29 @@ class ExportedModel:
         meta: the whole `model.json` sidecar (a dict).
 
     Example:
-    >>> exported = ExportedModel("exported/se_onnx")              # doctest: +SKIP
+    >>> exported = ExportedModel("exported/se_onnx", trust=True)  # doctest: +SKIP
     >>> exported.clip_scores(np.zeros(16000, np.float32)).shape   # doctest: +SKIP
     (50,)
     """
 
-    def __init__(self, path):
+    def __init__(self, path, trust=False):
         path = str(path)
         has_sidecar = os.path.isfile(os.path.join(path, SIDECAR))
         folder = path if has_sidecar else os.path.dirname(os.path.abspath(path))
         sidecar_path = os.path.join(folder, SIDECAR)
         if not os.path.isfile(sidecar_path):
             raise ValueError(f"{path}: no {SIDECAR} sidecar beside it, so not a samplecnn export")
-        with open(sidecar_path) as f:
-            self.meta = json.load(f)
+        self.meta = _read_sidecar(sidecar_path)
         self.format = self.meta["format"]
-        if self.format not in FORMATS:
-            raise ValueError(f"{sidecar_path}: unknown format {self.format!r}; reads {', '.join(FORMATS)}")
         self.tags = list(self.meta["tags"])
         self.sample_rate = int(self.meta["sample_rate"])
         self.segment_length = int(self.meta["segment_length"])
         self.path = os.path.join(folder, self.meta["file"])
+        if not trust:
+            raise UntrustedExportError(
+                f"{folder} is a samplecnn export: loading it runs its {self.format} graph as code. Load "
+                "only exports you made or trust: pass --trust-export (ExportedModel(..., trust=True))"
+            )
         self._run = getattr(self, f"_load_{self.format}")()
 
     def _load_saved_model(self):
@@ -290,6 +306,34 @@ class ExportedModel:
     def segment_scores(self, segments):
         """Scores of each segment `(segments, num_tags)`: the clip signature on one segment at a time."""
         return np.stack([self.clip_scores(segment) for segment in segments])
+
+
+def _read_sidecar(path):
+    """`model.json` as a dict, checked: a known format, its file named as `FILES` names it, the
+    tags a list of strings, the rate and segment length positive integers."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            meta = json.load(f)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ValueError(f"{path}: not a JSON sidecar ({error})") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path}: not a samplecnn sidecar (expected a JSON object)")
+    fmt = meta.get("format")
+    if fmt not in FORMATS:
+        raise ValueError(f"{path}: unknown format {fmt!r}; reads {', '.join(FORMATS)}")
+    # Only the format's own name: no separators, no "..", nothing outside the export folder.
+    if meta.get("file") != FILES[fmt]:
+        raise ValueError(
+            f"{path}: 'file' must be {FILES[fmt]!r} (inside the export folder), got {meta.get('file')!r}"
+        )
+    tags = meta.get("tags")
+    if not isinstance(tags, list) or not tags or not all(isinstance(tag, str) for tag in tags):
+        raise ValueError(f"{path}: 'tags' must be a non-empty list of strings")
+    for key in ("sample_rate", "segment_length"):
+        value = meta.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"{path}: {key!r} must be a positive integer, got {value!r}")
+    return meta
 
 
 def is_export(path):

@@ -1,5 +1,7 @@
 """Tagging, taggrams and embeddings for audio files with a trained model."""
 
+import os
+
 import keras
 import numpy as np
 
@@ -42,6 +44,9 @@ class Tagger:
             `.keras` file saved from one, or a folder written by `samplecnn export` (SavedModel, ONNX
             or LiteRT with its `model.json` sidecar; `tag` and `taggram` only, no `embed`).
         batch_size: segments per forward pass.
+        trust_export: True to load a `samplecnn export` folder. An export's graph runs as code (a
+            crafted SavedModel can write files), so it is loaded only when you trust its source;
+            `.keras` files need no flag (Keras' safe mode loads no code).
 
     Example:
     >>> tagger = Tagger("runs/mtat_se/best.keras")          # doctest: +SKIP
@@ -51,20 +56,23 @@ class Tagger:
     Reference: Lee et al., SMC 2017 (arXiv:1703.01789), clip-level averaging of segments.
     """
 
-    def __init__(self, model, batch_size=16):
+    def __init__(self, model, batch_size=16, trust_export=False):
         self.exported = None
         if not isinstance(model, keras.Model):
             from keras_samplecnn.export import ExportedModel, is_export
 
             if is_export(model):
-                self._init_exported(ExportedModel(model), batch_size)
+                self._init_exported(ExportedModel(model, trust=trust_export), batch_size)
                 return
+            readable = "a .keras file, or a folder written by samplecnn export (with its model.json)"
+            if not os.path.exists(model):
+                raise ValueError(f"{model}: no such file or folder; expected {readable}")
             try:
                 model = keras.saving.load_model(model)
             except (OSError, ValueError) as error:
+                reason = str(error).split(". ")[0].rstrip(". ")  # Keras' first sentence says enough
                 raise ValueError(
-                    f"cannot load a keras_samplecnn model from {model}: {error}. Readable: a .keras file, or "
-                    "a folder written by samplecnn export (saved_model, onnx or litert, with its model.json)"
+                    f"cannot load a keras_samplecnn model from {model} ({reason}); expected {readable}"
                 ) from None
         if not isinstance(model, (SampleCNN, ArtistCNN, SiameseArtistModel, DCUE)):
             raise ValueError(

@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 
 from keras_samplecnn.data import pipeline
+from keras_samplecnn.data import service as service_module
 from keras_samplecnn.data.service import local_service
 from tests.test_pipeline import LENGTHS, SEGMENT, write_dataset
 
 
 @pytest.fixture(scope="module")
 def service():
-    with local_service(num_workers=2) as running:
+    with local_service(num_workers=2, allow_open_port=True) as running:
         yield running
 
 
@@ -119,6 +120,7 @@ def test_command_line_servers_in_other_processes(records):
         ["worker", "--port", str(p), "--dispatcher", f"localhost:{port}", "--address", w]
         for p, w in zip(worker_ports, workers)
     ]
+    roles = [role + ["--allow-open-port"] for role in roles]
     servers = [subprocess.Popen(command + role, stdout=subprocess.PIPE, text=True) for role in roles]
     try:
         for server in servers:  # each prints one line once it serves
@@ -132,3 +134,51 @@ def test_command_line_servers_in_other_processes(records):
         for server in servers:
             server.terminate()
             server.wait(timeout=30)
+
+
+WILDCARD = {"00000000", "0" * 32}  # 0.0.0.0 and [::] as /proc/net/tcp{,6} write them
+
+
+def _listeners():
+    """`{(address in hex, port)}` of the listening TCP sockets (IPv4 and IPv6), from /proc/net."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if os.path.exists(table):
+            with open(table) as f:
+                for line in f.read().splitlines()[1:]:
+                    fields = line.split()
+                    address, port = fields[1].rsplit(":", 1)
+                    if fields[3] == "0A":  # TCP_LISTEN
+                        found.add((address, int(port, 16)))
+    return found
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/net/tcp"), reason="reads the listening sockets from /proc/net")
+def test_no_port_opens_without_consent(capsys):
+    from keras_samplecnn.cli import main
+
+    port = service_module._free_port()
+    with pytest.raises(service_module.OpenPortError, match="every network interface"):
+        service_module.start_dispatcher(port, ["localhost:1"])
+    with pytest.raises(service_module.OpenPortError, match="no authentication"):
+        service_module.start_worker(f"localhost:{port}", port)
+    with pytest.raises(service_module.OpenPortError):
+        with local_service(1):
+            pass
+    capsys.readouterr()
+    assert main(["data-service", "dispatcher", "--port", str(port), "--worker", "localhost:1"]) == 2
+    assert main(["data-service", "worker", "--port", str(port), "--dispatcher", "localhost:1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all("--allow-open-port" in line for line in err)
+    assert port not in {listening for _, listening in _listeners()}
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/net/tcp"), reason="reads the listening sockets from /proc/net")
+def test_the_consented_server_really_listens_on_every_interface():
+    # What the refusal warns about: TensorFlow's server binds the wildcard address, not loopback.
+    port = service_module._free_port()
+    server = service_module.start_dispatcher(port, ["localhost:1"], allow_open_port=True)
+    try:
+        assert any((address, port) in _listeners() for address in WILDCARD)
+    finally:
+        server._stop()

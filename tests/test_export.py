@@ -75,7 +75,7 @@ def _export(model, exports, tmp_path_factory, format):
 @pytest.mark.parametrize("format", FORMATS)
 def test_clip_scores_match_keras(model, exports, tmp_path_factory, format):
     out = _export(model, exports, tmp_path_factory, format)
-    exported = ExportedModel(out)
+    exported = ExportedModel(out, trust=True)
     rng = np.random.default_rng(0)
     for length in LENGTHS:
         waveform = rng.uniform(-1, 1, length).astype(np.float32)
@@ -102,15 +102,15 @@ def test_sidecar_and_tag_command(model, exports, tmp_path_factory, tmp_path, for
     song = str(tmp_path / "song.wav")
     sf.write(song, np.random.default_rng(3).uniform(-0.5, 0.5, 3000), RATE)
     capsys.readouterr()
-    assert main(["tag", song, "--model", out, "--json", "--top-k", "0"]) == 0
+    assert main(["tag", song, "--model", out, "--json", "--top-k", "0", "--trust-export"]) == 0
     got = json.loads(capsys.readouterr().out)[song]
     expected = dict(Tagger(model[1]).tag(song, top_k=0))
     assert set(got) == set(TAGS)
     assert max(abs(got[t] - expected[t]) for t in TAGS) <= TOLERANCE
-    taggram = Tagger(out).taggram(song)
+    taggram = Tagger(out, trust_export=True).taggram(song)
     np.testing.assert_allclose(taggram, Tagger(model[1]).taggram(song), atol=TOLERANCE)
     with pytest.raises(ValueError, match="tag scores only"):
-        Tagger(out).embed(song)
+        Tagger(out, trust_export=True).embed(song)
 
 
 def test_export_command_and_unreadable_models(model, tmp_path, capsys):
@@ -121,7 +121,7 @@ def test_export_command_and_unreadable_models(model, tmp_path, capsys):
     stray.write_bytes(b"not a model")
     capsys.readouterr()
     assert main(["tag", str(stray), "--model", str(stray)]) == 2
-    assert "samplecnn export (saved_model, onnx or litert" in capsys.readouterr().err
+    assert "written by samplecnn export" in capsys.readouterr().err
     with pytest.raises(ValueError, match="unknown export format"):
         export_model(model[0], str(tmp_path / "x"), format="tfjs")
 
@@ -134,3 +134,49 @@ def test_onnx_of_the_mel_front_end_says_why(tmp_path):
     with pytest.raises(ValueError, match="saved_model or litert"):
         export_model(model, str(tmp_path), format="onnx")
     assert not os.path.exists(tmp_path / "model.onnx")
+
+
+def _hostile_export(folder, marker, file="saved_model"):
+    """A SavedModel export whose `serve` function writes `marker`, with a well-formed model.json."""
+    import tensorflow as tf
+
+    module = tf.Module()
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="waveform")])
+    def serve(waveform):
+        tf.io.write_file(marker, "written by the export's graph")
+        return {"scores": tf.reduce_mean(waveform, keepdims=True)}
+
+    module.serve = serve
+    tf.saved_model.save(module, os.path.join(folder, "saved_model"), signatures={"serve": serve})
+    meta = {"format": "saved_model", "file": file, "tags": ["a"], "sample_rate": RATE, "segment_length": 729}
+    with open(os.path.join(folder, SIDECAR), "w") as f:
+        json.dump(meta, f)
+
+
+def test_an_export_runs_only_when_trusted(tmp_path, capsys):
+    folder, marker = str(tmp_path / "export"), str(tmp_path / "pwned.txt")
+    _hostile_export(folder, marker)
+    song = str(tmp_path / "song.wav")
+    sf.write(song, np.zeros(1000), RATE)
+    capsys.readouterr()
+    assert main(["tag", song, "--model", folder]) == 2
+    err = capsys.readouterr().err
+    assert "--trust-export" in err and len(err.strip().splitlines()) == 1
+    assert not os.path.exists(marker)
+    with pytest.raises(ValueError, match="trust"):
+        ExportedModel(folder)
+    assert not os.path.exists(marker)
+    # The crafted graph really does write when trusted: the refusal above is what kept it out.
+    ExportedModel(folder, trust=True).clip_scores(np.zeros(10, np.float32))
+    assert os.path.exists(marker)
+
+
+@pytest.mark.parametrize("file", ["../outside/saved_model", "/tmp/saved_model", "saved_model/../../x",
+                                  "model.onnx"])
+def test_sidecar_file_must_be_the_formats_own(tmp_path, file):
+    folder = str(tmp_path / "export")
+    _hostile_export(folder, str(tmp_path / "marker.txt"), file=file)
+    with pytest.raises(ValueError, match="'file' must be 'saved_model'"):
+        ExportedModel(folder, trust=True)
+    assert not os.path.exists(tmp_path / "marker.txt")

@@ -84,3 +84,17 @@ def test_not_our_model(tmp_path):
     (tmp_path / "junk.keras").write_text("junk")
     with pytest.raises(ValueError, match="cannot load"):
         Tagger(str(tmp_path / "junk.keras"))
+
+
+def test_load_errors_are_one_clean_sentence(tmp_path):
+    missing = str(tmp_path / "missing.keras")
+    with pytest.raises(ValueError) as caught:
+        Tagger(missing)
+    message = str(caught.value)
+    assert message.startswith(f"{missing}: no such file or folder") and ".." not in message
+    folder = tmp_path / "not_a_model"
+    folder.mkdir()
+    with pytest.raises(ValueError) as caught:
+        Tagger(str(folder))
+    message = str(caught.value)
+    assert "cannot load" in message and ".." not in message and "\n" not in message

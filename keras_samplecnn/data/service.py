@@ -6,9 +6,9 @@ dataset's preprocessing on other machines: one dispatcher, any number of workers
 trainer reads the finished batches over gRPC. `train_dataset(..., service=ADDRESS)` uses it:
 
     # on the dispatcher's host: the fixed worker list makes static sharding possible
-    samplecnn data-service dispatcher --port 5050 --worker w1:5051 --worker w2:5051
+    samplecnn data-service dispatcher --port 5050 --worker w1:5051 --worker w2:5051 --allow-open-port
     # on each worker host (they must see the TFRecords at the same path as the trainer)
-    samplecnn data-service worker --dispatcher d:5050 --port 5051 --address w1:5051
+    samplecnn data-service worker --dispatcher d:5050 --port 5051 --address w1:5051 --allow-open-port
     # the trainer's config: data: {service: "grpc://d:5050"}
 
 Same batches as the local pipeline. The service shards the dataset where the pipeline puts a
@@ -25,6 +25,14 @@ is cheap beside the parsing and decoding it skips, but grows with the number of 
 
 `local_service(num_workers)` starts a dispatcher and workers inside this process: for tests,
 and to measure the service's overhead on one machine.
+
+Exposure. TensorFlow's tf.data service servers listen on every network interface (its gRPC
+server binds `0.0.0.0:PORT`, and neither `DispatcherConfig` nor `WorkerConfig` takes an address
+to bind), speak plaintext gRPC and authenticate nobody: anyone who reaches a dispatcher's or a
+worker's port can submit tf.data graphs that run as this user, reading and writing its files.
+So nothing here opens such a port unless told to (`allow_open_port=True`, `samplecnn data-service
+... --allow-open-port`): run the service only on machines whose firewall keeps its ports to the
+trainer and worker hosts.
 """
 
 import contextlib
@@ -34,6 +42,23 @@ import socket
 import tensorflow as tf
 
 PROTOCOL = "grpc"
+EXPOSURE = (
+    "listens on every network interface (TensorFlow binds 0.0.0.0 and takes no address) with "
+    "plaintext gRPC and no authentication: anyone who reaches the port can run tf.data graphs as "
+    "this user, reading and writing its files; keep the port behind a firewall"
+)
+
+
+class OpenPortError(PermissionError):
+    """A tf.data service server asked for without `allow_open_port=True` (see the module docstring)."""
+
+
+def _check_consent(allow_open_port, what, port):
+    if not allow_open_port:
+        raise OpenPortError(
+            f"refused to start the tf.data service {what} on port {port}: it {EXPOSURE}. Pass "
+            "--allow-open-port (allow_open_port=True) where only trusted hosts reach the port"
+        )
 
 
 @dataclasses.dataclass
@@ -51,7 +76,7 @@ class LocalService:
     workers: list
 
 
-def start_dispatcher(port, worker_addresses, work_dir=None):
+def start_dispatcher(port, worker_addresses, work_dir=None, allow_open_port=False):
     """Starts a tf.data service dispatcher that knows its workers (needed for static sharding).
 
     Args:
@@ -60,12 +85,15 @@ def start_dispatcher(port, worker_addresses, work_dir=None):
             itself (`start_worker(address=...)`); the shards are dealt in this order.
         work_dir: optional folder (or bucket URL) where the dispatcher journals its state, so
             that a restarted dispatcher resumes its jobs; None keeps it in memory.
+        allow_open_port: must be True: the server listens on every interface, unauthenticated
+            (module docstring); otherwise `OpenPortError` is raised and no port is opened.
 
     Returns:
         The running `DispatchServer`; `.join()` blocks until it stops.
     """
     if not worker_addresses:
         raise ValueError("a dispatcher needs the addresses of its workers (static sharding)")
+    _check_consent(allow_open_port, "dispatcher", port)
     config = tf.data.experimental.service.DispatcherConfig(
         port=int(port),
         protocol=PROTOCOL,
@@ -76,7 +104,7 @@ def start_dispatcher(port, worker_addresses, work_dir=None):
     return tf.data.experimental.service.DispatchServer(config)
 
 
-def start_worker(dispatcher, port, address=None):
+def start_worker(dispatcher, port, address=None, allow_open_port=False):
     """Starts a tf.data service worker.
 
     Args:
@@ -84,10 +112,13 @@ def start_worker(dispatcher, port, address=None):
         port: the port to serve on.
         address: the `host:port` the dispatcher knows this worker by (one of its
             `worker_addresses`); default `localhost:<port>`.
+        allow_open_port: must be True: the server listens on every interface, unauthenticated
+            (module docstring); otherwise `OpenPortError` is raised and no port is opened.
 
     Returns:
         The running `WorkerServer`; `.join()` blocks until it stops.
     """
+    _check_consent(allow_open_port, "worker", port)
     config = tf.data.experimental.service.WorkerConfig(
         dispatcher_address=_without_protocol(dispatcher),
         worker_address=address or f"localhost:{int(port)}",
@@ -98,21 +129,25 @@ def start_worker(dispatcher, port, address=None):
 
 
 @contextlib.contextmanager
-def local_service(num_workers=2):
+def local_service(num_workers=2, allow_open_port=False):
     """A dispatcher and `num_workers` workers on free local ports, stopped on exit.
 
     Args:
         num_workers: how many workers.
+        allow_open_port: must be True: even here the servers listen on every interface,
+            unauthenticated (module docstring), while they run.
 
     Yields:
         A `LocalService`; pass its `target` to `train_dataset(service=...)`.
     """
     if num_workers < 1:
         raise ValueError(f"num_workers must be >= 1, got {num_workers}")
+    _check_consent(allow_open_port, "dispatcher and workers", "free ports")
     ports = [_free_port() for _ in range(num_workers)]
     addresses = [f"localhost:{port}" for port in ports]
-    dispatcher = start_dispatcher(_free_port(), addresses)
-    workers = [start_worker(dispatcher.target, port, address) for port, address in zip(ports, addresses)]
+    dispatcher = start_dispatcher(_free_port(), addresses, allow_open_port=True)
+    workers = [start_worker(dispatcher.target, port, address, allow_open_port=True)
+               for port, address in zip(ports, addresses)]  # fmt: skip
     try:
         yield LocalService(dispatcher.target, dispatcher, workers)
     finally:
