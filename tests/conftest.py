@@ -12,3 +12,16 @@ def _reset_dtype_policy():
     keras.config.set_dtype_policy("float32")
     yield
     keras.config.set_dtype_policy("float32")
+
+
+def pytest_runtest_logreport(report):
+    """Appends the id of each skipped test to `$SAMPLECNN_RECORD_SKIPPED`, when it is set.
+
+    `.ci/run` runs the README's test command in the README's environment first, recording what
+    it skipped (a missing optional backend or extra), then reruns exactly those tests where
+    every extra is installed and a skip is a failure (`SAMPLECNN_REQUIRE_BACKENDS`).
+    """
+    path = os.environ.get("SAMPLECNN_RECORD_SKIPPED")
+    if path and report.skipped and not hasattr(report, "wasxfail"):
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(report.nodeid + "\n")

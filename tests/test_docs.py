@@ -135,6 +135,9 @@ def test_missing_docstring_check_reports_public_names_without_one(tmp_path, monk
 
 
 def test_missing_docstring_check_passes_on_the_documented_modules():
+    # Module attributes' docstrings are the string after the assignment, which only griffe reads.
+    if importlib.util.find_spec("griffe") is None:
+        unavailable("griffe is not installed (pip install -e '.[docs]')")
     hooks = _load("docs_hooks_for_test", "hooks.py")
     assert hooks.documented_targets(), "no ::: directives found in docs/api"
     assert hooks.check_documented() == []

@@ -1,5 +1,6 @@
 """Which reader feeds `fit` and the evaluation (`data.feed`), and the backend choice without TensorFlow."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -13,6 +14,7 @@ from keras_samplecnn import backend_choice
 from keras_samplecnn.data import feed
 from keras_samplecnn.training import config as config_lib
 from keras_samplecnn.training.trainer import train
+from tests.helpers import unavailable
 from tests.test_pipeline import LENGTHS, SEGMENT, write_dataset
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -160,6 +162,8 @@ def test_configured_backend(tmp_path, monkeypatch):
     ],
 )
 def test_backend_picked_at_import(tmp_path, keras_json, env, hide, expected):
+    if importlib.util.find_spec(expected) is None:
+        unavailable(f"{expected} is not installed (pip install -e '.[backends]')")
     if keras_json:
         (tmp_path / "keras.json").write_text(keras_json)
     environment = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
