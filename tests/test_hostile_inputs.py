@@ -1,4 +1,4 @@
-"""Hostile or damaged converter inputs (issue 24): crafted pickles, label files that point
+"""Hostile or damaged converter inputs: crafted pickles, label files that point
 outside the data root, output failures, same-size source changes, duplicate and non-UTF-8 rows."""
 
 import csv
