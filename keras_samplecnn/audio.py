@@ -47,13 +47,12 @@ MAX_CHANNELS = 64
 # One hour: far more than a song or a dataset clip (MTAT and MSD clips are 30 s); it bounds
 # what resampling may produce (at most MAX_DURATION * sample_rate samples).
 MAX_DURATION = 3600.0
-# Samples held while decoding (frames x channels, or frames when mixed down to mono):
-# 2^28 float32 samples are 1 GiB (twice that while the blocks are joined), e.g. 50 minutes
-# of 44.1 kHz stereo kept as stereo.
+# Samples held while decoding (frames x channels; frames alone for a stream mixed down to
+# mono block by block): 2^28 float32 samples are 1 GiB, e.g. 50 minutes of 44.1 kHz stereo.
 MAX_DECODED_SAMPLES = 2**28
 # libsndfile's "length unknown" (SF_COUNT_MAX), e.g. a FLAC stream whose header says 0.
 _UNKNOWN_FRAMES = 2**63 - 1
-# Frames read at a time, so that memory follows what the file holds, not what it declares.
+# Frames read at a time from a stream of unknown length, so that memory follows what it holds.
 _BLOCK_FRAMES = 1 << 16
 
 
@@ -116,9 +115,9 @@ def load_audio(path, sample_rate=DEFAULT_SAMPLE_RATE, mono=True):
 def _decode(path, mono=False):
     """Decodes a file after checking what its header declares.
 
-    Reads in blocks of `_BLOCK_FRAMES`, mixing each block down when `mono`, so that memory
-    follows what the file holds rather than what its header claims (soundfile would otherwise
-    allocate the declared length at once).
+    A file of known length is read at once, after its declared length passed the checks; a
+    stream of unknown length in blocks of `_BLOCK_FRAMES`, mixed down block by block when
+    `mono`, with the limits checked as it grows, so that memory follows what it holds.
 
     Args:
         path: the file (str).
@@ -151,19 +150,25 @@ def _decode(path, mono=False):
         native_rate = handle.samplerate
         channels = handle.channels
         log = handle.extra_info
-        kept_channels = 1 if mono else channels
-        _check_header(path, native_rate, channels, declared, kept_channels, handle.seekable())
+        seekable = handle.seekable()
+        # A file of known length is read at once, as `declared x channels` samples (bounded by
+        # the header check): soundfile asks a seekable file for its position before every
+        # read, and libmpg123 answers that by decoding again from a frame without its bit
+        # reservoir ("part2_3_length too large"), which changes samples at block boundaries.
+        # A stream (unknown length) is read block by block, mixed down as it comes.
+        kept_channels = 1 if mono and not seekable else channels
+        _check_header(path, native_rate, channels, declared, kept_channels, seekable)
         blocks, decoded = [], 0
         try:
             while True:
-                block = handle.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
+                block = handle.read(-1 if seekable else _BLOCK_FRAMES, dtype="float32", always_2d=True)
                 decoded += block.shape[0]
                 # soundfile stops at the declared length; this guards the limits regardless.
                 if decoded * kept_channels > MAX_DECODED_SAMPLES or decoded > MAX_DURATION * native_rate:
                     limit = _limit(native_rate, kept_channels)
                     raise AudioDecodeError(path, f"decodes to more than {limit}")
                 blocks.append(block.mean(axis=1, dtype=np.float32) if mono else block)
-                if block.shape[0] < _BLOCK_FRAMES:
+                if seekable or block.shape[0] < _BLOCK_FRAMES:
                     break
         except (sf.SoundFileError, RuntimeError, OSError) as error:
             detail = getattr(error, "error_string", None) or str(error)
