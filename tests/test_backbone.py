@@ -97,7 +97,8 @@ def test_backbone_config_round_trip():
     np.testing.assert_allclose(numpy(clone(x)["block4"]), numpy(backbone(x)["block4"]), rtol=1e-5, atol=1e-6)
     assert set(config) - {"name", "trainable", "dtype"} == set(kwargs) | {"stem_size", "block_dropout",
                                                                          "frontend", "fft_length", "num_mel_bins",
-                                                                         "pool_sizes"}  # fmt: skip
+                                                                         "pool_sizes", "mel_scale", "mel_norm",
+                                                                         "mel_power"}  # fmt: skip
 
 
 def test_backbone_save_and_load(tmp_path):
@@ -162,10 +163,12 @@ CONFIG_BEFORE_SPLIT = {
 }  # fmt: skip
 
 
-def test_samplecnn_config_format_only_grew_by_pool_sizes():
-    # pool_sizes (issue 10, the SPL 2017 extractors) is the one key added since; files without it
-    # load with its default (see the next test).
-    assert set(keras_samplecnn.build("frame").get_config()) == CONFIG_BEFORE_SPLIT | {"pool_sizes"}
+def test_samplecnn_config_format_only_grew_by_pool_sizes_and_the_mel_options():
+    # pool_sizes (issue 10, the SPL 2017 extractors) and the mel front end's options (issue 25)
+    # are the keys added since; files without them load with pool_sizes' default and the old
+    # front end (see the next test, and tests/test_mel.py for the mel options).
+    assert set(keras_samplecnn.build("frame").get_config()) == CONFIG_BEFORE_SPLIT | {
+        "pool_sizes", "mel_scale", "mel_norm", "mel_power"}  # fmt: skip
 
 
 def test_file_saved_before_the_split_loads_with_identical_predictions():

@@ -209,3 +209,33 @@ def test_song_table_streams_the_records_in_song_order_and_is_cached(demo_run, tm
     np.testing.assert_array_equal(other, np.asarray(table)[::-1])  # another order: computed again
     with pytest.raises(ValueError, match="no audio record"):
         song_mel_table(data, ["SONOTHERE"], frontend, progress=False)
+
+
+def test_song_table_cache_key_keeps_the_key_of_tables_cached_before_the_front_end_options(tmp_path):
+    # A table cached before issue 25 was keyed by these eight settings only (the HEAD formula,
+    # written out); the old front end (HTK, unit peaks, power 2) must still find it, any other
+    # front end must not.
+    import hashlib
+
+    from keras_samplecnn.data import schema
+    from keras_samplecnn.data.song_mels import _cache_key
+    from keras_samplecnn.layers import LogMelSpectrogram
+
+    (tmp_path / schema.MANIFEST).write_text('{"shards": []}')
+    songs, splits = ["S1", "S2"], ("train", "test")
+
+    def key_before(frontend):
+        digest = hashlib.sha256("\n".join(songs).encode())
+        config = frontend.get_config()
+        settings = {k: config[k] for k in ("sample_rate", "fft_length", "hop_length", "num_mel_bins", "min_freq",
+                                           "max_freq", "compression", "power")}  # fmt: skip
+        digest.update(json.dumps([settings, list(splits), None], sort_keys=True).encode())
+        digest.update((tmp_path / schema.MANIFEST).read_bytes())
+        return digest.hexdigest()
+
+    old = LogMelSpectrogram(num_mel_bins=32, mel_scale="htk", norm=None, power=2.0)
+    assert _cache_key(str(tmp_path), songs, old, splits, None) == key_before(old)
+    keys = {_cache_key(str(tmp_path), songs, LogMelSpectrogram(num_mel_bins=32, **options), splits, None)
+            for options in ({}, {"power": 2.0}, {"mel_scale": "htk"}, {"norm": None}, {"mel_scale": "htk", "norm": None},
+                            {"mel_scale": "htk", "norm": None, "power": 2.0})}  # fmt: skip
+    assert len(keys) == 6 and key_before(old) in keys

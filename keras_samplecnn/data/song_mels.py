@@ -176,9 +176,17 @@ def song_mel_table(data_dir, song_ids, frontend, cache_dir=None, splits=("train"
 
 
 def _cache_key(data_dir, song_ids, frontend, splits, max_frames):
+    from keras_samplecnn.layers.mel import LEGACY_FRONTEND  # imports Keras: only once a front end exists
+
     digest = hashlib.sha256("\n".join(song_ids).encode())
-    settings = {k: frontend.get_config().get(k) for k in ("sample_rate", "fft_length", "hop_length", "num_mel_bins",
-                                                          "min_freq", "max_freq", "compression", "power")}  # fmt: skip
+    config = frontend.get_config()
+    settings = {k: config.get(k) for k in ("sample_rate", "fft_length", "hop_length", "num_mel_bins",
+                                           "min_freq", "max_freq", "compression", "power")}  # fmt: skip
+    # Options added later (issue 25) enter the key only where they differ from the front end that
+    # tables cached before them were computed with, so those tables keep their key and stay valid.
+    for key, old in LEGACY_FRONTEND.items():
+        if key not in settings and config.get(key) != old:
+            settings[key] = config.get(key)
     digest.update(json.dumps([settings, list(splits), max_frames], sort_keys=True).encode())
     with open(os.path.join(data_dir, schema.MANIFEST), "rb") as handle:  # its shard checksums
         digest.update(handle.read())

@@ -12,6 +12,7 @@ import keras
 from keras import ops
 
 from keras_samplecnn.layers import LogMelSpectrogram, SampleConv
+from keras_samplecnn.layers.mel import LEGACY_MODEL_FRONTEND
 from keras_samplecnn.layers.sample_conv import PACKAGE
 
 ISMIR2018 = "Park, Lee, Park, Ha, Nam, ISMIR 2018, arXiv:1710.06648"
@@ -22,15 +23,18 @@ MEL_MEAN, MEL_STD = 0.22620339, 0.25794547
 
 
 def encoder_graph(
-    waveform, *, sample_rate, fft_length, hop_length, num_mel_bins, mel_mean, mel_std, l2, dtype
-):
+    waveform, *, sample_rate, fft_length, hop_length, num_mel_bins, mel_mean, mel_std, l2, dtype,
+    mel_scale="slaney", mel_norm="slaney", mel_power=1.0,
+):  # fmt: skip
     """Log-mel → standardisation → the five conv layers → global average: the 256-d feature.
 
-    Layer names: `mel`, `mel_standardize`, `conv1` … `conv5`, `embedding`.
+    Layer names: `mel`, `mel_standardize`, `conv1` … `conv5`, `embedding`. The front-end
+    defaults are the authors' (`mp3s_to_mel.py`: magnitude STFT, Slaney mel scale,
+    area-normalised triangles; see `LogMelSpectrogram`).
     """
     x = LogMelSpectrogram(
         sample_rate=sample_rate, fft_length=fft_length, hop_length=hop_length, num_mel_bins=num_mel_bins,
-        dtype=dtype, name="mel",
+        mel_scale=mel_scale, norm=mel_norm, power=mel_power, dtype=dtype, name="mel",
     )(waveform)  # fmt: skip
     x = keras.layers.Rescaling(
         1.0 / mel_std, offset=-mel_mean / mel_std, dtype=dtype, name="mel_standardize"
@@ -58,6 +62,10 @@ ENCODER_KEYS = (
     "mel_mean",
     "mel_std",
     "l2",
+    # The front end's filterbank and spectrum (issue 25); configs saved before lack them.
+    "mel_scale",
+    "mel_norm",
+    "mel_power",
 )
 
 
@@ -106,6 +114,9 @@ class ArtistCNN(_EncoderArguments, keras.Model):
         num_artists: output classes (defaults to `len(artists)`).
         num_frames: mel frames per excerpt (129).
         sample_rate, fft_length, hop_length, num_mel_bins: the log-mel front end.
+        mel_scale, mel_norm, mel_power: the front end's `mel_scale`, `norm` and `power`
+            (`LogMelSpectrogram`); the defaults ("slaney", "slaney", 1: Slaney-scale,
+            area-normalised filters on the magnitude STFT) are the authors' `mp3s_to_mel.py`.
         mel_mean, mel_std: standardisation of the log-mel values (the authors' training-set
             statistics by default; a converter's manifest can supply others).
         l2: L2 penalty of the conv kernels (1e-5).
@@ -137,6 +148,9 @@ class ArtistCNN(_EncoderArguments, keras.Model):
         mel_std=MEL_STD,
         l2=1e-5,
         artists=None,
+        mel_scale="slaney",
+        mel_norm="slaney",
+        mel_power=1.0,
         **kwargs,
     ):
         if num_artists is None:
@@ -148,7 +162,8 @@ class ArtistCNN(_EncoderArguments, keras.Model):
             if len(artists) != num_artists:
                 raise ValueError(f"got {len(artists)} artist names for num_artists={num_artists}")
         encoder = dict(num_frames=num_frames, sample_rate=sample_rate, fft_length=fft_length,
-                       hop_length=hop_length, num_mel_bins=num_mel_bins, mel_mean=mel_mean, mel_std=mel_std, l2=l2)  # fmt: skip
+                       hop_length=hop_length, num_mel_bins=num_mel_bins, mel_mean=mel_mean, mel_std=mel_std, l2=l2,
+                       mel_scale=mel_scale, mel_norm=mel_norm, mel_power=mel_power)  # fmt: skip
         waveform, embedding, dtype, input_length = _encoder_input(kwargs, **encoder)
         # Glorot uniform, Keras' default, as the authors' Dense; float32 for a stable loss.
         outputs = keras.layers.Dense(num_artists, activation="softmax", dtype="float32", name="predictions")(
@@ -183,7 +198,8 @@ class ArtistCNN(_EncoderArguments, keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        # Saved before the front-end options existed: HTK, unit peaks, power (issue 25).
+        return cls(**{**LEGACY_MODEL_FRONTEND, **config})
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -220,6 +236,7 @@ class SiameseArtistModel(_EncoderArguments, keras.Model):
         num_negatives: N, negatives per anchor (4 in the paper).
         num_frames, sample_rate, fft_length, hop_length, num_mel_bins, mel_mean, mel_std, l2:
             as in `ArtistCNN`.
+        mel_scale, mel_norm, mel_power: as in `ArtistCNN`.
         **kwargs: `name`, `dtype` and other `keras.Model` arguments.
 
     Attributes:
@@ -240,12 +257,16 @@ class SiameseArtistModel(_EncoderArguments, keras.Model):
         mel_mean=MEL_MEAN,
         mel_std=MEL_STD,
         l2=1e-5,
+        mel_scale="slaney",
+        mel_norm="slaney",
+        mel_power=1.0,
         **kwargs,
     ):
         if num_negatives < 1:
             raise ValueError(f"num_negatives must be >= 1, got {num_negatives}")
         arguments = dict(num_frames=num_frames, sample_rate=sample_rate, fft_length=fft_length,
-                         hop_length=hop_length, num_mel_bins=num_mel_bins, mel_mean=mel_mean, mel_std=mel_std, l2=l2)  # fmt: skip
+                         hop_length=hop_length, num_mel_bins=num_mel_bins, mel_mean=mel_mean, mel_std=mel_std, l2=l2,
+                         mel_scale=mel_scale, mel_norm=mel_norm, mel_power=mel_power)  # fmt: skip
         waveform, embedding, dtype, input_length = _encoder_input(kwargs, **arguments)
         encoder = keras.Model(waveform, embedding, name="encoder")
         anchor = keras.Input((input_length,), name="anchor")
@@ -274,7 +295,8 @@ class SiameseArtistModel(_EncoderArguments, keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        # Saved before the front-end options existed: HTK, unit peaks, power (issue 25).
+        return cls(**{**LEGACY_MODEL_FRONTEND, **config})
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

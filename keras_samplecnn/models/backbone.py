@@ -10,6 +10,7 @@ import math
 import keras
 
 from keras_samplecnn.layers import LogMelSpectrogram, ResBlock, SampleConv, SEBlock
+from keras_samplecnn.layers.mel import LEGACY_MODEL_FRONTEND
 from keras_samplecnn.layers.sample_conv import PACKAGE
 
 # block name -> (residual?, convs on the main path, squeeze-and-excitation?)
@@ -134,6 +135,9 @@ def backbone_graph(
     input_mean,
     input_std,
     dtype,
+    mel_scale="slaney",
+    mel_norm="slaney",
+    mel_power=1.0,
 ):
     """Applies [standardisation] → stem → blocks to the symbolic `waveform`.
 
@@ -160,6 +164,9 @@ def backbone_graph(
             fft_length=fft_length,
             hop_length=stem_size,
             num_mel_bins=num_mel_bins,
+            mel_scale=mel_scale,
+            norm=mel_norm,
+            power=mel_power,
             dtype=dtype,
             name="mel",
         )(x)
@@ -212,6 +219,15 @@ STRUCTURE_DEFAULTS = {
     "input_mean": 0.0,
     "input_std": 1.0,
     "pool_sizes": None,
+    # The mel front end's filterbank and spectrum (issue 25). We found no front-end code of the
+    # SMC 2017 mel baseline or of the SPL 2017 extractors (jongpillee/sampleCNN and
+    # musicTagging_MSD read raw audio); the papers only name a log-mel input. The defaults are
+    # the same lab's front end of 2017-2018, the one we could read (jongpillee/ismir2018-artist
+    # @68841d2 and deep-content-user @0e57b68, `mp3s_to_mel.py`: magnitude STFT, Slaney mel
+    # scale, area-normalised triangles, log10(1 + 10·mel)).
+    "mel_scale": "slaney",
+    "mel_norm": "slaney",
+    "mel_power": 1.0,
 }
 
 
@@ -244,6 +260,10 @@ class SampleCNNBackbone(keras.Model):
             statistics, as the JSTSP 2019 code does); default no standardisation.
         pool_sizes: pooling length of each block, when they differ (the SPL 2017 mel
             extractors pool 18 frames by 2, 3, 3); default m for every block.
+        mel_scale, mel_norm, mel_power: the mel front end's `mel_scale`, `norm` and `power`
+            (`LogMelSpectrogram`; `mel_norm` is the filterbank's normalisation, not the
+            `mel_norm` BatchNorm layer). Default: Slaney scale, area-normalised triangles,
+            magnitude STFT, the front end of the same lab's mel models (ISMIR 2018, DLRS 2018).
         **kwargs: `name`, `dtype` (a dtype policy such as "mixed_bfloat16", given to every
             sublayer), and other `keras.Model` arguments.
 
@@ -281,6 +301,9 @@ class SampleCNNBackbone(keras.Model):
         input_mean=0.0,
         input_std=1.0,
         pool_sizes=None,
+        mel_scale="slaney",
+        mel_norm="slaney",
+        mel_power=1.0,
         **kwargs,
     ):
         dtype = kwargs.pop("dtype", None)
@@ -306,6 +329,9 @@ class SampleCNNBackbone(keras.Model):
             "input_mean": float(input_mean),
             "input_std": float(input_std),
             "pool_sizes": None if pool_sizes is None else [int(p) for p in pool_sizes],
+            "mel_scale": mel_scale,
+            "mel_norm": mel_norm,
+            "mel_power": mel_power,
         }
         waveform = keras.Input((input_length,), name="waveform")
         graph_arguments = {k: v for k, v in structure.items() if k not in ("n", "input_length")}
@@ -357,4 +383,5 @@ class SampleCNNBackbone(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        # Saved before the front-end options existed: HTK, unit peaks, power (issue 25).
+        return cls(**{**LEGACY_MODEL_FRONTEND, **config})

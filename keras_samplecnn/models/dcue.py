@@ -25,6 +25,7 @@ import keras
 from keras import ops
 
 from keras_samplecnn.layers import LogMelSpectrogram, SampleConv
+from keras_samplecnn.layers.mel import LEGACY_MODEL_FRONTEND, check_options
 from keras_samplecnn.layers.sample_conv import PACKAGE
 from keras_samplecnn.models.artist import ENCODER_LAYERS, ArtistHingeLoss
 
@@ -139,6 +140,10 @@ class DCUE(keras.Model):
         num_frames: mel frames per excerpt (130, about 3 s at 22,050 Hz and hop 512).
         sample_rate, fft_length, hop_length, num_mel_bins: the log-mel front end
             (`LogMelSpectrogram`), for `waveform_encoder` and for computing song spectrograms.
+        mel_scale, mel_norm, mel_power: the front end's `mel_scale`, `norm` and `power`; the
+            defaults ("slaney", "slaney", 1: Slaney-scale, area-normalised filters on the
+            magnitude STFT) are the authors' (jongpillee/deep-content-user @0e57b68
+            `mp3s_to_mel.py`, the ISMIR 2018 artist code's front end).
         mel_mean, mel_std: standardisation of the log-mel values (a training set's statistics).
         user_dim: width of the user table and its hidden layer (300).
         embedding_dim: width of each level's embedding (256).
@@ -177,6 +182,9 @@ class DCUE(keras.Model):
         embedding_dim=256,
         l2=1e-5,
         users=None,
+        mel_scale="slaney",
+        mel_norm="slaney",
+        mel_power=1.0,
         **kwargs,
     ):
         if num_users is None:
@@ -188,6 +196,7 @@ class DCUE(keras.Model):
             if len(users) != num_users:
                 raise ValueError(f"got {len(users)} user ids for num_users={num_users}")
         _check(num_users, num_negatives, num_frames, variant, hop_length, mel_std)
+        check_options(mel_scale, mel_norm, mel_power)  # now, not at the first `mel_frontend()`
         dtype = kwargs.pop("dtype", None)
         if isinstance(dtype, dict):
             dtype = keras.dtype_policies.deserialize(dtype)
@@ -207,6 +216,7 @@ class DCUE(keras.Model):
         self.num_frames, self.num_mel_bins = num_frames, num_mel_bins
         self.sample_rate, self.fft_length, self.hop_length = sample_rate, fft_length, hop_length
         self.mel_mean, self.mel_std = float(mel_mean), float(mel_std)
+        self.mel_scale, self.mel_norm, self.mel_power = mel_scale, mel_norm, mel_power
         self.user_dim, self.embedding_dim, self.l2 = user_dim, embedding_dim, l2
         self.input_length = (num_frames - 1) * hop_length
 
@@ -226,7 +236,8 @@ class DCUE(keras.Model):
     def mel_frontend(self):
         """A `LogMelSpectrogram` with this model's settings: waveform → what the song branch takes."""
         return LogMelSpectrogram(sample_rate=self.sample_rate, fft_length=self.fft_length,
-                                 hop_length=self.hop_length, num_mel_bins=self.num_mel_bins, name="mel")  # fmt: skip
+                                 hop_length=self.hop_length, num_mel_bins=self.num_mel_bins, mel_scale=self.mel_scale,
+                                 norm=self.mel_norm, power=self.mel_power, name="mel")  # fmt: skip
 
     @property
     def waveform_encoder(self):
@@ -263,11 +274,15 @@ class DCUE(keras.Model):
             "embedding_dim": self.embedding_dim,
             "l2": self.l2,
             "users": self.users,
+            "mel_scale": self.mel_scale,
+            "mel_norm": self.mel_norm,
+            "mel_power": self.mel_power,
         }
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        # Saved before the front-end options existed: HTK, unit peaks, power (issue 25).
+        return cls(**{**LEGACY_MODEL_FRONTEND, **config})
 
 
 def dcue_loss(margin=MARGIN):

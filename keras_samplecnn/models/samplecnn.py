@@ -3,6 +3,7 @@
 import keras
 
 from keras_samplecnn.layers import MultiLevelConcat
+from keras_samplecnn.layers.mel import LEGACY_MODEL_FRONTEND
 from keras_samplecnn.layers.sample_conv import PACKAGE
 from keras_samplecnn.models.backbone import (  # noqa: F401  (re-exported: their historical home)
     BLOCKS,
@@ -83,6 +84,11 @@ class SampleCNN(keras.Model):
             set's mean and standard deviation); default no standardisation.
         pool_sizes: pooling length of each block when they differ (the SPL
             2017 mel extractors: 2, 3, 3 on 18 frames); default m for all.
+        mel_scale, mel_norm, mel_power: the mel front end's `mel_scale`,
+            `norm` and `power` (`LogMelSpectrogram`; `mel_norm` is the
+            filterbank's normalisation, not the `mel_norm` BatchNorm layer).
+            Default: Slaney scale, area-normalised triangles, magnitude STFT,
+            the front end of the same lab's mel models (ISMIR 2018, DLRS 2018).
         tags: optional list of class names, saved with the model.
         **kwargs: `name`, `dtype` (a dtype policy such as "mixed_bfloat16"),
             and other `keras.Model` arguments.
@@ -122,6 +128,9 @@ class SampleCNN(keras.Model):
         input_mean=0.0,
         input_std=1.0,
         pool_sizes=None,
+        mel_scale="slaney",
+        mel_norm="slaney",
+        mel_power=1.0,
         **kwargs,
     ):
         if num_classes is None:
@@ -164,6 +173,9 @@ class SampleCNN(keras.Model):
             input_mean=input_mean,
             input_std=input_std,
             dtype=dtype,
+            mel_scale=mel_scale,
+            mel_norm=mel_norm,
+            mel_power=mel_power,
         )
         x = block_outputs[-1]
 
@@ -212,6 +224,7 @@ class SampleCNN(keras.Model):
         self.input_mean = float(input_mean)
         self.input_std = float(input_std)
         self.pool_sizes = None if pool_sizes is None else [int(p) for p in pool_sizes]
+        self.mel_scale, self.mel_norm, self.mel_power = mel_scale, mel_norm, mel_power
 
     @property
     def block_names(self):
@@ -263,8 +276,12 @@ class SampleCNN(keras.Model):
             "input_mean": self.input_mean,
             "input_std": self.input_std,
             "pool_sizes": self.pool_sizes,
+            "mel_scale": self.mel_scale,
+            "mel_norm": self.mel_norm,
+            "mel_power": self.mel_power,
         }
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        # Saved before the front-end options existed: HTK, unit peaks, power (issue 25).
+        return cls(**{**LEGACY_MODEL_FRONTEND, **config})
