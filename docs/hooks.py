@@ -6,6 +6,7 @@
 - `on_page_markdown` replaces the markers below with text generated from the code:
   `<!-- generated: model-zoo -->` (the parameter table of `samplecnn models`),
   `<!-- generated: smc2017-table -->` (the SMC 2017 m^n presets with the paper's AUCs),
+  `<!-- generated: presets -->` (the pretrained models of `keras_samplecnn.from_preset`),
   `<!-- generated: cli -->` (every subcommand's help, from the argparse parsers).
 
 The check is importable on its own: `missing_docstrings(module)` takes any module object.
@@ -27,6 +28,7 @@ NOTEBOOKS_DIR = os.path.join(ROOT, "notebooks")
 MARKERS = {
     "model-zoo": "_model_zoo",
     "smc2017-table": "_smc2017_table",
+    "presets": "_presets_table",
     "cli": "_cli_reference",
 }
 _MARKER = re.compile(r"<!-- generated: ([a-z0-9-]+) -->")
@@ -163,6 +165,12 @@ def _smc2017_table():
             f"| `{preset.name}` | {args.get('m', 3)} | {args.get('n', 9)} | {preset.input_length} | {auc} |"
         )
     return "\n".join(rows)
+
+
+def _presets_table():
+    from keras_samplecnn.presets import preset_table
+
+    return preset_table()
 
 
 @contextlib.contextmanager

@@ -1,7 +1,8 @@
 """Sample-level CNNs for raw-waveform audio tagging, in Keras 3.
 
 The public surface: `build(name, num_classes=50, **overrides)`, `list_models()`,
-`describe_models()`, `SampleCNN`, `Tagger`, and the subpackages `layers`, `models`,
+`describe_models()`, `SampleCNN`, `Tagger`, the pretrained models `from_preset(name)` and
+`list_presets()` (`keras_samplecnn.presets`), and the subpackages `layers`, `models`,
 `data`, `datasets`, `training`, `evaluation`, `viz`; recommendation from audio (DCUE, Lee, Lee,
 Park, Park, Nam, DLRS 2018, arXiv:1807.06786) in `models.dcue`, `recommender` and `song_index`.
 
@@ -20,6 +21,7 @@ import_keras()  # before anything imports TensorFlow: its start-up log lines are
 
 from keras_samplecnn import layers, models  # noqa: E402
 from keras_samplecnn.models import SampleCNN, build, describe_models, list_models  # noqa: E402
+from keras_samplecnn.presets import from_preset, list_presets  # noqa: E402
 from keras_samplecnn.training import optimizers as _optimizers  # noqa: E402, F401  (registers StepDecaySGD)
 
 __version__ = "0.1.0"
@@ -32,8 +34,10 @@ __all__ = [
     "Tagger",
     "build",
     "describe_models",
+    "from_preset",
     "layers",
     "list_models",
+    "list_presets",
     "models",
     *_SUBPACKAGES,
 ]

@@ -122,3 +122,32 @@ def unavailable(message):
     if os.environ.get("SAMPLECNN_REQUIRE_BACKENDS"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+# The ISMIR 2018 authors' released encoders (keras_samplecnn.presets), for the tests that load
+# them: $SAMPLECNN_WEIGHTS_DIR, else the shared data folder beside the repository.
+SHARED_WEIGHTS = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "shared", "weights",
+    "ismir2018-artist",
+)
+
+
+def preset_weights_dir():
+    """The folder holding the preset weight files, or a skip saying how to provide one.
+
+    The weights are data the repository does not carry, so their absence skips (not a missing
+    backend); `.ci/run` sets `SAMPLECNN_REQUIRE_WEIGHTS` where it finds them, and there a
+    missing file fails instead.
+    """
+    import pytest
+
+    from keras_samplecnn.presets import PRESETS, WEIGHTS_DIR_VARIABLE
+
+    folder = os.environ.get(WEIGHTS_DIR_VARIABLE) or SHARED_WEIGHTS
+    names = [preset.file_name for preset in PRESETS.values()]
+    if all(os.path.isfile(os.path.join(folder, name)) for name in names):
+        return folder
+    message = f"the ISMIR 2018 weight files ({', '.join(names)}) are not in {folder}: set {WEIGHTS_DIR_VARIABLE}"
+    if os.environ.get("SAMPLECNN_REQUIRE_WEIGHTS"):
+        pytest.fail(message)
+    pytest.skip(message)

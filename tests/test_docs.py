@@ -69,6 +69,11 @@ def test_site_builds_strict_with_generated_pages(tmp_path):
     for name in keras_samplecnn.list_models():
         assert f"<td><code>{name}</code></td>" in models, name
 
+    pretrained = _read(site, "pretrained")
+    assert "<!-- generated" not in pretrained
+    for name, preset in keras_samplecnn.presets.PRESETS.items():
+        assert f"<code>{name}</code>" in pretrained and preset.sha256 in pretrained, name
+
     smc = _read(site, "papers/smc2017")
     for preset in smc2017_table():
         assert f"<code>{preset.name}</code>" in smc, preset.name
