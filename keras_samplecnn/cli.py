@@ -4,6 +4,9 @@
     samplecnn evaluate runs/se/best.keras --data DATA [--split test] [--out DIR]
     samplecnn tag song.mp3 other.flac --model runs/se/best.keras [--top-k 5] [--json]
     samplecnn embed song.mp3 --model runs/se/best.keras [--out embeddings.npz]
+    samplecnn embed song.mp3 --model ismir2018_siamese_msd10k          (--model: a .keras file or a preset)
+    samplecnn index ~/Music --model ismir2018_siamese_msd10k --out lib_index   (rerun to resume or update)
+    samplecnn similar query.mp3 --index lib_index [--top-k 10] [--json]
     samplecnn embed --model runs/artist/best.keras --data DATA --out embeddings.npz   (track ids kept)
     samplecnn embed --model runs/dcue/model.keras --data TASTE --out songs.npz       (DCUE: song ids)
     samplecnn recommend --model runs/dcue/model.keras --user USER --data TASTE [--top-k 10] [--json]
@@ -208,13 +211,20 @@ def _recommend(args):
 
 
 def _index(args):
-    """A nearest-neighbour index of the song embeddings of a `samplecnn embed` file."""
+    """A nearest-neighbour index of the song embeddings of a `samplecnn embed` file, or of a music folder."""
     import time
 
     import numpy as np
 
     from keras_samplecnn.song_index import SongIndex
 
+    if os.path.isdir(args.songs):
+        if not args.model:
+            raise ValueError(f"{args.songs} is a folder: give --model (a .keras file or a preset name) to embed "
+                             "its audio files with")  # fmt: skip
+        return _index_library(args)
+    if args.model:
+        raise ValueError("--model goes with a LIBRARY_DIR to embed; an embeddings file is indexed as it is")
     with np.load(args.songs) as songs:
         if "track_ids" not in songs or "embeddings" not in songs:
             raise ValueError(f"{args.songs}: not a samplecnn embed file (needs track_ids and embeddings)")
@@ -226,6 +236,50 @@ def _index(args):
                       expansion_add=args.expansion_add, expansion_search=args.expansion_search)  # fmt: skip
     index.save(args.out)
     print(f"built in {time.perf_counter() - start:.1f} s, {index.nbytes / 2**20:.0f} MiB; saved to {args.out}")
+    return 0
+
+
+def _index_library(args):
+    """Every audio file under a folder embedded and indexed (`keras_samplecnn.library`)."""
+    from keras_samplecnn.library import REJECTED, index_library
+
+    if args.save_every < 1:
+        raise ValueError(f"--save-every must be >= 1, got {args.save_every}")
+
+    def rejected(path, reason):
+        from tqdm.auto import tqdm
+
+        tqdm.write(f"error: {path}: {reason}", file=sys.stderr)  # above the progress bar, not through it
+
+    result = index_library(args.songs, args.model, args.out, exact=True if args.exact else None,
+                           save_every=args.save_every, progress=not args.no_progress, on_rejected=rejected,
+                           connectivity=args.connectivity, expansion_add=args.expansion_add,
+                           expansion_search=args.expansion_search)  # fmt: skip
+    rate = f", {result.seconds / result.embedded:.2f} s per file" if result.embedded else ""
+    print(f"{result.embedded} files embedded in {result.seconds:.1f} s{rate}; {result.reused} reused from an "
+          f"earlier run; {len(result.rejected)} rejected (listed in {os.path.join(args.out, REJECTED)})")  # fmt: skip
+    kind = "exact" if result.exact else "HNSW"
+    print(f"{result.tracks} tracks of {result.dim} dims indexed ({kind}) in {args.out}; search it with: "
+          f"samplecnn similar SONG --index {args.out}")  # fmt: skip
+    return 1 if result.rejected else 0
+
+
+def _similar(args):
+    """The tracks of a library index nearest to an audio file."""
+    from keras_samplecnn.library import LibraryIndex
+
+    if args.top_k < 1:
+        raise ValueError(f"--top-k must be >= 1, got {args.top_k}")
+    library = LibraryIndex(args.index)
+    ranked = library.similar(args.query, top_k=args.top_k)
+    if args.json:
+        print(json.dumps([{"track": track, "path": os.path.join(library.root, track), "score": round(score, 6)}
+                          for track, score in ranked], indent=2))  # fmt: skip
+    else:
+        print(f"nearest to {args.query} among {len(library.index)} tracks of {library.root} "
+              f"(model {library.model}):")  # fmt: skip
+        for track, score in ranked:
+            print(f"  {score:.3f}  {track}")
     return 0
 
 
@@ -331,7 +385,8 @@ def build_parser():
     ):
         p = commands.add_parser(name, help=helptext)
         p.add_argument("files", nargs="+" if name == "tag" else "*", metavar="FILE")
-        p.add_argument("--model", required=True, help="a .keras file saved by training (an artist model too)" + (
+        p.add_argument("--model", required=True, help="a .keras file saved by training (an artist model too), "
+                       "or a pretrained preset name (e.g. ismir2018_siamese_msd10k)" + (
             "; or a samplecnn export folder (saved_model, onnx, litert)" if name == "tag" else ""))  # fmt: skip
         if name == "tag":
             p.add_argument("--trust-export", action="store_true",
@@ -359,15 +414,36 @@ def build_parser():
     p.add_argument("--json", action="store_true", help="print JSON instead of a list")
     p.set_defaults(run=_recommend)
 
-    p = commands.add_parser("index", help="a nearest-neighbour index (faiss HNSW) of song embeddings, for "
-                                          "samplecnn recommend --index on large catalogues")  # fmt: skip
-    p.add_argument("songs", help="song embeddings from samplecnn embed (track_ids, embeddings)")
-    p.add_argument("--out", required=True, help="folder for the index")
-    p.add_argument("--exact", action="store_true", help="brute-force search instead of an HNSW graph")
+    p = commands.add_parser("index", help="a nearest-neighbour index of song embeddings (for samplecnn "
+                                          "recommend --index) or of a music folder, embedded here (for "
+                                          "samplecnn similar); exit 1 when some files could not be used")  # fmt: skip
+    p.add_argument("songs", metavar="SONGS.npz|LIBRARY_DIR",
+                   help="song embeddings from samplecnn embed (track_ids, embeddings), or a folder of audio "
+                   "files (any depth, every format libsndfile decodes; hidden files skipped) to embed with "
+                   "--model; the ids are the paths relative to it")  # fmt: skip
+    p.add_argument("--out", required=True, help="folder for the index; with a LIBRARY_DIR also the embeddings "
+                   "saved so far (rerun to resume, or to add new songs), library.json (the model, the "
+                   "library root, the embedding size) and rejected.csv (path,reason)")  # fmt: skip
+    p.add_argument("--model", help="with a LIBRARY_DIR: a .keras file or a pretrained preset name (e.g. "
+                   "ismir2018_siamese_msd10k); a rerun into the same --out must use the same model")  # fmt: skip
+    p.add_argument("--save-every", type=int, default=32, metavar="N",
+                   help="with a LIBRARY_DIR: save the embeddings after every N files (default 32)")  # fmt: skip
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--exact", action="store_true", help="brute-force search instead of an HNSW graph (with a "
+                   "LIBRARY_DIR the default up to 100 000 tracks)")  # fmt: skip
     p.add_argument("--connectivity", type=int, default=16, help="HNSW links per node (faiss M)")
     p.add_argument("--expansion-add", type=int, default=128, help="HNSW build candidate list (efConstruction)")
     p.add_argument("--expansion-search", type=int, default=128, help="HNSW search candidate list (efSearch)")
     p.set_defaults(run=_index)
+
+    p = commands.add_parser("similar", help="the tracks of a samplecnn index LIBRARY_DIR folder most similar "
+                                            "(cosine) to an audio file")  # fmt: skip
+    p.add_argument("query", metavar="QUERY", help="an audio file, embedded with the model the index was built with")
+    p.add_argument("--index", required=True, help="a folder written by samplecnn index LIBRARY_DIR --model MODEL")
+    p.add_argument("--top-k", type=int, default=10, help="tracks to list (default 10)")
+    p.add_argument("--json", action="store_true",
+                   help="print JSON (track relative to the library, path, score) instead of a list")  # fmt: skip
+    p.set_defaults(run=_similar)
 
     p = commands.add_parser(
         "extract",

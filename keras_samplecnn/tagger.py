@@ -27,6 +27,14 @@ def split_segments(audio, segment_length):
     return audio[: count * segment_length].reshape(count, segment_length)
 
 
+def preset_name(model):
+    """`model` when it names a pretrained preset (`keras_samplecnn.presets.PRESETS`) and no file or
+    folder of that name exists, else None: where a `.keras` path is taken, a preset name is too."""
+    from keras_samplecnn.presets import is_preset
+
+    return model if is_preset(model) and not os.path.exists(model) else None
+
+
 class Tagger:
     """Loads a trained model once and tags, taggrams or embeds any audio file.
 
@@ -42,7 +50,8 @@ class Tagger:
     Args:
         model: a `SampleCNN`, `ArtistCNN`, `SiameseArtistModel` or `DCUE`, or the path of a
             `.keras` file saved from one, or a folder written by `samplecnn export` (SavedModel, ONNX
-            or LiteRT with its `model.json` sidecar; `tag` and `taggram` only, no `embed`).
+            or LiteRT with its `model.json` sidecar; `tag` and `taggram` only, no `embed`), or the
+            name of a pretrained preset (`keras_samplecnn.presets.PRESETS`, loaded by `from_preset`).
         batch_size: segments per forward pass.
         trust_export: True to load a `samplecnn export` folder. An export's graph runs as code (a
             crafted SavedModel can write files), so it is loaded only when you trust its source;
@@ -58,6 +67,10 @@ class Tagger:
 
     def __init__(self, model, batch_size=16, trust_export=False):
         self.exported = None
+        if preset_name(model):
+            from keras_samplecnn.presets import from_preset
+
+            model = from_preset(model)
         if not isinstance(model, keras.Model):
             from keras_samplecnn.export import ExportedModel, is_export
 
@@ -65,6 +78,9 @@ class Tagger:
                 self._init_exported(ExportedModel(model, trust=trust_export), batch_size)
                 return
             readable = "a .keras file, or a folder written by samplecnn export (with its model.json)"
+            from keras_samplecnn.presets import list_presets
+
+            readable += f", or a preset name ({', '.join(list_presets())})"
             if not os.path.exists(model):
                 raise ValueError(f"{model}: no such file or folder; expected {readable}")
             try:

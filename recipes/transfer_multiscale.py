@@ -5,6 +5,9 @@
         --target gtzan --data data/gtzan               # trains the extractors on MTAT first if needed
     python recipes/transfer_multiscale.py --models a.keras,b.keras --target folder \\
         --data my_audio --labels my_audio/labels.csv  # your own classes (tfrecords_tools folder)
+    python recipes/transfer_multiscale.py --models ismir2018_siamese_msd10k --layers embedding \\
+        --target folder --data my_audio --labels my_audio/labels.csv --classifier hidden=0
+                                                       # a linear probe on the pretrained artist encoder
     python recipes/transfer_multiscale.py --demo       # demo MTAT extractors -> demo GTZAN genres
 
 Step 2 and 3 of Lee & Nam, IEEE SPL 2017 (arXiv:1703.01793), section "transfer learning": the
@@ -17,8 +20,9 @@ pre-training on the source adds.
 
 Extractors: `--source DIR`, the output folder of `mtat_multiscale.py` (each seed's
 `seed<S>/extractors/<preset>/best.keras`; with `--source-data` the missing ones are trained
-there first, as `mtat_multiscale.py` would), or `--models`, `.keras` files used for every seed
-(the seeds then vary only the classifier).
+there first, as `mtat_multiscale.py` would), or `--models`, `.keras` files or pretrained preset
+names (`keras_samplecnn.presets.PRESETS`, e.g. `ismir2018_siamese_msd10k`; `--layers embedding` takes
+its 256-d feature) used for every seed (the seeds then vary only the classifier).
 
 Targets: `gtzan` (converted with the fault-filtered split of Kereliuk, Sturm & Larsen 2015, 443 /
 197 / 290 clips, packaged with keras_samplecnn, as in the paper), `mtat` (the papers' split), or
@@ -54,7 +58,8 @@ def parse_args(argv):
     parser.add_argument("--labels", help="with --target folder: the labels CSV (path,class or path,tags)")
     parser.add_argument("--source", help="output folder of mtat_multiscale.py holding the extractors")
     parser.add_argument("--source-data", help="MTAT data to train missing extractors of --source on")
-    parser.add_argument("--models", help="comma-separated .keras extractors, instead of --source")
+    parser.add_argument("--models", help="comma-separated .keras extractors or pretrained preset names "
+                                         "(e.g. ismir2018_siamese_msd10k), instead of --source")  # fmt: skip
     parser.add_argument("--target-demo-size", action="append", default=[], metavar="KEY=VALUE",
                         help="with --demo: change the demo genres' size, e.g. clips_per_genre=10")  # fmt: skip
     multiscale.add_arguments(parser, DEMO_CONFIG)
@@ -64,10 +69,12 @@ def parse_args(argv):
 def source_extractors(args, presets, seed, source_data, profile, timings):
     """`[(name, run folder or None, path)]` of the extractors for one seed."""
     if args.models:
+        from keras_samplecnn.tagger import preset_name
+
         paths = [p.strip() for p in args.models.split(",") if p.strip()]
-        missing = [p for p in paths if not os.path.isfile(p)]
+        missing = [p for p in paths if not os.path.isfile(p) and not preset_name(p)]
         if missing:
-            sys.exit(f"error: --models: no such file(s) {missing}")
+            sys.exit(f"error: --models: no such file(s) or preset name(s) {missing}")
         return [(os.path.basename(p), None, p) for p in paths]
     if source_data:
         trained = multiscale.train_extractors(
@@ -177,11 +184,17 @@ def main(argv=None):
         import keras
 
         import keras_samplecnn  # noqa: F401  (registers the model classes)
+        from keras_samplecnn.tagger import preset_name
 
         models = []
         for path in (p.strip() for p in args.models.split(",") if p.strip()):
             try:
-                models.append(keras.saving.load_model(path, compile=False))
+                if preset_name(path):  # a pretrained preset, e.g. ismir2018_siamese_msd10k
+                    from keras_samplecnn.presets import from_preset
+
+                    models.append(from_preset(path))
+                else:
+                    models.append(keras.saving.load_model(path, compile=False))
             except (OSError, ValueError) as error:
                 sys.exit(f"error: --models: cannot load {path}: {error}")
         rates = {int(m.sample_rate) for m in models}

@@ -169,8 +169,14 @@ def aggregate(segment_maps, clip_index, num_clips=None):
 
 def _load_extractor(extractor):
     """(model, path or None): a model, or a `.keras` file checked to be one of ours."""
+    from keras_samplecnn.tagger import preset_name
+
     path = None
-    if isinstance(extractor, (str, os.PathLike)):
+    if preset_name(extractor):  # a pretrained preset name: recorded as the extractor's "path"
+        from keras_samplecnn.presets import from_preset
+
+        path, extractor = extractor, from_preset(extractor)
+    elif isinstance(extractor, (str, os.PathLike)):
         path = os.path.abspath(os.fspath(extractor))
         try:
             extractor = keras.saving.load_model(path, compile=False)
@@ -364,8 +370,9 @@ def extract_features(
     reproducible, so a resumed cache is identical to an uninterrupted one.
 
     Args:
-        extractors: `SampleCNN` models or `.keras` paths; input lengths may differ, sample
-            rates must equal the data's.
+        extractors: `SampleCNN` models, `.keras` paths or pretrained preset names
+            (`keras_samplecnn.presets.PRESETS`; with `layers="embedding"` the 256-d feature of the
+            ISMIR 2018 artist encoders); input lengths may differ, sample rates must equal the data's.
         data_dir: TFRecords converted by `tfrecords_tools` (with `manifest.json`).
         out_dir: the cache folder.
         splits: split names to extract (each must exist in the data).
