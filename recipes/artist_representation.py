@@ -5,6 +5,7 @@
     python recipes/artist_representation.py --artists data/msd_audio --msd-tracks unique_tracks.txt \\
         --num-artists 1000 --genres data/gtzan --tags data/mtat    # MSD audio named by track id
     python recipes/artist_representation.py --demo                 # synthetic artists, 3 seeds
+    python recipes/artist_representation.py --demo --pretrained ismir2018_siamese_msd10k
 
 Per seed: (1) the two artist models are trained on the artist data (`configs/artist_representation.yaml`:
 the authors' SGD at lr 0.1, batch 15, one random 129-frame excerpt per training track per epoch):
@@ -18,6 +19,11 @@ training split and tested on its test split:
   artist   artist recognition on the held-out tracks of the training artists (accuracy)
   genre    GTZAN (fault-filtered split) or any `folder` dataset of classes (accuracy)
   tags     MagnaTagATune or any tag dataset (clip-level macro ROC-AUC)
+
+`--pretrained NAME` (a `keras_samplecnn.from_preset` name, repeatable) adds the authors'
+released encoder, trained on the Million Song Dataset, as one more feature set: not trained
+here, only its classifiers are, per seed; with a genre target its 256-d features are also drawn
+as a 2-D PCA projection coloured by genre (`<out>/pretrained_genre_pca.png`).
 
 The table (mean ± standard deviation over seeds) is printed and written to
 `<out>/artist_table.md` and `.json`. Finished training runs and feature caches are reused, so
@@ -76,6 +82,9 @@ def parse_args(argv):
     parser.add_argument("--classifier", action="append", default=[], metavar="KEY=VALUE",
                         help="classifier option: hidden (0: linear), dropout, epochs, batch_size, learning_rate, "
                              "patience")  # fmt: skip
+    parser.add_argument("--pretrained", action="append", default=[], metavar="PRESET",
+                        help="also a pretrained encoder (keras_samplecnn.from_preset name, e.g. "
+                             "ismir2018_siamese_msd10k); repeatable")  # fmt: skip
     parser.add_argument("--demo", action="store_true", help="the synthetic demo data, end to end")
     parser.add_argument("--demo-size", action="append", default=[], metavar="KEY=VALUE",
                         help="change the demo's data, e.g. artists.num_artists=20 or tags.n_clips=200")  # fmt: skip
@@ -267,15 +276,47 @@ def verdicts(summary, objectives):
     return lines
 
 
-def write_table(out, rows, objectives, seeds, title):
+def write_table(out, rows, objectives, seeds, title, pretrained=()):
     summary = summarise(rows)
-    features = [*objectives, RANDOM]
-    lines = [title, "", markdown_table(summary, features), "", *verdicts(summary, objectives)]
+    features = [*objectives, *pretrained, RANDOM]
+    lines = [title, "", markdown_table(summary, features), "", *verdicts(summary, [*objectives, *pretrained])]
     common.save_table(out, "artist_table", "\n".join(lines).rstrip() + "\n", {
         "seeds": seeds, "rows": rows,
         "summary": [{"target": t, "features": name, **entry} for (t, name), entry in summary.items()],
     })  # fmt: skip
     return summary
+
+
+def check_pretrained(names):
+    """Exits with a clear message for a name that is not a preset, before any work."""
+    from keras_samplecnn.presets import PRESETS
+
+    for name in names:
+        if name not in PRESETS:
+            sys.exit(f"error: --pretrained {name!r}: not a preset; known: {', '.join(PRESETS)}")
+
+
+def genre_figure(out, seed, genre_data, extractor, name):
+    """The pretrained encoder's features of every genre clip, projected on two principal
+    components and coloured by genre: `<out>/pretrained_genre_pca.png`."""
+    import numpy as np
+
+    from keras_samplecnn.aggregation.features import feature_columns, load_features, read_features_manifest
+    from keras_samplecnn.data import pipeline
+    from keras_samplecnn.viz import embedding_projection
+
+    cache = os.path.join(out, f"seed{seed}", "features", "genre")
+    content = read_features_manifest(cache)
+    columns = feature_columns(content, extractors=[extractor])
+    parts = [load_features(cache, split, columns) for split in content["splits"]]
+    features = np.concatenate([features for features, _, _ in parts])
+    labels = np.concatenate([labels for _, labels, _ in parts])
+    genres = pipeline.read_manifest(genre_data).tags
+    figure, _ = embedding_projection(features, labels, genres,
+                                     title=f"{name}, {len(features)} genre clips")  # fmt: skip
+    path = os.path.join(out, "pretrained_genre_pca.png")
+    figure.savefig(path, dpi=120)
+    print(f"PCA projection of the {name} features of the genre clips: {path}")
 
 
 def main(argv=None):
@@ -293,6 +334,7 @@ def main(argv=None):
     timings = common.Timings({"start-up": time.monotonic() - common.STARTED})
     config = load_config(profile, args.set)  # checked before any work; what every run builds on
     segment_length, sample_rate = model_geometry(config)
+    check_pretrained(args.pretrained)
 
     data = artist_data(args, demo, out, segment_length, sample_rate, timings)
     common.require_splits(data, ("train", "valid", "test"))
@@ -307,13 +349,16 @@ def main(argv=None):
         extractors = [(objective, train_objective(objective, data, out, seed, profile,
                                                   [*per_objective.get(objective, []), *args.set], timings))
                       for objective in objectives]  # fmt: skip
+        extractors += [(name, name) for name in args.pretrained]  # loaded by extract_features
         extractors.append((RANDOM, random_network(data, seed, config.model.overrides)))
         rows += transfer(extractors, folders, out, seed, options, timings)
+    if args.pretrained and "genre" in folders:
+        genre_figure(out, seeds[0], folders["genre"], len(objectives), args.pretrained[0])
 
     source = "synthetic demo artists" if demo else data
     title = (f"Artist-label features (ISMIR 2018) from {source} -> linear classifiers on "
              f"{', '.join(t for t, _, _ in TARGETS if t in folders)}; seeds {', '.join(map(str, seeds))}")  # fmt: skip
-    write_table(out, rows, objectives, seeds, title)
+    write_table(out, rows, objectives, seeds, title, args.pretrained)
     timings.save(os.path.join(out, "timings.json"))
     multiscale.print_time(timings)
     return 0

@@ -128,3 +128,29 @@ def test_bad_input_is_a_clear_error(tmp_path, args, message):
         _recipe().main(argv)
     assert message in str(info.value.code)
     assert not (tmp_path / "out" / "seed0").exists()  # stopped before any training
+
+
+def test_a_pretrained_preset_is_one_more_row_and_draws_the_genres(tmp_path):
+    from tests.helpers import preset_weights_dir
+
+    weights = preset_weights_dir()
+    out = tmp_path / "run"
+    env = dict(ENV, SAMPLECNN_WEIGHTS_DIR=weights)
+    done = subprocess.run([sys.executable, os.path.join(RECIPES, "artist_representation.py"), *TINY, "--objectives",
+                           "basic", "--pretrained", "ismir2018_siamese_msd10k", "--out", str(out)],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    rows = json.loads((out / "artist_table.json").read_text())["rows"]
+    assert {(r["target"], r["features"]) for r in rows} == {
+        (t, f) for t in ("artist", "genre", "tags") for f in ("basic", "ismir2018_siamese_msd10k", "random")
+    }
+    cache = json.loads((out / "seed1" / "features" / "genre" / "features_manifest.json").read_text())
+    assert [entry["path"] for entry in cache["extractors"]][1] == "ismir2018_siamese_msd10k"
+    assert "| ismir2018_siamese_msd10k |" in (out / "artist_table.md").read_text()
+    assert (out / "pretrained_genre_pca.png").stat().st_size > 10_000
+
+
+def test_an_unknown_preset_is_refused_before_any_work(tmp_path):
+    out = _run("--demo", "--pretrained", "no_such_preset", "--out", str(tmp_path / "run"), check=False)
+    assert out.returncode != 0 and "not a preset" in out.stderr
+    assert not (tmp_path / "run").exists()

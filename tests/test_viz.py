@@ -304,3 +304,22 @@ def test_cli_visualize_paper_method_and_max_length(tmp_path):
     assert "method 'paper'" in index and "--max-length 2187" in index
     assert main(base + ["--out", str(tmp_path / "b"), "--max-length", "2187", "--batch-size", "2"]) == 0
     assert "07_block6.png" in os.listdir(tmp_path / "b")
+
+
+def test_embedding_projection_is_the_first_two_principal_components(tmp_path):
+    rng = np.random.default_rng(0)
+    # Three classes apart along one direction, plus noise in 20 dims.
+    labels = np.repeat([0, 1, 2], 30)
+    features = rng.standard_normal((90, 20)) + np.outer(labels, rng.standard_normal(20)) * 3
+    figure, points = viz.embedding_projection(features, np.eye(3)[labels], ["rock", "jazz", "pop"])
+    # PCA written out: standardise, centre, SVD; components agree up to sign.
+    standard = (features - features.mean(0)) / features.std(0)
+    _, _, vt = np.linalg.svd(standard - standard.mean(0), full_matrices=False)
+    expected = standard @ vt[:2].T
+    signs = np.sign((points * expected).sum(0))
+    np.testing.assert_allclose(points * signs, expected, atol=1e-8)
+    figure.savefig(tmp_path / "pca.png")
+    assert (tmp_path / "pca.png").stat().st_size > 5000
+    assert [text.get_text() for text in figure.axes[0].get_legend().get_texts()] == ["rock", "jazz", "pop"]
+    with pytest.raises(ValueError, match="one label per clip"):
+        viz.embedding_projection(features, labels[:10])

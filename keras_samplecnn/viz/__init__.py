@@ -12,11 +12,18 @@ from keras_samplecnn.viz.filters import (
     kernel_spectra,
     spectra_figure,
 )
-from keras_samplecnn.viz.plots import confusion_matrix_figure, per_tag_bars, taggram_figure, training_curves
+from keras_samplecnn.viz.plots import (
+    confusion_matrix_figure,
+    embedding_projection,
+    per_tag_bars,
+    taggram_figure,
+    training_curves,
+)
 from keras_samplecnn.viz.report import visualize_model
 
 __all__ = [
     "confusion_matrix_figure",
+    "embedding_projection",
     "excitation_figure",
     "excitations",
     "feature_extractor",

@@ -131,3 +131,54 @@ def taggram_figure(taggram, tags, segment_seconds, top=None, title="Taggram"):
     ax.set_title(title)
     fig.colorbar(image, ax=ax, label="score")
     return fig
+
+
+def embedding_projection(features, labels, class_names=None, title=None):
+    """The 2-D PCA projection of clip embeddings, one colour per class.
+
+    Standardised features (each dimension to zero mean and unit variance, as the transfer
+    classifiers see them) projected on their first two principal components (scikit-learn's
+    `PCA`), e.g. the pretrained encoder's 256-d features of a genre dataset.
+
+    Args:
+        features: `(clips, dims)` embeddings.
+        labels: `(clips,)` class indices, or `(clips, classes)` one-hot rows.
+        class_names: names of the classes in index order (default "class i").
+        title: figure title.
+
+    Returns:
+        `(figure, points)`: the `Figure` and the `(clips, 2)` projected coordinates.
+    """
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler
+
+    features = np.asarray(features, dtype=np.float64)
+    labels = np.asarray(labels)
+    if labels.ndim == 2:
+        labels = labels.argmax(axis=1)
+    if features.ndim != 2 or len(features) != len(labels) or len(features) < 3:
+        raise ValueError(f"need (clips >= 3, dims) features and one label per clip, got {features.shape}, "
+                         f"{labels.shape}")  # fmt: skip
+    pca = PCA(n_components=2, random_state=0)
+    points = pca.fit_transform(StandardScaler().fit_transform(features))
+    classes = sorted(set(labels.tolist()))
+    names = list(class_names) if class_names is not None else [f"class {c}" for c in range(max(classes) + 1)]
+    fig = Figure(figsize=(5.5, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    cmap = _qualitative_colours(len(classes))
+    for position, cls in enumerate(classes):
+        chosen = labels == cls
+        ax.scatter(points[chosen, 0], points[chosen, 1], s=12, color=cmap(position), label=names[cls], alpha=0.8)
+    variance = pca.explained_variance_ratio_
+    ax.set_xlabel(f"PC 1 ({variance[0]:.0%} of the variance)")
+    ax.set_ylabel(f"PC 2 ({variance[1]:.0%})")
+    ax.legend(fontsize=7, loc="best", markerscale=1.5)
+    ax.set_title(title or "Embeddings, first two principal components")
+    return fig, points
+
+
+def _qualitative_colours(count):
+    """A qualitative colormap with at least `count` distinct colours (tab10, or tab20 beyond 10)."""
+    from matplotlib import colormaps
+
+    return colormaps["tab10" if count <= 10 else "tab20"]
