@@ -79,8 +79,7 @@ def model_identity(model):
     Raises:
         ValueError: neither a preset name nor an existing file.
     """
-    from keras_samplecnn.presets import list_presets
-    from keras_samplecnn.tagger import preset_name
+    from keras_samplecnn.presets import list_presets, preset_name
 
     if preset_name(model):
         return {"preset": model}
@@ -131,9 +130,9 @@ def read_meta(directory):
         raise ValueError(f"{directory}: no such index folder (build one with samplecnn index LIBRARY_DIR "
                          f"--model MODEL --out {directory})")  # fmt: skip
     if not os.path.isfile(path):
-        from keras_samplecnn.song_index import _META
+        from keras_samplecnn.song_index import SongIndex
 
-        if os.path.isfile(os.path.join(directory, _META)):
+        if SongIndex.is_saved(directory):
             raise ValueError(
                 f"{directory} is an index of an embeddings file (samplecnn index SONGS.npz), with no model "
                 "to embed a query with: use it with samplecnn recommend --index, or index a music folder "
@@ -271,7 +270,7 @@ def index_library(
             root, or files that are not an index).
     """
     from keras_samplecnn.audio import AudioDecodeError
-    from keras_samplecnn.song_index import _FAISS, _VECTORS, SongIndex
+    from keras_samplecnn.song_index import SongIndex
 
     if save_every < 1:
         raise ValueError(f"save_every must be >= 1, got {save_every}")
@@ -364,9 +363,6 @@ def index_library(
     index = SongIndex(embeddings, names, exact=exact, connectivity=connectivity, expansion_add=expansion_add,
                       expansion_search=expansion_search)  # fmt: skip
     index.save(out)
-    stale = os.path.join(out, _FAISS if exact else _VECTORS)
-    if os.path.exists(stale):
-        os.remove(stale)
     _compact(out, [(name, current[name]) for name in names])
     meta.update(dim=int(embeddings.shape[1]), tracks=len(names), exact=exact, rejected=len(rejected))
     write_json_atomic(os.path.join(out, META), meta)

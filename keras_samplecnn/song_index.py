@@ -271,9 +271,13 @@ class SongIndex:
 
         Files: `index.faiss` (the HNSW graph and vectors, faiss's format) or `embeddings.npy`
         (the unit vectors of an exact index), `ids.npy`, and `index.json` with the dimension,
-        metric, size, HNSW parameters and the library and its version.
+        metric, size, HNSW parameters and the library and its version. Saving over an index of
+        the other kind removes that kind's file.
         """
         os.makedirs(directory, exist_ok=True)
+        stale = os.path.join(directory, _FAISS if self.exact else _VECTORS)
+        if os.path.exists(stale):
+            os.remove(stale)
         meta = {
             "format_version": FORMAT_VERSION,
             "dim": self.dim,
@@ -294,6 +298,11 @@ class SongIndex:
         np.save(os.path.join(directory, _IDS), self.ids)
         with open(os.path.join(directory, _META), "w") as f:
             json.dump(meta, f, indent=2)
+
+    @staticmethod
+    def is_saved(directory):
+        """Whether `directory` holds a saved `SongIndex` (its `index.json`)."""
+        return os.path.isfile(os.path.join(directory, _META))
 
     @classmethod
     def load(cls, directory):

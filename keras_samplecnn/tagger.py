@@ -27,13 +27,6 @@ def split_segments(audio, segment_length):
     return audio[: count * segment_length].reshape(count, segment_length)
 
 
-def preset_name(model):
-    """`model` when it names a pretrained preset (`keras_samplecnn.presets.PRESETS`) and no file or
-    folder of that name exists, else None: where a `.keras` path is taken, a preset name is too."""
-    from keras_samplecnn.presets import is_preset
-
-    return model if is_preset(model) and not os.path.exists(model) else None
-
 
 class Tagger:
     """Loads a trained model once and tags, taggrams or embeds any audio file.
@@ -67,24 +60,19 @@ class Tagger:
 
     def __init__(self, model, batch_size=16, trust_export=False):
         self.exported = None
-        if preset_name(model):
-            from keras_samplecnn.presets import from_preset
-
-            model = from_preset(model)
         if not isinstance(model, keras.Model):
+            from keras_samplecnn import presets
             from keras_samplecnn.export import ExportedModel, is_export
 
             if is_export(model):
                 self._init_exported(ExportedModel(model, trust=trust_export), batch_size)
                 return
-            readable = "a .keras file, or a folder written by samplecnn export (with its model.json)"
-            from keras_samplecnn.presets import list_presets
-
-            readable += f", or a preset name ({', '.join(list_presets())})"
-            if not os.path.exists(model):
+            readable = ("a .keras file, a folder written by samplecnn export (with its model.json), or a "
+                        f"preset name ({', '.join(presets.list_presets())})")  # fmt: skip
+            if not presets.preset_name(model) and not os.path.exists(model):
                 raise ValueError(f"{model}: no such file or folder; expected {readable}")
             try:
-                model = keras.saving.load_model(model)
+                model = presets.load_model(model)
             except (OSError, ValueError) as error:
                 reason = str(error).split(". ")[0].rstrip(". ")  # Keras' first sentence says enough
                 raise ValueError(

@@ -69,7 +69,7 @@ def parse_args(argv):
 def source_extractors(args, presets, seed, source_data, profile, timings):
     """`[(name, run folder or None, path)]` of the extractors for one seed."""
     if args.models:
-        from keras_samplecnn.tagger import preset_name
+        from keras_samplecnn.presets import preset_name
 
         paths = [p.strip() for p in args.models.split(",") if p.strip()]
         missing = [p for p in paths if not os.path.isfile(p) and not preset_name(p)]
@@ -181,20 +181,12 @@ def main(argv=None):
     timings = common.Timings()
 
     if args.models:
-        import keras
-
-        import keras_samplecnn  # noqa: F401  (registers the model classes)
-        from keras_samplecnn.tagger import preset_name
+        from keras_samplecnn import presets  # also registers the model classes
 
         models = []
         for path in (p.strip() for p in args.models.split(",") if p.strip()):
-            try:
-                if preset_name(path):  # a pretrained preset, e.g. ismir2018_siamese_msd10k
-                    from keras_samplecnn.presets import from_preset
-
-                    models.append(from_preset(path))
-                else:
-                    models.append(keras.saving.load_model(path, compile=False))
+            try:  # a .keras file or a pretrained preset, e.g. ismir2018_siamese_msd10k
+                models.append(presets.load_model(path, compile=False))
             except (OSError, ValueError) as error:
                 sys.exit(f"error: --models: cannot load {path}: {error}")
         rates = {int(m.sample_rate) for m in models}

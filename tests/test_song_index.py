@@ -203,3 +203,15 @@ def test_a_damaged_saved_index_names_the_file(data, ann, tmp_path, part):
     with pytest.raises(ValueError, match=f"{part}.*(damaged|not a|truncated)") as error:
         SongIndex.load(tmp_path / "index")
     assert str(tmp_path / "index" / part) in str(error.value) and len(str(error.value).splitlines()) == 1
+
+
+def test_saving_over_an_index_of_the_other_kind_leaves_only_its_own_files(exact, ann, tmp_path):
+    folder = tmp_path / "index"
+    assert not SongIndex.is_saved(folder)
+    ann.save(folder)
+    exact.save(folder)
+    assert SongIndex.is_saved(folder)
+    assert sorted(os.listdir(folder)) == ["embeddings.npy", "ids.npy", "index.json"]
+    ann.save(folder)
+    assert sorted(os.listdir(folder)) == ["ids.npy", "index.faiss", "index.json"]
+    assert not SongIndex.load(folder).exact

@@ -169,13 +169,11 @@ def aggregate(segment_maps, clip_index, num_clips=None):
 
 def _load_extractor(extractor):
     """(model, path or None): a model, or a `.keras` file checked to be one of ours."""
-    from keras_samplecnn.tagger import preset_name
+    from keras_samplecnn import presets
 
     path = None
-    if preset_name(extractor):  # a pretrained preset name: recorded as the extractor's "path"
-        from keras_samplecnn.presets import from_preset
-
-        path, extractor = extractor, from_preset(extractor)
+    if presets.preset_name(extractor):  # a pretrained preset name: recorded as the extractor's "path"
+        path, extractor = extractor, presets.from_preset(extractor)
     elif isinstance(extractor, (str, os.PathLike)):
         path = os.path.abspath(os.fspath(extractor))
         try:
