@@ -243,9 +243,6 @@ def _index_library(args):
     """Every audio file under a folder embedded and indexed (`keras_samplecnn.library`)."""
     from keras_samplecnn.library import REJECTED, index_library
 
-    if args.save_every < 1:
-        raise ValueError(f"--save-every must be >= 1, got {args.save_every}")
-
     def rejected(path, reason):
         from tqdm.auto import tqdm
 
@@ -268,8 +265,6 @@ def _similar(args):
     """The tracks of a library index nearest to an audio file."""
     from keras_samplecnn.library import LibraryIndex
 
-    if args.top_k < 1:
-        raise ValueError(f"--top-k must be >= 1, got {args.top_k}")
     library = LibraryIndex(args.index)
     ranked = library.similar(args.query, top_k=args.top_k)
     if args.json:

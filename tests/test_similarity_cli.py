@@ -193,7 +193,7 @@ def test_clear_errors(library, model_path, tmp_path, capsys):
         (["similar", query, "--index", str(tmp_path / "nowhere")], "no such index folder"),
         (["similar", os.path.join(library, "broken.mp3"), "--index", out], "cannot decode"),
         (["similar", str(tmp_path / "missing.mp3"), "--index", out], "missing.mp3"),
-        (["similar", query, "--index", out, "--top-k", "0"], "--top-k must be >= 1"),
+        (["similar", query, "--index", out, "--top-k", "0"], "top-k must be >= 1"),
         (["index", library, "--out", str(tmp_path / "x")], "give --model"),
         (["index", library, "--model", "no_such_model", "--out", str(tmp_path / "x")], "ismir2018_siamese_msd10k"),
         (["index", str(tmp_path / "empty"), "--model", model_path, "--out", str(tmp_path / "y")], "no audio file"),
