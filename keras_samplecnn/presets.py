@@ -34,6 +34,7 @@ import sys
 import keras
 
 from keras_samplecnn.files import sha256_file
+from keras_samplecnn.layers.mel import model_arguments
 from keras_samplecnn.models import artist
 
 WEIGHTS_DIR_VARIABLE = "SAMPLECNN_WEIGHTS_DIR"
@@ -50,7 +51,7 @@ KERAS2_BATCH_NORM_EPSILON = 1e-3
 # centred on their sample with reflected padding at the edges.
 # `LogMelSpectrogram` arguments, and the artist models' names of the same arguments.
 ISMIR2018_FRONT_END = {"power": 1.0, "mel_scale": "slaney", "norm": "slaney"}
-_MODEL_FRONT_END = {"mel_power": 1.0, "mel_scale": "slaney", "mel_norm": "slaney"}
+_MODEL_FRONT_END = model_arguments(ISMIR2018_FRONT_END)
 
 ISMIR2018 = 'Park, Lee, Park, Ha, Nam, "Representation Learning of Music Using Artist Labels", ISMIR 2018'
 ISMIR2018_REPOSITORY = "jongpillee/ismir2018-artist"
@@ -391,8 +392,7 @@ def from_preset(name, weights_dir=None, cache_dir=None):
     """
     preset = get_preset(name)
     path = preset_weights(name, weights_dir=weights_dir, cache_dir=cache_dir)
-    front_end = {key: value for key, value in _MODEL_FRONT_END.items() if key in artist.ENCODER_KEYS}
-    model = artist.SiameseArtistModel(name=preset.name, **front_end)
+    model = artist.SiameseArtistModel(name=preset.name, **_MODEL_FRONT_END)
     _check_front_end(model.encoder)
     load_ismir2018_weights(model.encoder, path)
     return model

@@ -164,7 +164,7 @@ CONFIG_BEFORE_SPLIT = {
 
 
 def test_samplecnn_config_format_only_grew_by_pool_sizes_and_the_mel_options():
-    # pool_sizes (issue 10, the SPL 2017 extractors) and the mel front end's options (issue 25)
+    # pool_sizes (the SPL 2017 extractors) and the mel front end's options
     # are the keys added since; files without them load with pool_sizes' default and the old
     # front end (see the next test, and tests/test_mel.py for the mel options).
     assert set(keras_samplecnn.build("frame").get_config()) == CONFIG_BEFORE_SPLIT | {

@@ -212,7 +212,7 @@ def test_song_table_streams_the_records_in_song_order_and_is_cached(demo_run, tm
 
 
 def test_song_table_cache_key_keeps_the_key_of_tables_cached_before_the_front_end_options(tmp_path):
-    # A table cached before issue 25 was keyed by these eight settings only (the HEAD formula,
+    # A table cached before the front-end options was keyed by these eight settings only (the HEAD formula,
     # written out); the old front end (HTK, unit peaks, power 2) must still find it, any other
     # front end must not.
     import hashlib

@@ -110,7 +110,7 @@ def test_computes_in_float32_returns_compute_dtype(policy):
     )
 
 
-# The ISMIR 2018 authors' front end against librosa itself (issue 25). Their `mp3s_to_mel.py`
+# The ISMIR 2018 authors' front end against librosa itself. Their `mp3s_to_mel.py`
 # (jongpillee/ismir2018-artist @68841d2): `librosa.stft(y, n_fft=1024, hop_length=512,
 # win_length=1024)` with librosa < 0.10's defaults (centred, periodic Hann, reflect padding),
 # |S|, `librosa.filters.mel(sr, n_fft=1024, n_mels=128)` (Slaney scale and norm), log10(1 + 10·mel).
@@ -175,7 +175,7 @@ def _layer(sample_rate, fft_length, **kwargs):
 @pytest.mark.parametrize("fft_length", FFT_LENGTHS)
 @pytest.mark.parametrize("mel_scale, norm", [("slaney", "slaney"), ("htk", None)])
 def test_filterbank_matches_librosa(sample_rate, fft_length, mel_scale, norm):
-    # ("htk", None) is also what the code before issue 25 computed: HTK scale, unit peaks.
+    # ("htk", None) is also what the code before the front-end options computed: HTK scale, unit peaks.
     librosa = _librosa()
     n_mels = _num_mels(fft_length)
     theirs = librosa.filters.mel(sr=sample_rate, n_fft=fft_length, n_mels=n_mels, htk=mel_scale == "htk", norm=norm)
@@ -239,12 +239,12 @@ def test_every_backend_matches_librosa(backend, tmp_path):
         np.testing.assert_allclose(outputs[key], expected, rtol=0, atol=LIBROSA_ATOL, err_msg=f"{backend} {key}")
 
 
-# Files saved before issue 25 keep their front end: HTK scale, unit peaks and (the old default)
+# Files saved before the front-end options keep their front end: HTK scale, unit peaks and (the old default)
 # power spectra, filled in by `from_config` where a config lacks the new keys.
 
 
 def _legacy_filterbank(num_mel_bins, fft_length, sample_rate):
-    """The filterbank before issue 25, written out: HTK mel scale, unit-peak triangles."""
+    """The filterbank before the front-end options, written out: HTK mel scale, unit-peak triangles."""
 
     def mel(f):
         return 2595.0 * np.log10(1.0 + f / 700.0)
@@ -262,7 +262,7 @@ def _legacy_filterbank(num_mel_bins, fft_length, sample_rate):
 
 
 def _check_legacy_layer(layer, x):
-    """`layer` computes the front end before issue 25 on `x`."""
+    """`layer` computes the front end before the front-end options on `x`."""
     assert (layer.mel_scale, layer.norm, layer.power) == ("htk", None, 2.0)
     bank = _legacy_filterbank(layer.num_mel_bins, layer.fft_length, layer.sample_rate)
     np.testing.assert_allclose(layer._filterbank, bank, rtol=1e-6, atol=1e-7)
@@ -273,7 +273,7 @@ def _check_legacy_layer(layer, x):
 
 
 def _as_saved_before_issue_25(path):
-    """Rewrites a `.keras` file's config.json to the shape the code before issue 25 wrote: no
+    """Rewrites a `.keras` file's config.json to the shape the code before the front-end options wrote: no
     `mel_scale` / `norm` in `LogMelSpectrogram` configs, no `mel_scale` / `mel_norm` /
     `mel_power` in the models' own configs."""
 

@@ -182,7 +182,7 @@ def _cache_key(data_dir, song_ids, frontend, splits, max_frames):
     config = frontend.get_config()
     settings = {k: config.get(k) for k in ("sample_rate", "fft_length", "hop_length", "num_mel_bins",
                                            "min_freq", "max_freq", "compression", "power")}  # fmt: skip
-    # Options added later (issue 25) enter the key only where they differ from the front end that
+    # Options added later enter the key only where they differ from the front end that
     # tables cached before them were computed with, so those tables keep their key and stay valid.
     for key, old in LEGACY_FRONTEND.items():
         if key not in settings and config.get(key) != old:

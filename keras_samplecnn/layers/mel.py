@@ -9,14 +9,21 @@ from keras_samplecnn.layers.sample_conv import PACKAGE
 
 MEL_SCALES = ("slaney", "htk")
 NORMS = ("slaney", None)
-# What a config saved before `mel_scale` and `norm` existed (issue 25) was computed with: the
-# HTK mel scale, unit-peak triangles and, as the old default, power spectra. `from_config` fills
-# these in for keys a saved config lacks, so old `.keras` files keep their front end.
+# The models' names of the layer's front-end arguments (`ArtistCNN`, `SiameseArtistModel`, `DCUE`,
+# `SampleCNN`, `SampleCNNBackbone` take them and build the layer from them).
+MODEL_ARGUMENTS = {"mel_scale": "mel_scale", "norm": "mel_norm", "power": "mel_power"}
+
+
+def model_arguments(front_end):
+    """`front_end` (the layer's `mel_scale` / `norm` / `power`) under the models' argument names."""
+    return {MODEL_ARGUMENTS[key]: value for key, value in front_end.items()}
+
+
+# What a config saved before `mel_scale` and `norm` existed was computed with: the HTK mel scale,
+# unit-peak triangles and, as the old default, power spectra. `from_config` fills these in for
+# keys a saved config lacks, so old `.keras` files keep their front end.
 LEGACY_FRONTEND = {"mel_scale": "htk", "norm": None, "power": 2.0}
-# The same under the names of the models' own arguments (`ArtistCNN`, `SiameseArtistModel`,
-# `DCUE`, `SampleCNN`, `SampleCNNBackbone`), whose `from_config` rebuild the layer from them: their
-# configs saved before issue 25 lack these keys and were trained on this front end.
-LEGACY_MODEL_FRONTEND = {"mel_scale": "htk", "mel_norm": None, "mel_power": 2.0}
+LEGACY_MODEL_FRONTEND = model_arguments(LEGACY_FRONTEND)
 
 # Slaney's mel scale (Auditory Toolbox, 1998): 3 mel per 200 Hz up to 1 kHz (= 15 mel), then
 # 27 mel per factor 6.4 in frequency.

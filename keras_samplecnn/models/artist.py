@@ -62,7 +62,7 @@ ENCODER_KEYS = (
     "mel_mean",
     "mel_std",
     "l2",
-    # The front end's filterbank and spectrum (issue 25); configs saved before lack them.
+    # The front end's filterbank and spectrum; configs saved before lack them.
     "mel_scale",
     "mel_norm",
     "mel_power",
@@ -198,7 +198,7 @@ class ArtistCNN(_EncoderArguments, keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        # Saved before the front-end options existed: HTK, unit peaks, power (issue 25).
+        # Saved before the front-end options existed: HTK, unit peaks, power.
         return cls(**{**LEGACY_MODEL_FRONTEND, **config})
 
 
@@ -295,7 +295,7 @@ class SiameseArtistModel(_EncoderArguments, keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        # Saved before the front-end options existed: HTK, unit peaks, power (issue 25).
+        # Saved before the front-end options existed: HTK, unit peaks, power.
         return cls(**{**LEGACY_MODEL_FRONTEND, **config})
 
 

@@ -219,7 +219,7 @@ STRUCTURE_DEFAULTS = {
     "input_mean": 0.0,
     "input_std": 1.0,
     "pool_sizes": None,
-    # The mel front end's filterbank and spectrum (issue 25). We found no front-end code of the
+    # The mel front end's filterbank and spectrum. We found no front-end code of the
     # SMC 2017 mel baseline or of the SPL 2017 extractors (jongpillee/sampleCNN and
     # musicTagging_MSD read raw audio); the papers only name a log-mel input. The defaults are
     # the same lab's front end of 2017-2018, the one we could read (jongpillee/ismir2018-artist
@@ -383,5 +383,5 @@ class SampleCNNBackbone(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        # Saved before the front-end options existed: HTK, unit peaks, power (issue 25).
+        # Saved before the front-end options existed: HTK, unit peaks, power.
         return cls(**{**LEGACY_MODEL_FRONTEND, **config})

@@ -281,7 +281,7 @@ class DCUE(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        # Saved before the front-end options existed: HTK, unit peaks, power (issue 25).
+        # Saved before the front-end options existed: HTK, unit peaks, power.
         return cls(**{**LEGACY_MODEL_FRONTEND, **config})
 
 
