@@ -35,6 +35,7 @@ import keras
 
 from keras_samplecnn.files import sha256_file
 from keras_samplecnn.layers.mel import model_arguments
+from keras_samplecnn.messages import one_line
 from keras_samplecnn.models import artist
 
 WEIGHTS_DIR_VARIABLE = "SAMPLECNN_WEIGHTS_DIR"
@@ -253,29 +254,26 @@ def _download(preset, cache_dir):
                 fname=preset.file_name, origin=preset.url, cache_subdir=CACHE_SUBDIR, cache_dir=cache_dir
             )
 
-    try:
-        if cache_dir is not None:
-            # get_file takes a folder that does not exist yet as unwritable and uses /tmp/.keras.
-            os.makedirs(os.path.expanduser(cache_dir), exist_ok=True)
-        path = fetch()
-        if sha256_file(path) != preset.sha256:
-            os.remove(path)
+    for _ in range(2):  # the cached (or a new) copy; once more if the cached one is damaged
+        try:
+            if cache_dir is not None:
+                # get_file takes a folder that does not exist yet as unwritable and uses /tmp/.keras.
+                os.makedirs(os.path.expanduser(cache_dir), exist_ok=True)
             path = fetch()
-    except Exception as error:  # get_file turns URL errors into a bare Exception
-        reason = " ".join(str(error).split())
-        raise OSError(
-            f"cannot download the weights of preset {preset.name} from {preset.url} ({reason}); offline, "
-            f"download {preset.file_name} (sha256 {preset.sha256}) elsewhere and set "
-            f"{WEIGHTS_DIR_VARIABLE}=<folder holding it> or pass weights_dir="
-        ) from None
-    actual = sha256_file(path)
-    if actual != preset.sha256:
+        except Exception as error:  # get_file turns URL errors into a bare Exception
+            raise OSError(
+                f"cannot download the weights of preset {preset.name} from {preset.url} ({one_line(error)}); "
+                f"offline, download {preset.file_name} (sha256 {preset.sha256}) elsewhere and set "
+                f"{WEIGHTS_DIR_VARIABLE}=<folder holding it> or pass weights_dir="
+            ) from None
+        actual = sha256_file(path)
+        if actual == preset.sha256:
+            return path
         os.remove(path)
-        raise ValueError(
-            f"{preset.url}: the download's sha256 {actual} does not match the expected {preset.sha256} of "
-            f"preset {preset.name}; not kept in the cache"
-        )
-    return path
+    raise ValueError(
+        f"{preset.url}: the download's sha256 {actual} does not match the expected {preset.sha256} of "
+        f"preset {preset.name}; not kept in the cache"
+    )
 
 
 def _check_front_end(encoder):
