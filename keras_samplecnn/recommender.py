@@ -1,8 +1,9 @@
 """Recommending songs with a trained deep content-user embedding model (DCUE; Lee, Lee, Park, Park,
 Nam, DLRS 2018, arXiv:1807.06786): song and user embeddings, and a user's ranking of a catalogue.
 
-A song's embedding is the mean of its excerpts' unit-norm embeddings (non-overlapping 130-frame
-excerpts of its whole clip), normalised again; a user's is the user branch's output. The score of
+A song's embedding is the mean of its excerpts' embeddings (non-overlapping 130-frame excerpts of
+its whole clip), normalised; a user's is the user branch's output. For a model with several
+levels (DCUE "multi"), serving uses the first, the song embedding. The score of
 a (user, song) pair is their cosine, so songs nobody has played rank beside played ones.
 """
 
@@ -16,28 +17,45 @@ def _unit(x):
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
-def embed_song_table(model, table, frames, batch_size=64):
+def _level(outputs, level):
+    """One level's output of an encoder that returns one tensor or a list (DCUE "multi")."""
+    if isinstance(outputs, (list, tuple)):
+        return outputs[level]
+    if level:
+        raise ValueError(f"this model has one level; got level={level}")
+    return outputs
+
+
+def embed_song_table(model, table, frames, batch_size=64, level=0):
     """Embeddings of every song of a log-mel table (`song_mel_table`): `(songs, width)`, unit norm.
+
+    A song's embedding is the mean of its non-overlapping excerpts' embeddings, normalised (the
+    authors' `encoding.py` averages the excerpts' outputs; the cosine then normalises).
 
     Args:
         model: a `DCUE`.
         table, frames: the songs' log-mel table and frame counts.
         batch_size: excerpts per forward pass.
+        level: which of the model's `levels` (an index; 0, the song embedding, by default).
     """
     song, start = window_starts(frames, model.num_frames)
-    total = np.zeros((len(frames), model.embedding_width), np.float64)
+    total = None
     encoder = model.song_encoder
     for first in range(0, len(song), batch_size):
         chosen = slice(first, first + batch_size)
         mels = excerpts(table, song[chosen], start[chosen], model.num_frames)
-        np.add.at(total, song[chosen], np.asarray(encoder(mels, training=False), np.float64))
-    return _unit(total)
+        outputs = np.asarray(_level(encoder(mels, training=False), level), np.float64)
+        if total is None:
+            total = np.zeros((len(frames), outputs.shape[-1]), np.float64)
+        np.add.at(total, song[chosen], outputs)
+    return _unit(total if total is not None else np.zeros((0, model.embedding_width)))
 
 
-def embed_users(model, users=None, batch_size=1024):
-    """User embeddings `(users, width)`, unit norm, for user indices (default: every user)."""
+def embed_users(model, users=None, batch_size=1024, level=0):
+    """User embeddings `(users, width)`, unit norm, for user indices (default: every user), of one
+    of the model's `levels` (an index)."""
     users = np.arange(model.num_users, dtype=np.int32) if users is None else np.asarray(users, np.int32)
-    parts = [np.asarray(model.user_encoder(users[i : i + batch_size], training=False))
+    parts = [np.asarray(_level(model.user_encoder(users[i : i + batch_size], training=False), level))
              for i in range(0, len(users), batch_size)]  # fmt: skip
     return _unit(np.concatenate(parts)) if parts else np.zeros((0, model.embedding_width), np.float32)
 

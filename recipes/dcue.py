@@ -6,19 +6,28 @@ Lee, Lee, Park, Park, Nam, DLRS 2018, arXiv:1807.06786), cold-start songs includ
     python recipes/dcue.py --data data/taste [--tags song_tags.csv]    # the paper's run
     python recipes/dcue.py --demo                                       # synthetic listeners, 3 seeds
 
-Per seed and variant ("basic", "multi"): the DCUE model is trained on the training interactions
-(`configs/dcue.yaml`: SGD at lr 0.2, batches of 10 interactions, each against 20 songs the user
-did not play, hinge margin 0.2), then every song is embedded from its audio and every user from
-the user branch, and each user's songs are ranked by cosine. Reported, as in the paper: ROC-AUC
-per user, averaged over users,
+Per seed, protocol and variant ("basic", "multi"): the DCUE model is trained as the authors'
+code trains it (`configs/dcue.yaml`; jongpillee/deep-content-user @0e57b68 `train.py`: SGD lr 0.2,
+Nesterov momentum 0.9, decay 1e-6, batches of 10 interactions each against 20 songs the user did
+not play, the hinge loss of margin 0.2 summed), then every song is embedded from its audio and
+every user from the user branch, and each user's songs are ranked by cosine: per-user ROC-AUC,
+averaged over users, under two protocols (`evaluation.protocols`):
 
-  warm   on the held-out interactions of songs seen in training (the user's training songs left
-         out of the ranking), against the popularity baseline (listeners in training) and
-         implicit-feedback ALS (`implicit`, the matrix-factorisation baseline);
-  cold   on the cold-start songs, which no training interaction touched: DCUE scores them from
-         audio alone; popularity gives them all 0 (a tie, AUC 0.5), ALS cannot score them;
-  tags   the tagging task: an MLP (Dense 512 × 2 → sigmoid) on the frozen song embedding,
-         macro ROC-AUC on held-out songs, beside the same network untrained.
+  authors  the authors' split and evaluation (`load_label.py`, `evaluation.py`): songs split by
+           their position in the song list modulo 10; warm = the training songs against all
+           their interactions (how well the embeddings reproduce the matrix they were trained
+           on), cold = the test songs; popularity counts listeners in that same matrix;
+  heldout  ours: warm = held-out interactions of songs seen in training (the user's training
+           pairs left out of the ranking), cold = seeded cold-start songs no training
+           interaction touched; popularity counts training listeners only (cold songs tie:
+           AUC 0.5), and implicit-feedback ALS (`implicit`) is the matrix-factorisation
+           baseline (it cannot score cold songs);
+  tags     the tagging task (`tagging.py`): an MLP (Dense 512 + BN + ReLU twice → sigmoid, SGD
+           0.1 Nesterov, batch 10) on the frozen song embedding of the authors'-protocol model,
+           macro ROC-AUC on held-out songs, beside the same network untrained.
+
+The "multi" model's five levels (the song embedding, and conv5 … conv2) are each evaluated on
+their own, as the authors' `evaluation.py` and `tagging.py` do.
 
 The table (mean ± standard deviation over seeds) is printed and written to `<out>/dcue_table.md`
 and `.json`. Finished training runs and the song spectrograms are reused, so an interrupted run
@@ -31,6 +40,8 @@ TFRecords beside `interactions.npz`). Tags for the tagging task: `--tags CSV` wi
 `--demo`: `keras_samplecnn.datasets.make_demo_listeners` (synthetic listeners whose tastes follow
 the demo songs' styles, tags and artists, with popularity bias and noise) converted by the same
 converter, trained with `configs/demo_dcue.yaml`'s smaller settings (fixed work), 3 seeds.
+Songs are then listed in order of listeners, so the authors' modulo-10 split spreads popular and
+rare songs over its parts.
 """
 
 import argparse
@@ -44,7 +55,8 @@ import multiscale
 
 CONFIG = "dcue.yaml"
 DEMO_CONFIG = "demo_dcue.yaml"
-VARIANTS = ("basic", "multi")
+VARIANTS = ("basic", "multi", "multi_mean")
+PROTOCOLS = ("authors", "heldout")
 UNTRAINED = "untrained"
 POPULARITY, ALS = "popularity", "ALS (implicit)"
 DATA_HELP = """\
@@ -66,7 +78,8 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", help="a folder converted by python -m tfrecords_tools taste-profile")
     parser.add_argument("--tags", metavar="CSV", help="song_id,tags (|-separated) for the tagging task")
-    parser.add_argument("--variants", default="basic,multi", help="basic, multi or both (default)")
+    parser.add_argument("--variants", default="basic,multi",
+                        help="basic, multi (default: both) and/or multi_mean")  # fmt: skip
     parser.add_argument("--seeds", help="comma-separated seeds (default 0; with --demo those of the demo file)")
     parser.add_argument("--out", help="output folder (default runs/dcue[_demo])")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -163,131 +176,211 @@ def new_model(variant, split, settings, sample_rate, statistics):
                 mel_std=statistics[1], **settings["model"])  # fmt: skip
 
 
-def truth_matrices(split):
-    """`(trained, held-out warm, cold)` boolean (users, songs) matrices, made once per run."""
-    return split.matrix(split.train), split.matrix(split.test_warm), split.matrix(split.test_cold)
+def training_settings(settings, variant):
+    """`configs/dcue.yaml`'s `training` for one variant (`epochs` may be given per variant)."""
+    options = dict(settings["training"])
+    if isinstance(options["epochs"], dict):
+        if variant not in options["epochs"]:
+            sys.exit(f"error: training.epochs gives no number for the {variant!r} variant")
+        options["epochs"] = options["epochs"][variant]
+    return options
 
 
-def recommendation_rows(scores, split, truth, method, seed):
-    """Per-user ROC-AUC on warm held-out interactions and on cold-start songs."""
-    from keras_samplecnn.evaluation.recommendation import per_user_auc
+def method_names(variant):
+    """The table's method name of each level of a DCUE variant."""
+    from keras_samplecnn.models.dcue import VARIANTS as LEVELS
 
-    trained, held_out, cold_pairs = truth
-    warm = per_user_auc(scores, held_out, ~split.cold, exclude=trained)
-    cold = per_user_auc(scores, cold_pairs, split.cold)
-    return [{"method": method, "seed": seed, "task": "warm", "value": warm["auc"], "users": warm["users"]},
-            {"method": method, "seed": seed, "task": "cold", "value": cold["auc"], "users": cold["users"]}]  # fmt: skip
+    if variant != "multi":
+        return [f"DCUE {variant}"]
+    return [f"DCUE {variant} ({level})" for level in LEVELS[variant]]
+
+
+class Evaluation:
+    """Per-user ROC-AUC of a score matrix under one protocol (see the module docstring)."""
+
+    def __init__(self, split, protocol):
+        from keras_samplecnn.data.interaction_split import authors_song_sets
+
+        self.protocol = protocol
+        if protocol == "authors":
+            train_songs, _, test_songs = authors_song_sets(split.order)
+            self.played = split.matrix()
+            self.sets = {"warm": (self.played, train_songs, None), "cold": (self.played, test_songs, None)}
+        else:
+            trained = split.matrix(split.train)
+            self.sets = {"warm": (split.matrix(split.test_warm), ~split.cold, trained),
+                         "cold": (split.matrix(split.test_cold), split.cold, None)}  # fmt: skip
+
+    def rows(self, scores, method, seed, tasks=("warm", "cold")):
+        from keras_samplecnn.evaluation.recommendation import per_user_auc
+
+        rows = []
+        for task in tasks:
+            positives, candidates, exclude = self.sets[task]
+            result = per_user_auc(scores, positives, candidates, exclude=exclude)
+            rows.append({"method": method, "seed": seed, "protocol": self.protocol, "task": task,
+                         "value": result["auc"], "users": result["users"]})  # fmt: skip
+        return rows
 
 
 def tagging_split(num_songs, fractions, seed):
+    """Song positions for the tagger's training, validation and test: "authors" (`tagging.py`:
+    position modulo 10 in 0-6, 7, and 8-9) or seeded fractions."""
     import numpy as np
 
+    if fractions == "authors":
+        remainder = np.arange(num_songs) % 10
+        return np.flatnonzero(remainder < 7), np.flatnonzero(remainder == 7), np.flatnonzero(remainder >= 8)
     order = np.random.default_rng(np.random.SeedSequence([seed, 0x54414753])).permutation(num_songs)
     train_end = int(round(fractions[0] * num_songs))
     valid_end = train_end + int(round(fractions[1] * num_songs))
     return order[:train_end], order[train_end:valid_end], order[valid_end:]
 
 
+def tagging_model(width, num_tags, options):
+    """The authors' tagging MLP (`tagging.py` `model`): (Dense(hidden) → BatchNorm → ReLU) x 2 →
+    Dense(tags, sigmoid)."""
+    import keras
+
+    inputs = keras.Input((width,), name="embedding")
+    x = inputs
+    for index in (1, 2):
+        x = keras.layers.Dense(options["hidden"], name=f"dense{index}")(x)
+        if options["batch_norm"]:
+            x = keras.layers.BatchNormalization(name=f"bn{index}")(x)
+        x = keras.layers.ReLU(name=f"relu{index}")(x)
+        if options["dropout"]:
+            x = keras.layers.Dropout(options["dropout"], name=f"dropout{index}")(x)
+    return keras.Model(inputs, keras.layers.Dense(num_tags, activation="sigmoid", name="tags")(x), name="tagger")
+
+
 def tagging_auc(embeddings, labels, tags, options, seed):
-    """Macro ROC-AUC on held-out songs of an MLP on frozen song embeddings (tags with at least
-    `min_positives` positive songs in every part are kept)."""
+    """Macro ROC-AUC on held-out songs of the tagging MLP trained on frozen song embeddings of the
+    songs with at least one tag (`tagging.py`: SGD with Nesterov momentum and decay, early
+    stopping and rate reduction on the validation loss; tags with a positive and a negative
+    test song are scored, as its `eval_retrieval` scores tags with a positive)."""
     import keras
     import numpy as np
 
-    from keras_samplecnn.aggregation.classifier import _in_memory_dataset, build_classifier
     from keras_samplecnn.evaluation.metrics import tagging_metrics
+    from keras_samplecnn.training.optimizers import StepDecaySGD
 
-    parts = tagging_split(len(labels), options["split"], seed)
-    keep = np.all([labels[p].sum(axis=0) >= options["min_positives"] for p in parts], axis=0)
-    if not keep.any():
-        return None
+    tagged = np.flatnonzero(labels.sum(axis=1) > 0)
+    parts = [tagged[p] for p in tagging_split(len(tagged), options["split"], seed)]
     (x_train, x_valid, x_test), (y_train, y_valid, y_test) = ([embeddings[p] for p in parts],
-                                                              [labels[p][:, keep] for p in parts])  # fmt: skip
+                                                              [labels[p] for p in parts])  # fmt: skip
+    scored = (y_test.sum(axis=0) > 0) & (y_test.sum(axis=0) < len(y_test))
+    if not len(x_train) or not len(x_valid) or not scored.any():
+        return None
     keras.utils.set_random_seed(seed)
-    model = build_classifier(x_train.shape[1], int(keep.sum()), hidden=options["hidden"], dropout=options["dropout"],
-                             mean=x_train.mean(axis=0), variance=x_train.var(axis=0))  # fmt: skip
+    model = tagging_model(x_train.shape[1], labels.shape[1], options)
+    optimizer = StepDecaySGD(options["learning_rate"], momentum=options["momentum"], nesterov=options["nesterov"],
+                             step_decay=options["step_decay"])  # fmt: skip
     # No XLA: the model is tiny and trains in less time than XLA takes to compile it.
-    model.compile(optimizer=keras.optimizers.Adam(options["learning_rate"]), loss="binary_crossentropy",
-                  jit_compile=False)  # fmt: skip
-    stop = keras.callbacks.EarlyStopping(patience=options["patience"], restore_best_weights=True)
-    model.fit(_in_memory_dataset(x_train, y_train, options["batch_size"], seed=seed), epochs=options["epochs"],
-              validation_data=_in_memory_dataset(x_valid, y_valid, 1024), callbacks=[stop], verbose=0)  # fmt: skip
-    scores = np.asarray(model(x_test, training=False))
-    return tagging_metrics(y_test, scores, [t for t, k in zip(tags, keep) if k])["roc_auc"]
+    model.compile(optimizer=optimizer, loss="binary_crossentropy", jit_compile=False)
+    callbacks = [keras.callbacks.EarlyStopping(patience=options["patience"]),
+                 keras.callbacks.ReduceLROnPlateau(factor=options["reduce_factor"],
+                                                   patience=options["reduce_patience"],
+                                                   min_lr=options["min_learning_rate"])]  # fmt: skip
+    model.fit(x_train, y_train, batch_size=options["batch_size"], epochs=options["epochs"],
+              validation_data=(x_valid, y_valid), callbacks=callbacks, verbose=0)  # fmt: skip
+    predicted = np.asarray(model.predict(x_test, batch_size=1024, verbose=0))
+    return tagging_metrics(y_test[:, scored], predicted[:, scored], [t for t, k in zip(tags, scored) if k])["roc_auc"]
 
 
-def run_seed(seed, variants, split, truth, table, frames, tags, settings, sample_rate, statistics, out, timings):
-    """Every row of one seed: DCUE variants, the untrained network, popularity and ALS."""
+def run_seed(seed, variants, protocols, split, table, frames, tags, settings, sample_rate, statistics, out,
+             timings):  # fmt: skip
+    """Every row of one seed: DCUE variants per protocol, the untrained network, popularity, ALS."""
     import keras
 
-    from keras_samplecnn.evaluation.recommendation import als_scores, popularity_scores
+    from keras_samplecnn.evaluation.recommendation import als_scores, listener_scores, popularity_scores
     from keras_samplecnn.recommender import embed_song_table, embed_users
     from keras_samplecnn.training.dcue import MODEL_FILE, RunMismatchError, train_dcue
 
     rows = []
-    train = split.train
-    for variant in variants:
-        run_dir = os.path.join(out, f"seed{seed}", variant)
-        if os.path.exists(os.path.join(run_dir, MODEL_FILE)):
-            print(f"seed {seed}: {run_dir} holds a finished DCUE ({variant}) run, reused")
-        else:
-            print(f"\n=== seed {seed}: training DCUE ({variant}) ===", flush=True)
-        keras.utils.set_random_seed(seed)
-        model = new_model(variant, split, settings, sample_rate, statistics)
-        with timings("training"):
-            try:
-                model = train_dcue(model, table, frames, split.user[train], split.song[train], seed=seed,
-                                   run_dir=run_dir, **settings["training"])  # fmt: skip
-            except RunMismatchError as error:  # other settings or data than the run kept there
-                sys.exit(f"error: {error}")
+    tag_protocol = protocols[0]
+    for protocol, data in protocol_splits(split, protocols).items():
+        evaluation = Evaluation(split, protocol)
+        train = data.train
+        for variant in variants:
+            run_dir = os.path.join(out, f"seed{seed}", protocol, variant)
+            if os.path.exists(os.path.join(run_dir, MODEL_FILE)):
+                print(f"seed {seed}: {run_dir} holds a finished DCUE ({variant}, {protocol}) run, reused")
+            else:
+                print(f"\n=== seed {seed}: training DCUE ({variant}) on the {protocol} protocol's split ===", flush=True)
+            keras.utils.set_random_seed(seed)
+            model = new_model(variant, split, settings, sample_rate, statistics[protocol])
+            with timings("training"):
+                try:
+                    model = train_dcue(model, table, frames, data.user[train], data.song[train], seed=seed,
+                                       run_dir=run_dir, **training_settings(settings, variant))  # fmt: skip
+                except RunMismatchError as error:  # other settings or data than the run kept there
+                    sys.exit(f"error: {error}")
+            with timings("evaluation"):
+                for level, method in enumerate(method_names(variant)):
+                    songs = embed_song_table(model, table, frames, level=level)
+                    rows += evaluation.rows(embed_users(model, level=level) @ songs.T, method, seed)
+                    if tags is not None and protocol == tag_protocol and (level == 0 or settings["tagging"]["levels"]
+                                                                         == "all"):  # fmt: skip
+                        value = tagging_auc(songs, tags[1], tags[0], settings["tagging"], seed)
+                        rows.append({"method": method, "seed": seed, "protocol": protocol, "task": "tags",
+                                     "value": value})  # fmt: skip
         with timings("evaluation"):
-            songs = embed_song_table(model, table, frames)
-            rows += recommendation_rows(embed_users(model) @ songs.T, split, truth, f"DCUE {variant}", seed)
-            if tags is not None:
+            keras.utils.set_random_seed(seed)
+            untrained = new_model(variants[0], split, settings, sample_rate, statistics[protocol])
+            songs = embed_song_table(untrained, table, frames)
+            rows += evaluation.rows(embed_users(untrained) @ songs.T, UNTRAINED, seed)
+            if tags is not None and protocol == tag_protocol:
                 value = tagging_auc(songs, tags[1], tags[0], settings["tagging"], seed)
-                rows.append({"method": f"DCUE {variant}", "seed": seed, "task": "tags", "value": value})
-    with timings("evaluation"):
-        keras.utils.set_random_seed(seed)
-        untrained = new_model(variants[0], split, settings, sample_rate, statistics)
-        songs = embed_song_table(untrained, table, frames)
-        rows += recommendation_rows(embed_users(untrained) @ songs.T, split, truth, UNTRAINED, seed)
-        if tags is not None:
-            value = tagging_auc(songs, tags[1], tags[0], settings["tagging"], seed)
-            rows.append({"method": UNTRAINED, "seed": seed, "task": "tags", "value": value})
-        counts = (split.user[train], split.song[train])
-        rows += recommendation_rows(popularity_scores(*counts, split.num_users, split.num_songs), split, truth,
-                                    POPULARITY, seed)  # fmt: skip
-        als = als_scores(*counts, split.count[train], split.num_users, split.num_songs, seed=seed,
-                         **settings["baselines"]["als"])  # fmt: skip
-        # ALS gives cold-start songs no factors: it cannot rank them, so no cold number.
-        rows += [row for row in recommendation_rows(als, split, truth, ALS, seed) if row["task"] == "warm"]
+                rows.append({"method": UNTRAINED, "seed": seed, "protocol": protocol, "task": "tags", "value": value})
+            if protocol == "authors":
+                rows += evaluation.rows(listener_scores(evaluation.played), POPULARITY, seed)
+            else:
+                counts = (data.user[train], data.song[train])
+                rows += evaluation.rows(popularity_scores(*counts, split.num_users, split.num_songs), POPULARITY,
+                                        seed)  # fmt: skip
+                als = als_scores(*counts, data.count[train], split.num_users, split.num_songs, seed=seed,
+                                 **settings["baselines"]["als"])  # fmt: skip
+                # ALS gives cold-start songs no factors: it cannot rank them, so no cold number.
+                rows += evaluation.rows(als, ALS, seed, tasks=("warm",))
     return rows
 
 
 def summarise(rows):
-    """`{(method, task): {"values", "mean", "std"}}` over seeds (std None for one seed)."""
+    """`{(method, protocol, task): {"values", "mean", "std"}}` over seeds (std None for one seed)."""
     import numpy as np
 
     summary = {}
     for row in rows:
         if row["value"] is not None:
-            summary.setdefault((row["method"], row["task"]), []).append(row["value"])
+            summary.setdefault((row["method"], row.get("protocol"), row["task"]), []).append(row["value"])
     return {key: {"values": values, "mean": float(np.mean(values)),
                   "std": float(np.std(values, ddof=1)) if len(values) > 1 else None}
             for key, values in summary.items()}  # fmt: skip
 
 
-def markdown_table(summary, methods, with_tags):
-    tasks = [("warm", "warm songs (per-user ROC-AUC)"), ("cold", "cold-start songs (per-user ROC-AUC)")]
-    if with_tags:
-        tasks.append(("tags", "tagging (ROC-AUC)"))
-    lines = ["| method | " + " | ".join(name for _, name in tasks) + " |", "|---|" + "---|" * len(tasks)]
+COLUMNS = {
+    ("heldout", "warm"): "held-out: warm songs",
+    ("heldout", "cold"): "held-out: cold-start songs",
+    ("authors", "warm"): "authors': training songs",
+    ("authors", "cold"): "authors': test songs",
+}
+
+
+def columns_of(protocols, tag_protocol, with_tags):
+    columns = [(p, t) for p in ("heldout", "authors") if p in protocols for t in ("warm", "cold")]
+    return columns + ([(tag_protocol, "tags")] if with_tags else [])
+
+
+def markdown_table(summary, methods, columns):
+    names = [COLUMNS.get(column, "tagging (ROC-AUC)") for column in columns]
+    lines = ["| method | " + " | ".join(names) + " |", "|---|" + "---|" * len(columns)]
     for method in methods:
         cells = []
-        for task, _ in tasks:
-            entry = summary.get((method, task))
+        for protocol, task in columns:
+            entry = summary.get((method, protocol, task))
             if entry is None:
-                cells.append("cannot score" if (method, task) == (ALS, "cold") else "—")
+                cells.append("cannot score" if (method, protocol, task) == (ALS, "heldout", "cold") else "—")
             elif entry["std"] is None:
                 cells.append(f"{entry['mean']:.4f}")
             else:
@@ -296,34 +389,50 @@ def markdown_table(summary, methods, with_tags):
     return "\n".join(lines)
 
 
-def verdicts(summary, variants):
+def verdicts(summary, methods, columns):
+    """One line per DCUE level and comparison: better on every seed, or not."""
     lines = []
-    for variant in variants:
-        method = f"DCUE {variant}"
-        for task, baseline in (("cold", POPULARITY), ("warm", POPULARITY), ("warm", ALS), ("tags", UNTRAINED)):
-            ours, theirs = summary.get((method, task)), summary.get((baseline, task))
-            if ours and theirs:
+    for method in methods:
+        if not method.startswith("DCUE"):
+            continue
+        for protocol, task in columns:
+            for baseline in ((UNTRAINED,) if task == "tags" else (POPULARITY, ALS)):
+                ours, theirs = summary.get((method, protocol, task)), summary.get((baseline, protocol, task))
+                if not (ours and theirs):
+                    continue
                 # Per seed, so "better" means on every seed, not only on average.
                 wins = sum(a > b for a, b in zip(ours["values"], theirs["values"]))
-                gain = ours["mean"] - theirs["mean"]
                 word = "beats" if wins == len(ours["values"]) else "does NOT beat"
-                lines.append(f"{method} {word} {baseline} on {task} songs: {gain:+.4f} ({wins}/{len(ours['values'])} "
-                             f"seeds)" if task != "tags" else
-                             f"{method} {word} the {baseline} network on tags: {gain:+.4f} "
+                where = "tags" if task == "tags" else COLUMNS[(protocol, task)]
+                lines.append(f"{method} {word} {baseline} on {where}: {ours['mean'] - theirs['mean']:+.4f} "
                              f"({wins}/{len(ours['values'])} seeds)")  # fmt: skip
     return lines
 
 
-def write_table(out, rows, variants, seeds, title, with_tags, notes=()):
+def write_table(out, rows, methods, seeds, title, columns, notes=()):
     summary = summarise(rows)
-    methods = [*(f"DCUE {v}" for v in variants), POPULARITY, ALS, UNTRAINED]
-    text = "\n".join([title, "", markdown_table(summary, methods, with_tags), "", *verdicts(summary, variants),
+    methods = [m for m in methods if any(key[0] == m for key in summary)]
+    text = "\n".join([title, "", markdown_table(summary, methods, columns), "", *verdicts(summary, methods, columns),
                       *notes]).rstrip() + "\n"  # fmt: skip
     common.save_table(out, "dcue_table", text, {
         "seeds": seeds, "rows": rows,
-        "summary": [{"method": m, "task": t, **entry} for (m, t), entry in summary.items()],
+        "summary": [{"method": m, "protocol": p, "task": t, **entry} for (m, p, t), entry in summary.items()],
     })  # fmt: skip
     return summary
+
+
+def protocol_splits(split, protocols):
+    """`{protocol: the InteractionSplit its training uses}`."""
+    from keras_samplecnn.data.interaction_split import authors_protocol
+
+    return {protocol: authors_protocol(split) if protocol == "authors" else split for protocol in protocols}
+
+
+def protocols_of(settings):
+    protocols = settings.get("evaluation", {}).get("protocols", list(PROTOCOLS))
+    if not protocols or set(protocols) - set(PROTOCOLS) or len(set(protocols)) != len(protocols):
+        sys.exit(f"error: evaluation.protocols: {protocols!r}; choose from {list(PROTOCOLS)}")
+    return list(protocols)
 
 
 def main(argv=None):
@@ -337,6 +446,8 @@ def main(argv=None):
     settings = settings_of(demo, args.set)
     out = args.out or ("runs/dcue" + ("_demo" if demo else ""))
     timings = common.Timings({"start-up": time.monotonic() - common.STARTED})
+
+    import numpy as np
 
     from keras_samplecnn.data.interaction_split import FILE_NAME, load_interaction_split
     from keras_samplecnn.data.manifest import read_manifest
@@ -353,22 +464,27 @@ def main(argv=None):
     frontend = new_model("basic", split, settings, sample_rate, (0.0, 1.0)).mel_frontend()
     with timings("spectrograms"):
         table, frames = song_mel_table(data, split.songs, frontend, cache_dir=os.path.join(out, "cache"))
-        # Standardisation from the songs training sees (not the cold-start ones).
-        statistics = mel_statistics(table, frames, [i for i in range(split.num_songs) if not split.cold[i]])
+        # Standardisation from the songs each protocol's training sees (not its cold-start ones).
+        statistics = {protocol: mel_statistics(table, frames, np.unique(data.song[data.train]))
+                      for protocol, data in protocol_splits(split, protocols_of(settings)).items()}  # fmt: skip
     tags = read_tags(tags_csv, list(split.songs)) if tags_csv else None
     print(f"{split.num_users} users, {split.num_songs} songs ({int(split.cold.sum())} cold-start), "
           f"interactions: {int(split.train.sum())} train, {int(split.test_warm.sum())} held-out warm, "
           f"{int(split.test_cold.sum())} of cold-start songs")  # fmt: skip
 
-    rows, truth = [], truth_matrices(split)
+    protocols = protocols_of(settings)
+    rows = []
     for seed in seeds:
-        rows += run_seed(seed, variants, split, truth, table, frames, tags, settings, sample_rate, statistics, out,
-                         timings)  # fmt: skip
+        rows += run_seed(seed, variants, protocols, split, table, frames, tags, settings, sample_rate, statistics,
+                         out, timings)  # fmt: skip
     source = "synthetic demo listeners" if demo else data
     title = (f"DCUE (DLRS 2018) on {source}: {split.num_users} users x {split.num_songs} songs "
              f"({int(split.cold.sum())} cold-start); seeds {', '.join(map(str, seeds))}")  # fmt: skip
-    notes = ["", "Popularity gives every cold-start song the same score (no listener in training): AUC 0.5."]
-    write_table(out, rows, variants, seeds, title, tags is not None, notes)
+    notes = ["", "Held-out protocol: popularity gives every cold-start song the same score (no listener in "
+             "training): AUC 0.5. Authors' protocol: popularity counts the evaluated songs' own listeners."]
+    methods = [name for variant in variants for name in method_names(variant)]
+    columns = columns_of(protocols, protocols[0], tags is not None)
+    write_table(out, rows, [*methods, POPULARITY, ALS, UNTRAINED], seeds, title, columns, notes)
     timings.save(os.path.join(out, "timings.json"))
     multiscale.print_time(timings)
     return 0

@@ -24,18 +24,24 @@ def check_dcue(name, directory):
     rng = np.random.default_rng(0)
     x = {"user": np.array([0, 3], "int32"), "positive": rng.random((2, 130, 16)).astype("float32"),
          "negatives": rng.random((2, 2, 130, 16)).astype("float32")}  # fmt: skip
-    model.compile(optimizer=keras.optimizers.SGD(0.2), loss=keras_samplecnn.models.dcue_loss())
-    loss = model.train_on_batch(x, np.zeros(2, "float32"))
-    assert np.isfinite(loss), f"{name}: loss {loss}"
-    expected = keras.ops.convert_to_numpy(model(x))
-    songs = keras.ops.convert_to_numpy(model.song_encoder(x["positive"]))
-    users = keras.ops.convert_to_numpy(model.user_encoder(x["user"]))
-    np.testing.assert_allclose(expected[:, 0], (songs * users).sum(-1), atol=1e-5, err_msg=f"{name}: not cosine")
+    outputs = len(model.outputs)  # "dcue_multi": five levels, five losses
+    model.compile(optimizer=keras.optimizers.SGD(0.2), loss=[keras_samplecnn.models.dcue_loss()] * outputs)
+    loss = model.train_on_batch(x, [np.zeros(2, "float32")] * outputs)
+    assert np.all(np.isfinite(loss)), f"{name}: loss {loss}"
+    expected = keras.tree.flatten(keras.tree.map_structure(keras.ops.convert_to_numpy, model(x)))
+
+    def first(outputs):
+        return keras.ops.convert_to_numpy(keras.tree.flatten(outputs)[0])
+
+    songs, users = first(model.song_encoder(x["positive"])), first(model.user_encoder(x["user"]))
+    cosine = (songs * users).sum(-1) / np.linalg.norm(songs, axis=-1) / np.linalg.norm(users, axis=-1)
+    np.testing.assert_allclose(expected[0][:, 0], cosine, atol=1e-5, err_msg=f"{name}: not cosine")
     path = os.path.join(directory, f"{name}.keras")
     model.save(path)
-    got = keras.ops.convert_to_numpy(keras.saving.load_model(path)(x))
-    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5, err_msg=f"{name}: reload differs")
-    return float(loss)
+    got = keras.tree.flatten(keras.tree.map_structure(keras.ops.convert_to_numpy, keras.saving.load_model(path)(x)))
+    for a, b in zip(got, expected):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5, err_msg=f"{name}: reload differs")
+    return float(np.sum(loss))
 
 
 def check(name, directory):

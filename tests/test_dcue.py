@@ -12,6 +12,7 @@ from keras_samplecnn.layers import LogMelSpectrogram
 from keras_samplecnn.models.dcue import DCUE, VARIANTS, dcue_loss
 from keras_samplecnn.recommender import Recommender, embed_song_table, embed_users
 from keras_samplecnn.training.dcue import train_dcue
+from keras_samplecnn.training.optimizers import StepDecaySGD
 
 F, M = 130, 16  # excerpt frames; few mel bands keep the tests fast
 
@@ -33,70 +34,139 @@ def _unit(x):
     return x / np.linalg.norm(x, axis=-1, keepdims=True)
 
 
+def _as_list(outputs):  # one output comes back bare
+    return [np.asarray(o, np.float64) for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
+
+
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_scores_are_the_mean_cosine_over_levels(variant):
-    # Independently: each level's user and song head outputs, their cosines averaged by NumPy.
+def test_scores_are_the_cosines_of_each_levels_user_and_song_embeddings(variant):
+    # Independently: each level's user and song embeddings, their cosines by NumPy; "multi_mean"
+    # joins its levels, so its one score is the mean of the per-level cosines of its heads.
     model = _model(variant)
     x = _inputs()
-    scores = np.asarray(model(x))
-    assert scores.shape == (4, 4)
-    levels = VARIANTS[variant]
-    songs = keras.Model(model.song_encoder.input, [model.song_encoder.get_layer(f"song_head_{lv}").output
-                                                  for lv in levels])  # fmt: skip
-    people = keras.Model(model.user_encoder.input, [model.user_encoder.get_layer(f"user_head_{lv}").output
-                                                    for lv in levels])  # fmt: skip
+    scores = _as_list(model(x))
+    assert len(scores) == (5 if variant == "multi" else 1) and all(s.shape == (4, 4) for s in scores)
     all_songs = np.concatenate([x["positive"][:, None], x["negatives"]], axis=1).reshape(-1, F, M)
+    if variant == "multi_mean":
+        songs = keras.Model(model.song_encoder.input, [model.song_encoder.get_layer(f"song_head_{lv}").output
+                                                      for lv in VARIANTS[variant]])  # fmt: skip
+        people = keras.Model(model.user_encoder.input, [model.user_encoder.get_layer(f"user_head_{lv}").output
+                                                        for lv in VARIANTS[variant]])  # fmt: skip
+        song_levels, user_levels = _as_list(songs(all_songs)), _as_list(people(x["user"]))
+        cosines = [np.einsum("bd,bnd->bn", _unit(u), _unit(s.reshape(4, 4, -1))) for u, s in zip(user_levels,
+                                                                                                 song_levels)]  # fmt: skip
+        np.testing.assert_allclose(scores[0], np.mean(cosines, 0), atol=1e-5)
+        return
+    song_levels, user_levels = _as_list(model.song_encoder(all_songs)), _as_list(model.user_encoder(x["user"]))
+    for got, u, s in zip(scores, user_levels, song_levels):
+        np.testing.assert_allclose(got, np.einsum("bd,bnd->bn", _unit(u), _unit(s.reshape(4, 4, -1))), atol=1e-5)
 
-    def as_list(outputs):  # one output comes back bare
-        return [np.asarray(o, np.float64) for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
 
-    song_levels = [s.reshape(4, 4, -1) for s in as_list(songs(all_songs))]
-    user_levels = as_list(people(x["user"]))
-    expected = np.mean([np.einsum("bd,bnd->bn", _unit(u), _unit(s)) for u, s in zip(user_levels, song_levels)], 0)
-    np.testing.assert_allclose(scores, expected, atol=1e-5)
-    assert model.song_encoder.output.shape[-1] == model.embedding_width == 256 * len(levels)
+def _authors_parameter_count(num_users, levels, bands=128):
+    """jongpillee/deep-content-user @0e57b68 model.py, counted by hand: Embedding(num_user, 300);
+    per level Dense(300) and Dense(256) on it; Conv1D(128, 4), Conv1D(256, 4) x 2, Conv1D(256, 2),
+    Conv1D(256, 1), all with a bias; Dense(256) on the global average."""
+    user = num_users * 300 + levels * ((300 * 300 + 300) + (300 * 256 + 256))
+    convs = [(4, bands, 128), (4, 128, 256), (4, 256, 256), (2, 256, 256), (1, 256, 256)]
+    audio = sum(k * c_in * c_out + c_out for k, c_in, c_out in convs) + 256 * 256 + 256
+    return user + audio
 
 
-def test_loss_against_numpy():
+@pytest.mark.parametrize("variant, levels", [("basic", 1), ("multi", 5)])
+def test_the_architecture_is_the_authors(variant, levels):
+    model = DCUE(num_users=50, num_negatives=2, variant=variant)
+    assert model.count_params() == _authors_parameter_count(50, levels)
+    songs = model.song_encoder
+    assert [layer.name for layer in songs.layers if "conv" in layer.name and "level" not in layer.name] == [
+        f"conv{i}" for i in range(1, 6)
+    ]
+    for i, (filters, kernel, pool) in enumerate([(128, 4, 4), (256, 4, 4), (256, 4, 4), (256, 2, 2), (256, 1, None)],
+                                                start=1):  # fmt: skip
+        conv = songs.get_layer(f"conv{i}")
+        assert (conv.filters, conv.kernel_size, conv.padding, conv.use_bias) == (filters, (kernel,), "same", True)
+        assert conv.kernel_regularizer is None and conv.kernel_initializer.__class__.__name__ == "HeUniform"
+        assert (songs.get_layer(f"pool{i}").pool_size if pool else None) == ((pool,) if pool else None)
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in songs.layers)
+    # The user table's output goes through a ReLU (model.py user_activ1).
+    assert model.user_encoder.get_layer("user_table_relu") is not None
+    assert model.levels == VARIANTS[variant] and model.losses == []
+
+
+def test_multi_levels_are_global_averages_of_the_convolutions_before_their_relu():
+    model = _model("multi")
+    mel = np.random.default_rng(8).random((3, F, M)).astype("float32")
+    songs = model.song_encoder
+    probe = keras.Model(songs.input, [songs.get_layer(f"conv{i}").output for i in (5, 4, 3, 2)])
+    before_relu = _as_list(probe(mel))
+    assert any((b < 0).any() for b in before_relu)  # pre-activation: negative values survive
+    levels = _as_list(songs(mel))
+    for got, conv in zip(levels[1:], before_relu):
+        np.testing.assert_allclose(got, conv.mean(axis=1), atol=1e-5)
+
+
+@pytest.mark.parametrize("reduction, reduce", [("sum", np.sum), ("sum_over_batch_size", lambda a: a.sum(1).mean())])
+def test_loss_against_numpy(reduction, reduce):
+    # train.py hinge_loss: K.sum(K.maximum(0., margin - y_pos + y_neg)) over the batch and negatives.
     rng = np.random.default_rng(1)
     scores = rng.uniform(-1, 1, (5, 21)).astype("float32")
-    expected = np.maximum(0.0, 0.2 - scores[:, :1] + scores[:, 1:]).sum(axis=1).mean()
-    actual = float(dcue_loss()(np.zeros(5), scores))
+    expected = reduce(np.maximum(0.0, 0.2 - scores[:, :1] + scores[:, 1:]))
+    actual = float(dcue_loss(reduction=reduction)(np.zeros(5), scores))
     np.testing.assert_allclose(actual, expected, rtol=1e-6)
+    assert dcue_loss().reduction == "sum"
 
 
-def test_config_round_trip_and_keras_file(tmp_path):
-    model = DCUE(users=["a", "b", "c"], num_negatives=3, variant="multi", num_mel_bins=M, mel_mean=0.3, mel_std=2.0)
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_config_round_trip_and_keras_file(tmp_path, variant):
+    model = DCUE(users=["a", "b", "c"], num_negatives=3, variant=variant, num_mel_bins=M, mel_mean=0.3, mel_std=2.0)
     config = model.get_config()
     assert DCUE.from_config(config).get_config() == config
     path = os.path.join(tmp_path, "dcue.keras")
     model.save(path)
     loaded = keras.saving.load_model(path)
     x = _inputs(users=3)
-    np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(model(x)), atol=1e-6)
+    for a, b in zip(_as_list(loaded(x)), _as_list(model(x))):
+        np.testing.assert_allclose(a, b, atol=1e-6)
     assert loaded.users == ["a", "b", "c"] and loaded.user_index("b") == 1
     with pytest.raises(KeyError, match="unknown user"):
         loaded.user_index("zz")
 
 
+def test_a_model_saved_by_the_earlier_dcue_is_refused_with_what_replaced_it():
+    config = {key: value for key, value in _model().get_config().items() if key not in ("conv_filters", "user_relu")}
+    with pytest.raises(ValueError, match="earlier keras_samplecnn.*recipes/dcue.py"):
+        DCUE.from_config(config)
+
+
+def test_our_earlier_architecture_is_a_choice_of_the_config():
+    model = _model("multi_mean", conv_filters=(128, 128, 128, 128, 256), l2=1e-5, user_relu=False)
+    songs = model.song_encoder
+    assert [songs.get_layer(f"conv{i}").filters for i in range(1, 6)] == [128, 128, 128, 128, 256]
+    assert len(model.losses) == 5  # one L2 penalty per conv kernel
+    assert "user_table_relu" not in [layer.name for layer in model.user_encoder.layers]
+    assert model.embedding_width == 3 * 256 and model.levels == ("mean",)
+
+
 def test_waveform_encoder_is_the_front_end_then_the_song_branch():
-    model = _model()
+    model = _model("multi")
     wave = np.random.default_rng(2).uniform(-0.5, 0.5, (2, model.input_length)).astype("float32")
     mel = np.asarray(LogMelSpectrogram(num_mel_bins=M)(wave))
     assert mel.shape == (2, F, M)
-    np.testing.assert_allclose(np.asarray(model.waveform_encoder(wave)), np.asarray(model.song_encoder(mel)),
+    # Serving uses the first level, the song embedding.
+    np.testing.assert_allclose(np.asarray(model.waveform_encoder(wave)), _as_list(model.song_encoder(mel))[0],
                                atol=1e-5)  # fmt: skip
 
 
-def test_mixed_precision_and_one_training_step():
-    model = _model(dtype="mixed_bfloat16")
+@pytest.mark.parametrize("variant", ["basic", "multi"])
+def test_mixed_precision_and_one_training_step(variant):
+    model = _model(variant, dtype="mixed_bfloat16")
     x = _inputs()
-    assert keras.backend.standardize_dtype(model(x).dtype) == "float32"
+    assert all(keras.backend.standardize_dtype(o.dtype) == "float32" for o in keras.tree.flatten(model(x)))
     assert model.song_encoder.get_layer("conv1").dtype_policy.name == "mixed_bfloat16"
-    model.compile(optimizer=keras.optimizers.SGD(0.2), loss=dcue_loss())
+    outputs = len(model.outputs)
+    model.compile(optimizer=keras.optimizers.SGD(0.2), loss=[dcue_loss()] * outputs)
     before = [np.array(w) for w in model.trainable_weights]
-    loss = model.train_on_batch(x, np.zeros(4))
-    assert np.isfinite(loss)
+    loss = model.train_on_batch(x, [np.zeros(4)] * outputs)
+    assert np.all(np.isfinite(loss))
     assert any(not np.allclose(a, np.asarray(b)) for a, b in zip(before, model.trainable_weights))
 
 
@@ -105,6 +175,8 @@ def test_bad_arguments():
         _model("deep")
     with pytest.raises(ValueError, match="num_frames"):
         _model(num_frames=100)
+    with pytest.raises(ValueError, match="conv_filters"):
+        _model(conv_filters=(128, 256))
     with pytest.raises(ValueError, match="user ids"):
         DCUE(num_users=3, users=["a"])
     with pytest.raises(ValueError, match="num_users"):
@@ -205,11 +277,43 @@ def test_training_learns_a_taste_audio_alone_can_serve(tmp_path):
     table, frames, user, song, kind, taste, cold = _taste_problem()
     keras.utils.set_random_seed(0)
     model = _model(users=16, negatives=3)
-    model = train_dcue(model, table, frames, user, song, epochs=4, learning_rate=0.2, batch_size=8, seed=0)
+    # The authors' optimiser and summed loss at a 20th of their rate: at 0.2 the summed steps
+    # collapse this 16-user toy's user branch (every user one vector) within 4 epochs.
+    model = train_dcue(model, table, frames, user, song, epochs=4, epoch_divisor=1, batch_size=8, seed=0,
+                       learning_rate=0.01)  # fmt: skip
     scores = embed_users(model) @ embed_song_table(model, table, frames).T
     # Cold-start songs: never trained on, ranked from their audio.
     aucs = [roc_auc_score(kind[cold] == taste[u], scores[u, cold]) for u in range(16)]
     assert np.mean(aucs) > 0.8
+
+
+@pytest.mark.parametrize("variant", ["basic", "multi"])
+def test_training_is_the_authors_optimiser_loss_and_epoch(variant):
+    # train.py: SGD(lr=0.2, decay=1e-6, momentum=0.9, nesterov=True); steps_per_epoch =
+    # int(len_sparse / batch_size / 10); "multi": five hinge losses, weights 1.
+    table, frames, user, song, *_ = _taste_problem(seed=2)
+    user, song = np.tile(user, 3), np.tile(song, 3)  # 384 interactions: int(384 / 10 / 10) = 3 steps
+    keras.utils.set_random_seed(0)
+    model = train_dcue(_model(variant, users=16, negatives=2), table, frames, user, song, epochs=2, seed=0,
+                       verbose=0)  # fmt: skip
+    optimizer = model.optimizer
+    assert isinstance(optimizer, StepDecaySGD)
+    assert (float(optimizer.learning_rate), optimizer.momentum, optimizer.nesterov, optimizer.step_decay) == (
+        pytest.approx(0.2), 0.9, True, 1e-6)
+    assert int(optimizer.iterations) == 2 * int(len(user) / 10 / 10) == 6
+    losses = keras.tree.flatten(model.loss)
+    assert len(losses) == (5 if variant == "multi" else 1)
+    assert all(loss.reduction == "sum" and loss.margin == 0.2 for loss in losses)
+
+
+def test_users_who_played_every_training_song_are_left_out_with_a_warning(capsys):
+    table, frames, user, song, *_ = _taste_problem(seed=2)
+    trained = np.unique(song)
+    user = np.concatenate([user, np.full(len(trained), 16)])  # user 16 played every training song
+    song = np.concatenate([song, trained])
+    keras.utils.set_random_seed(0)
+    train_dcue(_model(users=17, negatives=2), table, frames, user, song, epochs=1, epoch_divisor=10, seed=0)
+    assert f"1 users played all {len(trained)} training songs" in capsys.readouterr().out
 
 
 def test_an_interrupted_run_resumes_where_an_uninterrupted_one_ends(tmp_path):
@@ -218,7 +322,7 @@ def test_an_interrupted_run_resumes_where_an_uninterrupted_one_ends(tmp_path):
     def run(folder, epochs):
         keras.utils.set_random_seed(0)
         return train_dcue(_model(users=16, negatives=2), table, frames, user, song, epochs=epochs, batch_size=16,
-                          seed=3, run_dir=str(tmp_path / folder), verbose=0)  # fmt: skip
+                          epoch_divisor=1, seed=3, run_dir=str(tmp_path / folder), verbose=0)  # fmt: skip
 
     straight = run("straight", 2)
     run("resumed", 1)
@@ -234,7 +338,7 @@ def test_a_rerun_with_other_settings_or_data_is_refused(tmp_path):
     run_dir = str(tmp_path / "run")
 
     def run(epochs=1, negatives=2, data=(table, frames, user, song), **settings):
-        options = {"batch_size": 16, "seed": 3, "learning_rate": 0.2, **settings}
+        options = {"batch_size": 16, "seed": 3, "learning_rate": 0.2, "epoch_divisor": 1, **settings}
         return train_dcue(_model(users=16, negatives=negatives), *data, epochs=epochs, run_dir=run_dir, verbose=0,
                           **options)  # fmt: skip
 
@@ -247,6 +351,8 @@ def test_a_rerun_with_other_settings_or_data_is_refused(tmp_path):
     for changes, message in [
         ({"learning_rate": 0.05}, "learning_rate 0.2 there, 0.05 now"),
         ({"seed": 4}, "seed 3 there, 4 now"),
+        ({"loss_reduction": "sum_over_batch_size"}, "loss_reduction sum there, sum_over_batch_size now"),
+        ({"momentum": 0.0, "nesterov": False}, "momentum 0.9 there, 0.0 now; nesterov True there, False now"),
         ({"margin": 0.5, "batch_size": 8}, "batch_size 16 there, 8 now; margin 0.2 there, 0.5 now"),
         ({"negatives": 3}, "the model's configuration"),
         ({"data": (table, frames, user[::-1], song)}, "the training data"),

@@ -14,6 +14,8 @@ import pytest
 import soundfile as sf
 
 from keras_samplecnn.data.interaction_split import (
+    authors_protocol,
+    authors_song_sets,
     InteractionSplit,
     load_interaction_split,
     save_interaction_split,
@@ -162,7 +164,7 @@ def test_msd_tracks_end_to_end(tmp_path):
     assert report["unknown_song_interactions"] == len({(u, s) for u, s, _ in PLAYS if s in UNKNOWN})
     assert report["songs_without_audio_interactions"] == len({(u, s) for u, s, _ in PLAYS if s in NO_AUDIO})
     assert report["unknown_users"] is None and report["songs_not_written"] == 0
-    assert report["arguments"] == {"num_users": 100, "num_songs": 100, "cold_fraction": 0.34,
+    assert report["arguments"] == {"num_users": 100, "num_songs": 100, "song_list": None, "cold_fraction": 0.34,
                                    "holdout_fraction": 0.5, "seed": 3}  # fmt: skip
     assert report["kept"]["interactions"] == len(expected)
     assert report["kept"]["users"] == len({user for user, _ in expected}) == 5  # u5 played only dropped songs
@@ -379,6 +381,86 @@ def test_msd_track_list_malformed_and_missing_files(tmp_path):
                            msd_tracks=str(tmp_path / "unique_tracks.txt"))  # fmt: skip
 
 
+def _convert_with_song_list(tmp_path, song_list):
+    audio_dir, _ = _msd_dataset(tmp_path)
+    out = tmp_path / "out"
+    code = cli.main([
+        "taste-profile", "--triplets", str(tmp_path / "train_triplets.txt"), "--audio-dir", str(audio_dir),
+        "--msd-tracks", str(tmp_path / "unique_tracks.txt"), "--mismatches", str(tmp_path / "sid_mismatches.txt"),
+        "--song-list", str(song_list), "--cold-fraction", "0", "--out", str(out), "--workers", "1", "--no-progress",
+    ])  # fmt: skip
+    return code, out
+
+
+def test_the_authors_song_list_keeps_its_songs_in_its_order(tmp_path):
+    # jongpillee/deep-content-user @0e57b68 data/subset_songs_20000_10000.npy: a 1-D `|S18` array of
+    # Echo Nest song ids, written by np.save, read without pickle.
+    listed = ["s4", "s99", "s0", "s8", "s2", "s6", "s5"]  # s99: nobody played it; s8: no audio; s6: unknown
+    path = tmp_path / "subset_songs_20000_10000.npy"
+    np.save(path, np.array([_song(name) for name in listed], dtype="|S18"))
+    assert np.load(path, allow_pickle=False).dtype == np.dtype("S18")
+    code, out = _convert_with_song_list(tmp_path, path)
+    assert code == 0
+    data = load_interaction_split(out)
+    kept = [name for name in listed if name in EXPECTED_TRACK]  # s4, s0, s2, s5: s1 and s3 are not listed
+    assert sorted(data.songs.tolist()) == sorted(_song(name) for name in kept)
+    position = {_song(name): index for index, name in enumerate(listed)}
+    assert data.order.tolist() == [position[song] for song in data.songs]
+    report = json.loads((out / "interactions.json").read_text())
+    assert report["songs_not_in_list"] == 2  # s1, s3 (with audio, played, not listed)
+    assert report["songs_not_in_list_interactions"] == len({(u, s) for u, s, _ in PLAYS if s in ("s1", "s3")})
+    assert report["listed_songs_missing"] == 3  # s99, s8, s6
+    got = {(data.users[u], data.songs[s]) for u, s in zip(data.user, data.song)}
+    assert got == {pair for pair in _expected_pairs() if pair[1] in {_song(name) for name in kept}}
+
+
+def test_a_song_list_as_text_and_bad_lists(tmp_path):
+    text = tmp_path / "songs.txt"
+    text.write_text(f"{_song('s5')}\n\n{_song('s0')}\n")
+    assert taste_profile.read_song_list(str(text)) == [_song("s5"), _song("s0")]
+    pickled = tmp_path / "objects.npy"
+    np.save(pickled, np.array([_song("s0"), None], dtype=object), allow_pickle=True)
+    with pytest.raises(DatasetError, match="objects.npy: not a NumPy array of song ids"):
+        taste_profile.read_song_list(str(pickled))
+    numbers = tmp_path / "numbers.npy"
+    np.save(numbers, np.arange(3))
+    with pytest.raises(DatasetError, match="1-D array of song ids"):
+        taste_profile.read_song_list(str(numbers))
+    twice = tmp_path / "twice.npy"
+    np.save(twice, np.array([_song("s0"), _song("s0")], dtype="|S18"))
+    with pytest.raises(DatasetError, match="listed twice"):
+        taste_profile.read_song_list(str(twice))
+    nothing = tmp_path / "nothing.txt"
+    nothing.write_text(f"{_song('s77')}\n")
+    code, _ = _convert_with_song_list(tmp_path, nothing)
+    assert code == 2
+
+
+def test_the_authors_song_split_is_their_index_modulo_ten():
+    # load_label.py split(): train = index % 10 in 0..6, valid = index % 10 == 8 (split_v), test =
+    # index % 10 in 8..9; written here from their loops, not from our function.
+    import itertools
+
+    total = np.arange(40)
+    train = set(itertools.chain(*[np.where(total % 10 == i)[0] for i in range(7)]))
+    valid = set(np.where(total % 10 == 8)[0])
+    test = set(itertools.chain(*[np.where(total % 10 == i)[0] for i in range(8, 10)]))
+    order = np.random.default_rng(0).permutation(40)  # the npz's songs in another order than the list's
+    sets = authors_song_sets(order)
+    for mask, expected in zip(sets, (train, valid, test)):
+        assert set(order[mask].tolist()) == expected
+    data = _split(songs=[f"s{i}" for i in range(40)], tracks=[str(i) for i in range(40)], cold=[False] * 40,
+                  order=order, user=[0, 0, 1, 1], song=[0, 1, 2, 3], split=[0, 0, 0, 0])  # fmt: skip
+    authors = authors_protocol(data)
+    test_songs = np.isin(order, list(test))
+    np.testing.assert_array_equal(authors.cold, test_songs)
+    for song, code in zip(authors.song, authors.split):
+        expected = 2 if order[song] in test else (0 if order[song] in train else 1)
+        assert code == expected
+    with pytest.raises(ValueError, match="order"):
+        _split(order=[0, 0, 1])
+
+
 def _split(**changes):
     fields = dict(users=["a", "b"], songs=["s", "t", "v"], tracks=["1", "2", "3"], user=[0, 0, 1, 1],
                   song=[0, 1, 0, 2], count=[1, 2, 3, 4], split=[0, 1, 0, 2],
@@ -391,8 +473,9 @@ def test_interaction_split_round_trip_and_matrix(tmp_path):
     data = _split()
     save_interaction_split(tmp_path / "interactions.npz", data)
     loaded = load_interaction_split(tmp_path)
-    for name in ("users", "songs", "tracks", "user", "song", "count", "split", "cold"):
+    for name in ("users", "songs", "tracks", "user", "song", "count", "split", "cold", "order"):
         np.testing.assert_array_equal(getattr(loaded, name), getattr(data, name))
+    np.testing.assert_array_equal(loaded.order, [0, 1, 2])  # no list: the songs' own order
     assert loaded.num_users == 2 and loaded.num_songs == 3
     np.testing.assert_array_equal(loaded.train, [True, False, True, False])
     np.testing.assert_array_equal(loaded.matrix(loaded.train), [[True, False, False], [True, False, False]])

@@ -44,7 +44,12 @@ Order of work, each step counted in `interactions.json` and the log:
    tracks has audio ("songs without audio") are dropped with their interactions and listed in
    `rejected.csv` (path: the song id; reason);
 4. the paper's subset (`--num-songs` songs with the most listeners, then the `--num-users`
-   users who played most of them; 10,000 x 20,000 in the paper);
+   users who played most of them; 10,000 x 20,000 in the paper), or, with `--song-list`, the
+   listed songs (the DCUE authors' `data/subset_songs_20000_10000.npy`, jongpillee/
+   deep-content-user @0e57b68: a NumPy array of 10,000 Echo Nest song ids, `|S18`; or a text
+   file, one id per line) in the list's order, then the `--num-users` users who played most of
+   them; interactions of other songs are dropped and counted, and each song's position in the
+   list is kept (`order` in the npz) for the authors' song split (index modulo 10);
 5. the split: a seeded `--cold-fraction` of the songs is cold-start (none of their
    interactions is trained on and their audio goes to the `test` split), and of each user's
    interactions with the warm songs a seeded `--holdout-fraction` is held out (the warm songs'
@@ -122,6 +127,11 @@ def add_arguments(parser):
     parser.add_argument("--num-users", type=int, default=20000, help="most active users kept (default 20000)")
     parser.add_argument("--num-songs", type=int, default=10000, help="most played songs kept (default 10000)")
     parser.add_argument(
+        "--song-list",
+        metavar="subset_songs_20000_10000.npy",
+        help="keep these songs, in this order, instead of the most played (the DCUE authors' .npy or a text file)",
+    )
+    parser.add_argument(
         "--cold-fraction", type=float, default=0.1, help="share of songs kept out of training (default 0.1)"
     )
     parser.add_argument(
@@ -154,6 +164,7 @@ def plan_from_args(args):
         users=args.users,
         num_users=args.num_users,
         num_songs=args.num_songs,
+        song_list=args.song_list,
         cold_fraction=args.cold_fraction,
         holdout_fraction=args.holdout_fraction,
         seed=args.seed,
@@ -166,7 +177,7 @@ def after_convert(plan, out_dir, manifest=None):
 
 
 def plan(audio_dir, *, triplets=None, interactions_csv=None, msd_tracks=None, song_to_tracks=None,
-         mismatches=None, users=None, num_users=20000, num_songs=10000, cold_fraction=0.1,
+         mismatches=None, users=None, num_users=20000, num_songs=10000, song_list=None, cold_fraction=0.1,
          holdout_fraction=0.2, seed=0):  # fmt: skip
     """Plans the conversion (see the module docstring for the formats and the order of work).
 
@@ -177,6 +188,8 @@ def plan(audio_dir, *, triplets=None, interactions_csv=None, msd_tracks=None, so
         interactions_csv: a `user,item,count` CSV, items matched to files under `audio_dir`.
         users: optional file of user ids to keep.
         num_users, num_songs: the subset's size.
+        song_list: optional list of the songs to keep, in order (`.npy` of ids, or a text file
+            of one id per line); `num_songs` is then ignored.
         cold_fraction, holdout_fraction, seed: the split.
 
     Returns:
@@ -198,7 +211,8 @@ def plan(audio_dir, *, triplets=None, interactions_csv=None, msd_tracks=None, so
     audio_dir = require_dir(audio_dir, "audio folder")
     report = {"source": {"triplets": triplets, "interactions": interactions_csv, "msd_tracks": msd_tracks,
                          "song_to_tracks": song_to_tracks, "mismatches": mismatches, "users": users,
-                         "audio_dir": audio_dir}}  # fmt: skip
+                         "song_list": song_list, "audio_dir": audio_dir}}  # fmt: skip
+    listed = read_song_list(require_file(song_list, "song list")) if song_list is not None else None
     path = require_file(triplets if triplets is not None else interactions_csv, "interaction file")
     data = read_taste_profile(path) if triplets is not None else read_interactions_csv(path)
     report["lines_read"] = data.lines
@@ -241,16 +255,33 @@ def plan(audio_dir, *, triplets=None, interactions_csv=None, msd_tracks=None, so
         raise DatasetError(f"{path}: no interaction is left after dropping unknown users, unknown songs "
                            f"and songs without audio under {audio_dir}")  # fmt: skip
 
-    data = select_subset(data, num_users, num_songs)
+    if listed is not None:
+        position = {song: index for index, song in enumerate(listed)}
+        in_list = np.array([song in position for song in data.songs], bool)
+        report["songs_not_in_list"] = int((~in_list).sum())
+        report["songs_not_in_list_interactions"] = int((~in_list[data.song]).sum())
+        report["listed_songs_missing"] = len(listed) - int(in_list.sum())
+        if report["listed_songs_missing"]:
+            log.warning("%d of the %d listed songs have no interaction with audio and are left out",
+                        report["listed_songs_missing"], len(listed))  # fmt: skip
+        data = _restrict(data, in_list[data.song])
+        if not len(data):
+            raise DatasetError(f"{song_list}: none of the listed songs has an interaction with audio")
+        data = select_subset(data, num_users, len(listed))
+        order = [position[song] for song in data.songs]
+    else:
+        data = select_subset(data, num_users, num_songs)
+        order = None
     masks = split_interactions(data, cold_fraction, holdout_fraction, seed)
     split = np.where(masks["test_cold"], 2, np.where(masks["test_warm"], 1, 0)).astype(np.int8)
     cold = np.zeros(len(data.songs), bool)
     cold[masks["cold_songs"]] = True
     result = InteractionSplit(
         users=data.users, songs=data.songs, tracks=[audio[song][0] for song in data.songs],
-        user=data.user, song=data.song, count=data.count, split=split, cold=cold,
+        user=data.user, song=data.song, count=data.count, split=split, cold=cold, order=order,
     )  # fmt: skip
-    report["arguments"] = {"num_users": num_users, "num_songs": num_songs, "cold_fraction": cold_fraction,
+    report["arguments"] = {"num_users": num_users, "num_songs": num_songs, "song_list": song_list,
+                           "cold_fraction": cold_fraction,
                            "holdout_fraction": holdout_fraction, "seed": seed}  # fmt: skip
     jobs = []
     for index, song in enumerate(data.songs):
@@ -286,7 +317,7 @@ def write_interactions(plan, out_dir):
         split = InteractionSplit(
             users=split.users, songs=split.songs[kept], tracks=split.tracks[kept], user=split.user[rows],
             song=index[split.song[rows]], count=split.count[rows], split=split.split[rows],
-            cold=split.cold[kept],
+            cold=split.cold[kept], order=split.order[kept],
         )  # fmt: skip
     report["kept"] = {"users": split.num_users, "songs": split.num_songs, "cold_songs": int(split.cold.sum()),
                       "warm_songs": int((~split.cold).sum()), "interactions": len(split.user)}  # fmt: skip
@@ -400,6 +431,33 @@ def _read_mismatches(path):
     if other:
         log.warning("%s: %d lines not of the form 'ERROR: <SONG_ID TRACK_ID> ...' are ignored", path, other)
     return pairs
+
+
+def read_song_list(path):
+    """Song ids in order from a `.npy` array of strings (the DCUE authors' `|S18` array, read
+    without pickle) or a text file of one id per line; a DatasetError for anything else or a
+    repeated id."""
+    if path.endswith(".npy"):
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as error:
+            raise DatasetError(f"{path}: not a NumPy array of song ids ({error})") from None
+        if array.ndim != 1 or array.dtype.kind not in "SU":
+            raise DatasetError(f"{path}: expected a 1-D array of song ids, got {array.dtype} {array.shape}")
+        try:
+            ids = [value.decode("ascii") if isinstance(value, bytes) else str(value) for value in array.tolist()]
+        except UnicodeDecodeError:
+            raise DatasetError(f"{path}: song ids must be ASCII") from None
+    else:
+        with utf8_errors(path), open(path, encoding="utf-8") as handle:
+            ids = [text.strip() for text in handle if text.strip()]
+    ids = [song.strip() for song in ids]
+    if not ids or not all(ids):
+        raise DatasetError(f"{path}: no song ids, or an empty one")
+    if len(set(ids)) != len(ids):
+        repeated = next(song for song in ids if ids.count(song) > 1)
+        raise DatasetError(f"{path}: song id {repeated} is listed twice")
+    return ids
 
 
 def _read_ids(path):

@@ -14,6 +14,9 @@ The file's arrays (the contract; `load_interaction_split` checks it):
 | `count`  | int32 | interactions  | play count (>= 1)                                                |
 | `split`  | int8  | interactions  | 0 train, 1 held-out interaction of a warm song, 2 cold-start song |
 | `cold`   | bool  | songs         | the song is cold-start: none of its interactions is trained on   |
+| `order`  | int32 | songs         | the song's position in the song list it was chosen from (the     |
+|          |       |               | DCUE authors' subset list), for `authors_protocol`; optional: a  |
+|          |       |               | file without it reads as `0 … songs - 1`                         |
 
 Every (user, song) pair appears at most once; `split == 2` exactly for the interactions of
 the cold songs.
@@ -36,6 +39,7 @@ FILE_NAME = "interactions.npz"
 TRAIN, TEST_WARM, TEST_COLD = 0, 1, 2
 _STRINGS = ("users", "songs", "tracks")
 _KEYS = (*_STRINGS, "user", "song", "count", "split", "cold")
+_OPTIONAL = ("order",)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -57,6 +61,7 @@ class InteractionSplit:
     count: np.ndarray
     split: np.ndarray
     cold: np.ndarray
+    order: np.ndarray = None
 
     def __post_init__(self):
         for name in _STRINGS:
@@ -70,12 +75,20 @@ class InteractionSplit:
         if cold.size and cold.dtype != bool:
             raise ValueError(f"cold must be booleans, got dtype {cold.dtype}")
         object.__setattr__(self, "cold", cold.astype(bool))
+        order = np.arange(len(self.songs)) if self.order is None else np.asarray(self.order).reshape(-1)
+        if order.size and not np.issubdtype(order.dtype, np.integer):
+            raise ValueError(f"order must be integers, got dtype {order.dtype}")
+        object.__setattr__(self, "order", order.astype(np.int32))
         self._validate()
 
     def _validate(self):
         if len(self.tracks) != len(self.songs) or len(self.cold) != len(self.songs):
             raise ValueError(f"songs, tracks and cold must have one length, got {len(self.songs)}, "
                              f"{len(self.tracks)}, {len(self.cold)}")  # fmt: skip
+        if len(self.order) != len(self.songs) or len(np.unique(self.order)) != len(self.order) or (
+            self.order.size and self.order.min() < 0
+        ):
+            raise ValueError(f"order must give each of the {len(self.songs)} songs its own position >= 0")
         lengths = {name: len(getattr(self, name)) for name in ("user", "song", "count", "split")}
         if len(set(lengths.values())) != 1:
             raise ValueError(f"user, song, count and split must have one length, got {lengths}")
@@ -146,7 +159,7 @@ def save_interaction_split(path, split):
         raise TypeError(f"expected an InteractionSplit, got {type(split).__name__}")
     tmp = path + ".tmp"
     with open(tmp, "wb") as handle:
-        np.savez(handle, **{name: getattr(split, name) for name in _KEYS})
+        np.savez(handle, **{name: getattr(split, name) for name in (*_KEYS, *_OPTIONAL)})
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
@@ -166,8 +179,38 @@ def load_interaction_split(path_or_dir):
         missing = [name for name in _KEYS if name not in data.files]
         if missing:
             raise ValueError(f"{path}: missing arrays {missing}; expected {list(_KEYS)}")
-        arrays = {name: data[name] for name in _KEYS}
+        arrays = {name: data[name] for name in (*_KEYS, *_OPTIONAL) if name in data.files}
     try:
         return InteractionSplit(**arrays)
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from None
+
+
+# The DCUE authors' song split (jongpillee/deep-content-user @0e57b68 `load_label.py`, `split()`):
+# by the song's index in their subset list modulo 10. `split_v = 8` makes the validation songs
+# (index % 10 == 8) a part of the test songs (index % 10 in {8, 9}), and leaves the songs of
+# index % 10 == 7 in no set; kept as they wrote it.
+AUTHORS_TRAIN_REMAINDERS, AUTHORS_VALID_REMAINDERS, AUTHORS_TEST_REMAINDERS = tuple(range(7)), (8,), (8, 9)
+
+
+def authors_song_sets(order):
+    """`(train, valid, test)` boolean masks over songs from their list positions `order`, by the
+    authors' rule (`load_label.py` `split()`: index % 10 in 0-6, 8, and 8-9)."""
+    remainder = np.asarray(order) % 10
+    return (np.isin(remainder, AUTHORS_TRAIN_REMAINDERS), np.isin(remainder, AUTHORS_VALID_REMAINDERS),
+            np.isin(remainder, AUTHORS_TEST_REMAINDERS))  # fmt: skip
+
+
+def authors_protocol(split):
+    """The same interactions split as the DCUE authors split them: a new `InteractionSplit`.
+
+    Songs are split by their list position (`split.order`) modulo 10 (`authors_song_sets`): every
+    interaction of a training song (0-6) is trained on; the test songs (8, 9) are cold-start
+    (`cold`, split code 2), none of their interactions trained on; the interactions of the songs
+    in no set (7) are held out (code 1) and used nowhere. The authors' evaluation
+    (`evaluation.recommendation.authors_auc`) then scores the training songs (warm) and the test
+    songs (cold) against all their interactions.
+    """
+    train_songs, _, test_songs = authors_song_sets(split.order)
+    codes = np.where(test_songs[split.song], TEST_COLD, np.where(train_songs[split.song], TRAIN, TEST_WARM))
+    return dataclasses.replace(split, split=codes.astype(np.int8), cold=test_songs)

@@ -1,10 +1,25 @@
 """Recommendation metrics of the deep content-user embedding paper (DCUE; Lee, Lee, Park, Park, Nam,
 DLRS 2018, arXiv:1807.06786): ROC-AUC per user, averaged over users, on warm or cold-start
 songs, and the popularity baseline it is compared with.
+
+Two protocols use them (`recipes/dcue.py`, `evaluation.protocols`):
+
+- "authors", as jongpillee/deep-content-user @0e57b68 `evaluation.py` computes it: songs split
+  by list position modulo 10 (`data.interaction_split.authors_protocol`); for the training songs
+  (warm) and, separately, the test songs (cold), each user's ROC-AUC of the cosine scores
+  against every interaction of those songs (`per_user_auc(scores, played, songs)`), training
+  interactions included, and popularity as the songs' listener counts in that same matrix
+  (`listener_scores`). It measures how well the embeddings reproduce the listening matrix of the
+  training songs, and how well they rank unseen songs against a popularity that counts the
+  test songs' own listeners (it knows the answer's marginals).
+- "heldout", this package's: per-user held-out interactions of warm songs (the user's training
+  pairs left out of the ranking) and the interactions of seeded cold-start songs, with
+  popularity counted on the training interactions only (`popularity_scores`): it measures
+  prediction of interactions no part of training saw.
 """
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
+from scipy.stats import rankdata
 
 
 def per_user_auc(scores, positives, candidates, exclude=None):
@@ -31,8 +46,12 @@ def per_user_auc(scores, positives, candidates, exclude=None):
     per_user = np.full(len(scores), np.nan)
     for user in range(len(scores)):
         labels = positives[user][mask[user]]
-        if 0 < labels.sum() < len(labels):
-            per_user[user] = roc_auc_score(labels, scores[user][mask[user]])
+        found = int(labels.sum())
+        if 0 < found < len(labels):
+            # The Mann-Whitney form of ROC-AUC, ties counted half (scikit-learn's value, tested):
+            # average ranks of the positives among the candidates.
+            ranks = rankdata(scores[user][mask[user]])
+            per_user[user] = (ranks[labels].sum() - found * (found + 1) / 2) / (found * (len(labels) - found))
     scored = ~np.isnan(per_user)
     return {
         "auc": float(per_user[scored].mean()) if scored.any() else float("nan"),
@@ -54,6 +73,21 @@ def popularity_scores(user, song, num_users, num_songs):
     """
     listeners = np.bincount(np.unique(np.stack([user, song], 1), axis=0)[:, 1], minlength=num_songs)
     return np.broadcast_to(listeners.astype(np.float32), (num_users, num_songs)).copy()
+
+
+def listener_scores(played):
+    """The authors' popularity baseline (`evaluation.py`: `pop_items = np.sum(org_mat, axis=1)`
+    on the binarised matrix of the evaluated songs): each song scored, for every user, by its
+    number of listeners among all the given interactions, the evaluated ones included.
+
+    Args:
+        played: boolean `(users, songs)`, every interaction (`InteractionSplit.matrix()`).
+
+    Returns:
+        float32 `(users, songs)`.
+    """
+    played = np.asarray(played, bool)
+    return np.broadcast_to(played.sum(axis=0).astype(np.float32), played.shape).copy()
 
 
 def als_scores(user, song, count, num_users, num_songs, factors=64, regularization=0.05, alpha=1.0, iterations=15,

@@ -1,14 +1,20 @@
 """Training the deep content-user embedding model (DCUE; Lee, Lee, Park, Park, Nam, DLRS 2018,
-arXiv:1807.06786): plain SGD at the paper's learning rate 0.2, batches of 10 interactions each
-scored against 20 songs the user did not play, a fixed number of epochs.
+arXiv:1807.06786) as the authors' `train.py` does (jongpillee/deep-content-user @0e57b68): SGD at
+lr 0.2 with Nesterov momentum 0.9 and Keras 2's per-step decay 1e-6, the hinge loss summed over
+the batch and the negatives (`K.sum`; five such losses, summed, for "multi"), batches of 10
+interactions each scored against 20 songs the user did not play, and an epoch of a tenth of
+the training interactions (`steps_per_epoch = int(len_sparse / batch_size / 10)`).
 
-An epoch is one pass over the training interactions (`ceil(interactions / batch_size)` steps of
-the infinite stream `dcue_batches` draws from the seed). After every epoch the model and the
-epoch count are saved atomically to the run folder; a rerun of the same call continues from
-there with the same stream (the finished batches are skipped), so an interrupted run loses at
-most one epoch and ends where an uninterrupted one would. The state also records the settings
-and digests of the model's configuration and of the training data: a rerun with other ones
-is refused (`RunMismatchError`) instead of returning the old model.
+One deliberate difference: the authors' generator cycles over the first tenth of an interaction
+list shuffled once per worker process (`data_generator.py`, `for batch_iter in range(0,
+steps_per_epoch * batch_size, …)` inside `while True`), so each worker sees the same tenth in
+every epoch; ours continues through an endless, reshuffled stream, so every interaction is seen.
+
+After every epoch the model and the epoch count are saved atomically to the run folder; a rerun
+of the same call continues from there with the same stream (the finished batches are skipped),
+so an interrupted run loses at most one epoch and ends where an uninterrupted one would. The
+state also records the settings and digests of the model's configuration and of the training
+data: a rerun with other ones is refused (`RunMismatchError`) instead of returning the old model.
 """
 
 import csv
@@ -24,6 +30,7 @@ import numpy as np
 from keras_samplecnn.data.song_mels import dcue_batches
 from keras_samplecnn.files import write_json_atomic
 from keras_samplecnn.models.dcue import dcue_loss
+from keras_samplecnn.training.optimizers import StepDecaySGD
 
 MODEL_FILE = "model.keras"
 _LAST = "last.keras"
@@ -35,23 +42,31 @@ class RunMismatchError(ValueError):
     """A run folder holds a DCUE run of other settings, another model or other data."""
 
 
-def train_dcue(model, table, frames, user, song, *, epochs, learning_rate=0.2, batch_size=10, margin=0.2,
-               seed=0, run_dir=None, verbose=1):  # fmt: skip
+def train_dcue(model, table, frames, user, song, *, epochs, learning_rate=0.2, momentum=0.9, nesterov=True,
+               step_decay=1e-6, loss_reduction="sum", epoch_divisor=10, batch_size=10, margin=0.2, seed=0,
+               run_dir=None, verbose=1):  # fmt: skip
     """Trains `model` (a `DCUE`) on the training interactions; returns the trained model.
 
     Args:
         model: a new `DCUE`. When `run_dir` holds a checkpoint of the same call, that model
             continues instead (a finished run with at least `epochs` epochs is loaded and
-            returned; asking for more epochs continues it). A checkpoint of other settings
-            (`learning_rate`, `batch_size`, `margin`, `seed`), another model configuration or
-            other data raises `RunMismatchError`, naming what differs.
+            returned; asking for more epochs continues it). A checkpoint of other settings,
+            another model configuration or other data raises `RunMismatchError`, naming what
+            differs.
         table, frames: the songs' log-mel table and frame counts (`song_mel_table`).
         user, song: the training interactions (indices; a song never in them is never a
-            positive: cold-start songs stay out of training).
-        epochs: passes over the training interactions.
-        learning_rate: SGD learning rate (0.2 in the paper).
-        batch_size: interactions per step (10 in the paper).
-        margin: hinge margin (0.2 in the paper).
+            positive nor a negative: cold-start songs stay out of training).
+        epochs: epochs of `int(interactions / batch_size / epoch_divisor)` steps.
+        learning_rate: SGD learning rate (`--lr 0.2`).
+        momentum, nesterov: SGD momentum (0.9, Nesterov, as `train.py`'s `SGD`; 0 and False
+            give plain SGD).
+        step_decay: Keras 2's per-step decay, `lr / (1 + step_decay * step)` (`--lrdecay 1e-6`).
+        loss_reduction: "sum" over the batch (the authors' `K.sum`) or "sum_over_batch_size"
+            (the batch mean: a step `batch_size` times smaller).
+        epoch_divisor: an epoch is this fraction of the training interactions (10 in
+            `train.py`; 1 for a pass over all of them).
+        batch_size: interactions per step (`--batch_size 10`).
+        margin: hinge margin (`--margin 0.2`).
         seed: seed of the interaction order, the negatives and the excerpts.
         run_dir: folder for `model.keras` (the result), the per-epoch checkpoint and
             `history.csv`; None trains in memory only.
@@ -63,14 +78,20 @@ def train_dcue(model, table, frames, user, song, *, epochs, learning_rate=0.2, b
     Raises:
         RunMismatchError: `run_dir` holds a run of other settings, model or data.
     """
-    if epochs < 1 or batch_size < 1:
-        raise ValueError(f"need epochs >= 1 and batch_size >= 1, got {epochs}, {batch_size}")
-    steps = math.ceil(len(user) / batch_size)
+    if epochs < 1 or batch_size < 1 or epoch_divisor <= 0:
+        raise ValueError(f"need epochs >= 1, batch_size >= 1 and epoch_divisor > 0, got {epochs}, {batch_size}, "
+                         f"{epoch_divisor}")  # fmt: skip
+    if loss_reduction not in ("sum", "sum_over_batch_size"):
+        raise ValueError(f"loss_reduction must be 'sum' or 'sum_over_batch_size', got {loss_reduction!r}")
+    user, song = _without_users_who_played_everything(np.asarray(user), np.asarray(song), verbose)
+    steps = max(1, int(len(user) / batch_size / epoch_divisor))
     done = 0
     record = None
     if run_dir:
         os.makedirs(run_dir, exist_ok=True)
-        settings = {"learning_rate": float(learning_rate), "batch_size": int(batch_size), "margin": float(margin),
+        settings = {"learning_rate": float(learning_rate), "momentum": float(momentum), "nesterov": bool(nesterov),
+                    "step_decay": float(step_decay), "loss_reduction": loss_reduction,
+                    "epoch_divisor": float(epoch_divisor), "batch_size": int(batch_size), "margin": float(margin),
                     "seed": int(seed)}  # fmt: skip
         record = {"settings": settings, "model_sha256": _model_digest(model),
                   "data_sha256": _data_digest(table, frames, user, song)}  # fmt: skip
@@ -79,17 +100,40 @@ def train_dcue(model, table, frames, user, song, *, epochs, learning_rate=0.2, b
             return keras.saving.load_model(os.path.join(run_dir, MODEL_FILE))
         if done:
             model = keras.saving.load_model(os.path.join(run_dir, _LAST))
+    outputs = len(model.outputs)
     if not model.compiled:
-        model.compile(optimizer=keras.optimizers.SGD(learning_rate), loss=dcue_loss(margin))
+        optimizer = StepDecaySGD(learning_rate, momentum=momentum, nesterov=nesterov, step_decay=step_decay)
+        loss = dcue_loss(margin, loss_reduction)
+        model.compile(optimizer=optimizer, loss=[loss] * outputs if outputs > 1 else loss)
     data = dcue_batches(table, frames, user, song, len(table), num_frames=model.num_frames,
                         num_negatives=model.num_negatives, batch_size=batch_size, seed=seed,
                         start_batch=done * steps)  # fmt: skip
+    if outputs > 1:  # one (dummy) target per level's loss
+        data = data.map(lambda x, y: (x, (y,) * outputs))
     callbacks = [_EpochCheckpoint(run_dir, record, verbose)] if run_dir else []
     if done < epochs:
         model.fit(data, epochs=epochs, initial_epoch=done, steps_per_epoch=steps, callbacks=callbacks, verbose=0)
     if run_dir:
         _save(model, os.path.join(run_dir, MODEL_FILE))
     return model
+
+
+def _without_users_who_played_everything(user, song, verbose):
+    """The interactions less those of users who played every training song: they have no
+    negative to draw (the authors' generator would fail on `random.choice([])`). Small data
+    only; a warning says how many."""
+    songs = np.unique(song)
+    pairs = np.unique(np.stack([user, song], 1), axis=0)
+    everything = np.flatnonzero(np.bincount(pairs[:, 0]) >= len(songs))
+    if not len(everything):
+        return user, song
+    keep = ~np.isin(user, everything)
+    if not keep.any():
+        raise ValueError(f"every user played all {len(songs)} training songs: no negative to draw")
+    if verbose:
+        print(f"  {len(everything)} users played all {len(songs)} training songs (no negative to draw): their "
+              f"{int((~keep).sum())} interactions are left out of training", flush=True)
+    return user[keep], song[keep]
 
 
 def _finished_epochs(run_dir, record):
