@@ -31,7 +31,9 @@ an interrupted run resumes.
 
 Data: `--artists` is a folder converted by `python -m tfrecords_tools artists` (manifest.json)
 or the audio folder, converted here with `--artist-labels CSV` (path,artist[,track_id,album]) or
-`--msd-tracks unique_tracks.txt`, the paper's per-artist split (`--tracks-per-artist 15,3,2`).
+`--msd-tracks unique_tracks.txt`, the paper's per-artist split (`--tracks-per-artist 15,3,2`)
+drawn from a seed, or with `--split-list msd-artist-list.pkl`, the authors' released split
+(jiyoungpark527/msd-artist-split; audio named by 7digital id).
 `--genres` takes GTZAN (raw or converted) or, with `--genre-labels CSV`, any audio folder;
 `--tags` takes MTAT (raw or converted). Targets without data are left out.
 
@@ -66,6 +68,9 @@ def parse_args(argv):
     parser.add_argument("--artists", help="artist data: converted (manifest.json) or the audio folder")
     parser.add_argument("--artist-labels", metavar="CSV", help="CSV path,artist[,track_id,album] of --artists")
     parser.add_argument("--msd-tracks", metavar="TXT", help="MSD's unique_tracks.txt: --artists holds MSD audio")
+    parser.add_argument("--split-list", metavar="PKL",
+                        help="the authors' msd-artist-list.pkl (jiyoungpark527/msd-artist-split): their split of "
+                             "--artists, audio named by 7digital id")  # fmt: skip
     parser.add_argument("--tracks-per-artist", default="15,3,2",
                         help="per-artist split when --artists is converted here (default 15,3,2)")  # fmt: skip
     parser.add_argument("--num-artists", type=int, help="keep this many artists (the paper: 500 to 10,000)")
@@ -142,9 +147,12 @@ def artist_data(args, demo, out, segment_length, sample_rate, timings):
                                             script="recipes/artist_representation.py"))  # fmt: skip
     if os.path.exists(os.path.join(args.artists, MANIFEST)):
         return args.artists
-    if bool(args.artist_labels) == bool(args.msd_tracks):
-        sys.exit("error: --artists is an audio folder: give --artist-labels CSV or --msd-tracks unique_tracks.txt")
-    labels = ["--labels", args.artist_labels] if args.artist_labels else ["--msd-tracks", args.msd_tracks]
+    given = [(flag, value) for flag, value in (("--labels", args.artist_labels), ("--msd-tracks", args.msd_tracks),
+                                                ("--split-list", args.split_list)) if value]  # fmt: skip
+    if len(given) != 1:
+        sys.exit("error: --artists is an audio folder: give one of --artist-labels CSV, --msd-tracks "
+                 "unique_tracks.txt or --split-list msd-artist-list.pkl")  # fmt: skip
+    labels = list(given[0])
     with timings("conversion"):
         return common.convert(dataset, args.artists, target, segment_length, sample_rate, args.workers,
                               [*labels, *split])  # fmt: skip

@@ -114,7 +114,8 @@ def test_the_recipe_geometry_is_the_models():
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--artists", "{tmp}"], "--artist-labels CSV or --msd-tracks"),
+        (["--artists", "{tmp}"], "one of --artist-labels CSV, --msd-tracks unique_tracks.txt or --split-list"),
+        (["--artists", "{tmp}", "--artist-labels", "a.csv", "--split-list", "b.pkl"], "give one of --artist-labels"),
         (["--artists", "{tmp}/missing"], "No artist data found"),
         (["--demo", "--objectives", "triplet"], "--objectives"),
         (["--demo", "--seeds", "zero"], "--seeds takes comma-separated integers"),

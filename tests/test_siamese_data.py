@@ -108,8 +108,8 @@ def test_artist_models_are_feature_extractors(artist_data, tmp_path):
 
 
 def test_a_fixed_draw_repeats_and_a_training_stream_does_not(artist_data):
-    """reshuffle=False (the trainer's Siamese validation): every iteration gives the same
-    examples; the training stream gives new ones each time it is iterated."""
+    """reshuffle=False (a fixed draw): every iteration gives the same examples; the training
+    stream gives new ones each time it is iterated."""
 
     def examples(dataset):
         return np.concatenate([np.concatenate([x["anchor"].ravel(), x["positive"].ravel(), x["negatives"].ravel()])

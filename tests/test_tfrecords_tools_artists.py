@@ -234,7 +234,7 @@ def test_cli_needs_exactly_one_of_labels_and_msd_tracks(tmp_path, capsys):
     both = ["--labels", "a.csv", "--msd-tracks", str(unique_tracks)]
     for extra, message in [
         (both, "argument --msd-tracks: not allowed with argument --labels"),
-        ([], "one of the arguments --labels --msd-tracks is required"),
+        ([], "one of the arguments --labels --msd-tracks --split-list is required"),
     ]:
         with pytest.raises(SystemExit) as info:
             cli.main([*base, *extra])
@@ -267,3 +267,175 @@ def test_msd_cli_end_to_end(tmp_path):
         reasons = {row["path"]: row["reason"] for row in csv.DictReader(f)}
     assert "no audio file named by the track id" in reasons[_track_id("Bea", 2)]
     assert sum("fewer than 5" in r for r in reasons.values()) == 3  # Cyd
+
+
+# --- The authors' split list (jiyoungpark527/msd-artist-split @ 818fbc3 `msd-artist-list.pkl`):
+# a pickled list of `7Digital_id/artist_index/song_index` strings, 20 songs per artist, read by
+# their load_data_label.py: songs 1-15 train, 16-18 valid, 19-20 test, `file_list[:num_artist*20]`.
+
+
+def _seven_digital(artist, song):
+    return str(3_000_000 + 100 * artist + song)
+
+
+def _expected_split(song):
+    return "train" if song <= 15 else "valid" if song <= 18 else "test"
+
+
+def _split_list(root, artists_count=4, missing=(), audio=False, fmt="pickle", protocol=2, shuffle=True):
+    """Audio named by 7digital id (7digital's `d/d/ID.clip.mp3` tree, flat `ID.mp3`, `x/ID.wav`)
+    and the list in their format; returns (audio folder, list path, {id: (artist, song)})."""
+    import pickle
+    import random
+
+    entries, truth = [], {}
+    for artist in range(1, artists_count + 1):
+        for song in range(1, 21):
+            seven_digital = _seven_digital(artist, song)
+            entries.append(f"{seven_digital}/{artist}/{song}")
+            truth[seven_digital] = (artist, song)
+            if seven_digital in missing:
+                continue
+            path = [f"{seven_digital[0]}/{seven_digital[1]}/{seven_digital}.clip.mp3", f"{seven_digital}.mp3",
+                    f"x/{seven_digital}.wav"][song % 3]  # fmt: skip
+            file = root / "audio" / path
+            file.parent.mkdir(parents=True, exist_ok=True)
+            if audio:
+                rate = 16000 if file.suffix == ".mp3" else 8000
+                synthetic.write_audio(file, synthetic.tone(200.0 + 20 * song, 0.2, rate), rate)
+            else:
+                file.write_bytes(b"")
+    if shuffle:  # within each artist only: the prefix of 20·N entries stays N artists
+        blocks = [entries[i : i + 20] for i in range(0, len(entries), 20)]
+        for block in blocks:
+            random.Random(len(block)).shuffle(block)
+        entries = [entry for block in blocks for entry in block]
+    (root / "audio").mkdir(exist_ok=True)
+    if fmt == "pickle":
+        path = root / "msd-artist-list.pkl"
+        path.write_bytes(pickle.dumps(entries, protocol=protocol))
+    else:
+        path = root / "msd-artist-list.txt"
+        path.write_text("\n".join(entries) + "\n")
+    return root / "audio", path, truth
+
+
+@pytest.mark.parametrize(("fmt", "protocol"), [("pickle", 0), ("pickle", 2), ("pickle", 4), ("text", None)])
+def test_split_list_gives_the_lists_assignment(tmp_path, caplog, fmt, protocol):
+    gone = {_seven_digital(2, 16), _seven_digital(3, 1)}
+    audio, split_list, truth = _split_list(tmp_path, missing=gone, fmt=fmt, protocol=protocol)
+    (audio / "999.mp3").write_bytes(b"")  # not listed: warned, ignored
+    plan = artists.plan_split_list(audio, split_list)
+    assert plan.tags == ["1", "2", "3", "4"] and plan.task == "single_label"
+    assert len(plan.jobs) == 80 - 2
+    for job in plan.jobs:
+        artist, song = truth[job.clip_id]
+        assert job.split == _expected_split(song)
+        assert job.labels.index(1.0) == artist - 1  # their int(artist) - 1
+        assert job.path.split("/")[-1].split(".")[0] == job.clip_id
+    assert any(job.path.endswith(".clip.mp3") for job in plan.jobs)
+    reasons = {r.path: r.reason for r in plan.rejected}
+    assert set(reasons) == gone
+    assert reasons[_seven_digital(2, 16)].startswith("no audio file named by the 7digital id (")
+    assert f"2 of 80 tracks in {split_list.name} have no audio under {audio}" in caplog.text
+    assert "1 audio files under" in caplog.text
+    counts = collections.Counter((job.labels.index(1.0), job.split) for job in plan.jobs)
+    assert counts[(1, "valid")] == 2 and counts[(2, "train")] == 14 and counts[(0, "test")] == 2
+    # No draw: the seeded CSV layout of the same files gives 15/3/2 too, but another assignment.
+    rows = ["path,artist,track_id"] + [f"{job.path},{plan.tags[job.labels.index(1.0)]},{job.clip_id}"
+                                       for job in plan.jobs]  # fmt: skip
+    (tmp_path / "artists.csv").write_text("\n".join(rows) + "\n")
+    drawn = artists.plan(audio, tmp_path / "artists.csv", tracks_per_artist=(10, 3, 2))
+    assert {j.clip_id: j.split for j in drawn.jobs} != {j.clip_id: j.split for j in plan.jobs}
+
+
+def test_split_list_num_artists_is_their_prefix_and_sizes_are_their_bounds(tmp_path):
+    audio, split_list, truth = _split_list(tmp_path)
+    plan = artists.plan_split_list(audio, split_list, num_artists=2)
+    assert plan.tags == ["1", "2"] and len(plan.jobs) == 40
+    assert {truth[job.clip_id][0] for job in plan.jobs} == {1, 2}
+    # --tracks-per-artist 10,3,2: songs 1-10 train, 11-13 valid, 14-15 test, 16-20 left out.
+    small = artists.plan_split_list(audio, split_list, tracks_per_artist=(10, 3, 2))
+    assert collections.Counter(job.split for job in small.jobs) == {"train": 40, "valid": 12, "test": 8}
+    assert all(
+        job.split == ("train" if s <= 10 else "valid" if s <= 13 else "test")
+        for job in small.jobs
+        for s in [truth[job.clip_id][1]]
+    )
+    assert sum("song index" in r.reason and "outside 1..15" in r.reason for r in small.rejected) == 20
+    with pytest.raises(DatasetError, match=r"--num-artists 5: .* has 80 entries, fewer than the 100"):
+        artists.plan_split_list(audio, split_list, num_artists=5)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [("3000101/1", r"msd-artist-list.txt, line 81: 2 '/'-separated fields in '3000101/1', expected 3"),
+     ("3000101/1/2/3", "line 81: 4 '/'-separated fields"),
+     ("/1/2", "line 81: empty 7digital id"),
+     ("123/one/2", "line 81: artist index 'one' and song index '2' must be integers"),
+     ("123/1/x", "line 81: artist index '1' and song index 'x' must be integers"),
+     (f"{_seven_digital(1, 3)}/9/1", r"line 81: 7digital id '3000103' already at line \d+ of msd-artist-list.txt"),
+     ("123/4/20", r"line 81: artist 4, song 20 already at line \d+")],
+)  # fmt: skip
+def test_bad_split_list_lines_are_clear_errors(tmp_path, line, message):
+    audio, split_list, _ = _split_list(tmp_path, fmt="text", shuffle=False)
+    with open(split_list, "a") as handle:
+        handle.write(line + "\n")
+    with pytest.raises(DatasetError, match=message):
+        artists.plan_split_list(audio, split_list)
+
+
+def test_bad_split_list_pickles_are_clear_errors(tmp_path):
+    import pickle
+
+    audio, split_list, _ = _split_list(tmp_path)
+    cases = {
+        "dict": (pickle.dumps({"a": 1}), "expected a pickled list of '7Digital_id/artist_index/song_index'"),
+        "int": (pickle.dumps(["1/1/1", 7]), r"msd-artist-list.pkl, item 1: expected a '7Digital_id/.*' string, "
+                                            "found int 7"),
+        "fields": (pickle.dumps(["1/1/1", "2/1"]), r"msd-artist-list.pkl, item 1: 2 '/'-separated fields"),
+        "code": (b"cos\nsystem\n(S'echo hacked'\ntR.", "refers to os.system"),
+        "empty": (pickle.dumps([]), "no entries"),
+    }  # fmt: skip
+    for content, message in cases.values():
+        split_list.write_bytes(content)
+        with pytest.raises(DatasetError, match=message):
+            artists.plan_split_list(audio, split_list)
+    with pytest.raises(DatasetError, match="artist split list not found"):
+        artists.plan_split_list(audio, tmp_path / "nothing.pkl")
+
+
+def test_split_list_ids_that_are_not_file_names_are_rejected_not_looked_up(tmp_path):
+    audio, split_list, _ = _split_list(tmp_path, fmt="text", shuffle=False)
+    with open(split_list, "a") as handle:
+        handle.write("..\\secret/5/1\nC:x/5/2\n../5/3\n./5/4\n")
+    plan = artists.plan_split_list(audio, split_list)
+    reasons = {r.path: r.reason for r in plan.rejected}
+    assert set(reasons) == {"..\\secret", "C:x", "..", "."}
+    assert reasons[".."] == "not a plain file name, not looked up (line 83 of msd-artist-list.txt)"
+    assert len(plan.jobs) == 80 and plan.tags == ["1", "2", "3", "4", "5"]  # artist 5: a class, no track
+
+
+def test_split_list_cli_end_to_end(tmp_path):
+    gone = {_seven_digital(1, 19)}
+    audio, split_list, truth = _split_list(tmp_path, artists_count=3, missing=gone, audio=True)
+    out = tmp_path / "out"
+    code = cli.main(["artists", "--audio-dir", str(audio), "--split-list", str(split_list), "--out", str(out),
+                     "--num-artists", "2", "--sample-rate", "8000", "--segment-length", "800", "--workers", "1",
+                     "--no-progress"])  # fmt: skip
+    assert code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["tags"] == ["1", "2"] and manifest["task"] == "single_label"
+    assert {s: manifest["splits"][s]["clips"] for s in ("train", "valid", "test")} == {
+        "train": 30,
+        "valid": 6,
+        "test": 3,
+    }
+    with open(out / "clips.csv", newline="") as f:
+        clips = list(csv.DictReader(f))
+    assert all(row["split"] == _expected_split(truth[row["clip_id"]][1]) for row in clips)
+    assert {truth[row["clip_id"]][0] for row in clips} == {1, 2}
+    with open(out / "rejected.csv", newline="") as f:
+        reasons = {row["path"]: row["reason"] for row in csv.DictReader(f)}
+    assert reasons == {_seven_digital(1, 19): reasons[_seven_digital(1, 19)]}
+    assert "no audio file named by the 7digital id" in reasons[_seven_digital(1, 19)]

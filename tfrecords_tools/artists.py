@@ -38,6 +38,33 @@ Artists with fewer tracks than that are left out and reported (log and `rejected
 tracks beyond the 20 are left out too (`--tracks-per-artist` changes the numbers).
 `--num-artists N` keeps N of the eligible artists (the paper trains with 500 to 10,000),
 drawn with the same seed. Labels are one-hot over the kept artists (single-label).
+
+or the authors' released split list (`--split-list`), instead of a seeded draw:
+
+    audio_dir/...                 audio named by 7digital id, `<7digital_id>.<ext>` or
+                                  `<7digital_id>.clip.mp3`, at any depth (one walk of audio_dir)
+    msd-artist-list.pkl           jiyoungpark527/msd-artist-split @ 818fbc3f48f5690b8b3c7e61fc00cfd98b214ec3:
+                                  a pickled Python list of strings `7Digital_id/artist_index/song_index`
+                                  (README.md: "20 track_ids of each artist for 17,591 artists"), or
+                                  a text file of the same strings, one per line
+
+Their `load_data_label.py` (also jongpillee/ismir2018-artist @
+68841d227fef71ac76b44e704007e50452042a38 `data/load_data_label.py`, which `train.py` calls)
+unpickles the list, splits each string on `/`, keeps `file_list[:num_artist*20]` (`--num-artists N` here: the list's first 20·N entries, in
+the list's order, no draw) and assigns by song index: 1..15 train, 16..18 valid, 19..20 test
+(`train_size=15, valid_size=18, test_size=20`; `--tracks-per-artist a,b,c` gives 1..a,
+a+1..a+b, a+b+1..a+b+c; other song indices are left out, as theirs leaves them). The class of
+a track is its artist index, classes in increasing index order (with artists 1..N kept that is
+their `int(artist) - 1`, `data_generator.py` `train_generator_basic`); the clip id is the
+7digital id. Listed tracks without audio are counted in the log and listed in `rejected.csv`
+(path: the 7digital id) and the rest of the assignment stands; an artist keeps its class even
+if none of its tracks has audio (the count of artists without a training track is logged).
+A file ending `.pkl`, `.pickle`, `.cP` or `.p` is read as the pickle, with
+`msd_splits.RestrictedUnpickler` (plain data only, no code); any other as UTF-8 text. An id
+that is not a plain file name (`..`, a drive, a backslash) is not looked up but rejected.
+Not verified here: the released pickle's protocol and item type (its blob was not readable in
+the copy we have; their README loads it with Python 3.6's `pickle.load`, their `train.py` is
+Python 2.7): str and bytes items and every protocol are accepted.
 """
 
 import argparse
@@ -67,6 +94,9 @@ NAME = "artists"
 DEFAULTS = {"sample_rate": 22050, "segment_length": 65536, "shard_size": 128}
 TRACKS_PER_ARTIST = (15, 3, 2)
 MSD_SEPARATOR = "<SEP>"
+# load_data_label.py: `file_list[:num_artist*20]`, a fixed 20 whatever the split sizes.
+LIST_TRACKS_PER_ARTIST = 20
+_LIST_ENTRY = "7Digital_id/artist_index/song_index"
 _EXPECTED_COLUMNS = "a header with 'path' and 'artist' columns, optionally 'track_id' and 'album'"
 
 
@@ -96,6 +126,13 @@ def add_arguments(parser):
         help="the Million Song Dataset's track list, instead of --labels: audio named by MSD track id "
         "(TRACKID.wav, A/B/C/TRACKID.mp3, TRACKID.clip.mp3, ...) anywhere under --audio-dir",
     )
+    labels.add_argument(
+        "--split-list",
+        metavar="msd-artist-list.pkl",
+        help="the authors' split list (jiyoungpark527/msd-artist-split: a pickled list, or a text file, "
+        "of 7Digital_id/artist_index/song_index), instead of --labels: their split, no draw; audio "
+        "named by 7digital id (ID.mp3, ID.clip.mp3, ...) anywhere under --audio-dir",
+    )
     parser.add_argument(
         "--tracks-per-artist",
         default="15,3,2",
@@ -105,11 +142,14 @@ def add_arguments(parser):
     parser.add_argument(
         "--num-artists", type=int, help="keep this many of the eligible artists (default all)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the artist and track draws (default 0)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the artist and track draws (default 0; no draw with --split-list)")  # fmt: skip
 
 
 def plan_from_args(args):
-    """Builds the plan from parsed command-line arguments (`--labels` or `--msd-tracks`)."""
+    """Builds the plan from parsed command-line arguments (`--labels`, `--msd-tracks` or `--split-list`)."""
+    if getattr(args, "split_list", None) is not None:
+        return plan_split_list(args.audio_dir, args.split_list, args.tracks_per_artist, args.num_artists)
     if args.msd_tracks is not None:
         return plan_msd(args.audio_dir, args.msd_tracks, args.tracks_per_artist, args.num_artists, args.seed)
     return plan(args.audio_dir, args.labels, args.tracks_per_artist, args.num_artists, args.seed)
@@ -205,6 +245,94 @@ def plan_msd(audio_dir, unique_tracks, tracks_per_artist=TRACKS_PER_ARTIST, num_
         num_artists=num_artists,
         seed=seed,
     )
+
+
+def plan_split_list(audio_dir, split_list, tracks_per_artist=TRACKS_PER_ARTIST, num_artists=None):
+    """Plans the conversion with the authors' released split (jiyoungpark527/msd-artist-split).
+
+    No draw: each track's split is the one its song index gives (see the module docstring),
+    as their `load_data_label.py` assigns it.
+
+    Args:
+        audio_dir: the folder holding audio named by 7digital id at any depth.
+        split_list: their `msd-artist-list.pkl` (a pickled list of `7Digital_id/artist_index/
+            song_index` strings) or a text file of the same strings, one per line.
+        tracks_per_artist: `(train, valid, test)`: song indices 1..train are train, the next
+            `valid` valid, the next `test` test (their `train_size=15, valid_size=18,
+            test_size=20`).
+        num_artists: keep the list's first `20 * num_artists` entries, as their
+            `file_list[:num_artist*20]` (None: the whole list).
+
+    Returns:
+        A single-label `DatasetPlan`: one class per artist index of the kept entries, in
+        increasing index order; clip ids are the 7digital ids. Listed tracks without audio,
+        ids that are not plain file names and song indices outside the split are in its
+        `rejected` (path: the 7digital id).
+
+    Raises:
+        DatasetError: missing folder or list, a list that is not a pickled list of strings or
+            UTF-8 text, an entry without 3 `/`-separated fields, an artist or song index that
+            is not an integer, an empty id, a repeated id or (artist, song index), a 7digital
+            id with two audio files, fewer entries than `20 * num_artists`. Errors name the
+            file and the line (text) or item (pickle, counted from 0).
+    """
+    audio_dir = require_dir(audio_dir, "audio folder")
+    split_list = require_file(split_list, "artist split list")
+    entries = _read_split_list(split_list)
+    name = os.path.basename(split_list)
+    if num_artists is not None:
+        wanted = num_artists * LIST_TRACKS_PER_ARTIST
+        if num_artists < 1 or wanted > len(entries):
+            raise DatasetError(f"--num-artists {num_artists}: {split_list} has {len(entries)} entries, "
+                               f"fewer than the {wanted} ({LIST_TRACKS_PER_ARTIST} per artist) kept")  # fmt: skip
+        log.info("%s: the first %d of %d entries (%d artists x %d, as load_data_label.py)", name, wanted,
+                 len(entries), num_artists, LIST_TRACKS_PER_ARTIST)  # fmt: skip
+        entries = entries[:wanted]
+    bounds = (tracks_per_artist[0], tracks_per_artist[0] + tracks_per_artist[1], sum(tracks_per_artist))
+    artists_kept = sorted({artist for _, _, artist, _ in entries})
+    index_of = {artist: index for index, artist in enumerate(artists_kept)}
+    found = find_audio_by_stem(audio_dir)
+    jobs, rejected, missing = [], [], 0
+    for where, seven_digital, artist, song in entries:
+        if source_in_root(audio_dir, seven_digital) is None or clean_path(seven_digital) != seven_digital:
+            rejected.append(Rejected(seven_digital, f"not a plain file name, not looked up ({where})"))
+            continue
+        if not 1 <= song <= bounds[2]:
+            rejected.append(Rejected(seven_digital, f"song index {song} outside 1..{bounds[2]} ({where})"))
+            continue
+        paths = found.get(seven_digital, ())
+        if len(paths) > 1:
+            raise DatasetError(f"7digital id {seven_digital} ({where}) has {len(paths)} audio files under "
+                               f"{audio_dir}: {', '.join(paths)}")  # fmt: skip
+        if not paths:
+            missing += 1
+            rejected.append(Rejected(seven_digital, f"no audio file named by the 7digital id ({where})"))
+            continue
+        split = "train" if song <= bounds[0] else "valid" if song <= bounds[1] else "test"
+        jobs.append(ClipJob(source=os.path.join(audio_dir, paths[0]), path=paths[0], clip_id=seven_digital,
+                            labels=one_hot(index_of[artist], len(artists_kept)), split=split))  # fmt: skip
+    if missing:
+        log.warning("%d of %d tracks in %s have no audio under %s (see rejected.csv)",
+                    missing, len(entries), name, audio_dir)  # fmt: skip
+    listed_ids = {seven_digital for _, seven_digital, _, _ in entries}
+    unlisted = sum(len(paths) for stem, paths in found.items() if stem not in listed_ids)
+    if unlisted:
+        log.warning("%d audio files under %s are not named by a 7digital id of the kept entries of %s and are "
+                    "ignored", unlisted, audio_dir, name)  # fmt: skip
+    if not jobs:
+        raise DatasetError(f"{split_list}: none of its {len(entries)} kept tracks has audio under {audio_dir} "
+                           "(files are looked up by 7digital id: ID.mp3, ID.clip.mp3, ...)")  # fmt: skip
+    trained = {job.labels.index(1.0) for job in jobs if job.split == "train"}
+    if len(trained) < len(artists_kept):
+        log.warning("%d of %d artists of %s have no training track with audio (their classes stay, empty)",
+                    len(artists_kept) - len(trained), len(artists_kept), name)  # fmt: skip
+    log.info(
+        "%d artists, song indices %s of %s; %s; %d rejected",
+        len(artists_kept), "/".join(f"{a + 1}..{b}" for a, b in zip((0, *bounds[:2]), bounds)), name,
+        ", ".join(f"{s} {sum(job.split == s for job in jobs)}" for s in SPLITS), len(rejected),
+    )  # fmt: skip
+    return DatasetPlan(dataset=NAME, task="single_label", tags=[str(artist) for artist in artists_kept],
+                       source=audio_dir, jobs=jobs, rejected=rejected)  # fmt: skip
 
 
 def _plan_rows(audio_dir, source, rows, *, has_audio, missing_reason, tracks_per_artist, num_artists, seed,
@@ -331,3 +459,58 @@ def _read_msd_tracks(path):
         seen[track_id] = line
         tracks.append((line, artist, track_id))
     return tracks
+
+
+def _read_split_list(path):
+    """`[(where, 7digital id, artist index, song index)]` of the authors' split list, checked.
+
+    A `.pkl`/`.cP`/`.pickle` file is read as their pickled list (through the restricted
+    unpickler; Python 2 str items come back as latin-1 text, bytes items are decoded so);
+    anything else as UTF-8 text, one entry per line (blank lines skipped). `where` is
+    `"item N of NAME"` (pickle, from 0) or `"line N of NAME"` (text).
+    """
+    from tfrecords_tools.msd_splits import load_pickle  # restricted: plain data only, no code
+
+    name = os.path.basename(path)
+    if os.path.splitext(path)[1].lower() in (".pkl", ".pickle", ".cp", ".p"):
+        items = load_pickle(path)
+        if not isinstance(items, (list, tuple)):
+            raise DatasetError(f"{path}: expected a pickled list of '{_LIST_ENTRY}' strings, "
+                               f"found {type(items).__name__}")  # fmt: skip
+        numbered = []
+        for number, item in enumerate(items):
+            if isinstance(item, bytes):
+                item = item.decode("latin-1")
+            if not isinstance(item, str):
+                raise DatasetError(f"{path}, item {number}: expected a '{_LIST_ENTRY}' string, found "
+                                   f"{type(item).__name__} {item!r}")  # fmt: skip
+            numbered.append((f"item {number} of {name}", f"{path}, item {number}", item))
+    else:
+        with utf8_errors(path), open(path, encoding="utf-8-sig") as handle:
+            lines = [line.rstrip("\r\n") for line in handle]
+        numbered = [(f"line {n} of {name}", f"{path}, line {n}", line) for n, line in enumerate(lines, 1)
+                    if line.strip()]  # fmt: skip
+    entries, seen_ids, seen_songs = [], {}, {}
+    for where, error_where, text in numbered:
+        fields = [field.strip() for field in text.strip().split("/")]
+        if len(fields) != 3:
+            raise DatasetError(f"{error_where}: {len(fields)} '/'-separated fields in {text!r}, "
+                               f"expected 3 ({_LIST_ENTRY})")  # fmt: skip
+        seven_digital, artist, song = fields
+        if not seven_digital:
+            raise DatasetError(f"{error_where}: empty 7digital id in {text!r}")
+        try:
+            artist_index, song_index = int(artist), int(song)
+        except ValueError:
+            raise DatasetError(f"{error_where}: artist index {artist!r} and song index {song!r} must be "
+                               f"integers ({_LIST_ENTRY})") from None  # fmt: skip
+        for key, seen, what in ((seven_digital, seen_ids, f"7digital id {seven_digital!r}"),
+                                ((artist_index, song_index), seen_songs,
+                                 f"artist {artist_index}, song {song_index}")):  # fmt: skip
+            if key in seen:
+                raise DatasetError(f"{error_where}: {what} already at {seen[key]}")
+            seen[key] = where
+        entries.append((where, seven_digital, artist_index, song_index))
+    if not entries:
+        raise DatasetError(f"{path}: no entries, expected '{_LIST_ENTRY}' strings")
+    return entries

@@ -241,7 +241,7 @@ def train_dataset(
             random offset at every pass; False cuts them at 0, L, 2L, ... as the authors did.
         reshuffle: a new order and new crops each time the dataset is iterated (training);
             False: every iteration yields the same elements (with `seed` and `deterministic`),
-            a fixed draw such as the Siamese validation examples.
+            a fixed draw.
         service: a tf.data service dispatcher (`grpc://host:port`): parse, crop and decode on
             its workers, which must see the files at the same paths (see
             `keras_samplecnn.data.service`: the same batches as here for a fixed seed).

@@ -34,7 +34,8 @@ def siamese_dataset(
         seed: the seed of every draw.
         shuffle_buffer: clips in each stream's shuffle buffer.
         reshuffle: new examples each time the dataset is iterated (training); False: the same
-            examples every time (a fixed validation draw).
+            examples every time (a fixed draw; the trainer's validation is the authors',
+            one anchor per validation track: `keras_samplecnn.data.artist_validation`).
 
     Returns:
         an infinite `tf.data.Dataset`: anchor and positive float32 `(b, L)`, negatives

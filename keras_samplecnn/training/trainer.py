@@ -183,7 +183,7 @@ def _train(config, plan, extra_callbacks):
                 "model.name artist_siamese: its examples are made with tf.data, which needs TensorFlow "
                 "(pip install 'keras_samplecnn[tensorflow]')"
             )
-        train_ds, valid_ds, valid_steps = _siamese_data(config, manifest, model.input_length)
+        train_ds, valid_ds, valid_steps = _siamese_data(config, model.input_length)
     else:
         if data.service and reader != "tf_data":
             raise config_lib.ConfigError("data.service: a tf.data service needs data.reader tf_data")
@@ -203,9 +203,17 @@ def _train(config, plan, extra_callbacks):
         )
         # JAX's DataParallel shards every batch evenly over its devices, the last one too.
         even = plan.replicas if plan.strategy == "data_parallel" else 1
-        valid_ds, valid_steps = feed.validation_data(
-            reader, data.dir, data.valid_split, model.input_length, data.eval_batch_size, multiple_of=even
-        )
+        if config.model.name in ARTIST_MODELS:
+            # The authors' validation: one random excerpt per validation track, drawn once.
+            from keras_samplecnn.data.artist_validation import basic_validation
+
+            valid_ds, valid_steps = basic_validation(data.dir, data.valid_split, model.input_length,
+                                                     data.eval_batch_size, config.optimization.seed + 1,
+                                                     multiple_of=even)  # fmt: skip
+        else:
+            valid_ds, valid_steps = feed.validation_data(
+                reader, data.dir, data.valid_split, model.input_length, data.eval_batch_size, multiple_of=even
+            )
 
     if plan.strategy == "mirrored":
         if reader != "tf_data":
@@ -266,22 +274,24 @@ def _train(config, plan, extra_callbacks):
     return best_path
 
 
-def _siamese_data(config, manifest, segment_length):
+def _siamese_data(config, segment_length):
     """`(train, valid, valid steps)` of Siamese examples (anchor, positive, N negatives).
 
-    An epoch has as many anchors as the configured epoch has segments. Validation is the same
-    fixed draw every epoch (the first anchors of the valid split's stream, seeded and not
-    reshuffled), about one per validation clip, so its loss can drive the staged decay.
+    An epoch has as many anchors as the configured epoch has segments. Validation is the
+    authors' (`keras_samplecnn.data.artist_validation.siamese_validation`): one anchor per
+    validation clip, one random excerpt each, with a positive and N negatives, drawn once from
+    the seed, the same every epoch, so its loss can drive the staged decay.
     """
+    from keras_samplecnn.data.artist_validation import siamese_validation
     from keras_samplecnn.data.siamese import siamese_dataset  # tf.data
 
     data, seed = config.data, config.optimization.seed
     options = dict(segment_length=segment_length, num_negatives=config.siamese.num_negatives,
                    batch_size=data.batch_size, shuffle_buffer=data.shuffle_buffer)  # fmt: skip
     train_ds = siamese_dataset(data.dir, data.train_split, seed=seed, **options)
-    valid_steps = max(1, manifest.num_clips(data.valid_split) // data.batch_size)
-    valid_ds = siamese_dataset(data.dir, data.valid_split, seed=seed + 1, reshuffle=False, **options)
-    return train_ds, valid_ds.take(valid_steps), valid_steps
+    valid_ds, valid_steps = siamese_validation(data.dir, data.valid_split, segment_length,
+                                               config.siamese.num_negatives, data.batch_size, seed + 1)  # fmt: skip
+    return train_ds, valid_ds, valid_steps
 
 
 def _mark_finished(out, cut_short=False):
