@@ -356,8 +356,9 @@ def build_parser():
 
     p = commands.add_parser(
         "evaluate",
-        help="clip-level metrics on a converted split: ROC-AUC / PR-AUC, plus accuracy, macro F1 and a "
-        "confusion matrix (single-label) or F1 at a threshold (multi-label)",
+        help="clip-level metrics on a converted split: ROC-AUC / PR-AUC and the JSTSP code's thresholded "
+        "accuracy, plus arg-max accuracy, macro F1 and a confusion matrix (single-label) or F1 at a "
+        "threshold (multi-label)",
     )
     p.add_argument("model", help="a .keras file saved by training")
     p.add_argument("--data", required=True, help="converted TFRecords folder (with manifest.json)")
@@ -365,7 +366,8 @@ def build_parser():
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--out", help="write results.json, report.md and plots here")
     p.add_argument("--threshold", type=float,
-                   help="multi-label decision threshold for F1 (default 0.1 for DCASE 2017, else 0.5)")  # fmt: skip
+                   help="decision threshold of the multi-label F1 and of the thresholded accuracy "
+                   "(default 0.1 for DCASE 2017, else 0.5)")  # fmt: skip
     p.add_argument("--tune-on", metavar="SPLIT",
                    help="multi-label: also report F1 at per-class thresholds tuned on SPLIT (e.g. valid)")  # fmt: skip
     p.add_argument("--reader", choices=("auto", "tf_data", "portable"), default="auto",

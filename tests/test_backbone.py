@@ -98,7 +98,9 @@ def test_backbone_config_round_trip():
     assert set(config) - {"name", "trainable", "dtype"} == set(kwargs) | {"stem_size", "block_dropout",
                                                                          "frontend", "fft_length", "num_mel_bins",
                                                                          "pool_sizes", "mel_scale", "mel_norm",
-                                                                         "mel_power"}  # fmt: skip
+                                                                         "mel_power", "kernel_initializer",
+                                                                         "stem_initializer",
+                                                                         "kernel_regularizer"}  # fmt: skip
 
 
 def test_backbone_save_and_load(tmp_path):
@@ -163,12 +165,14 @@ CONFIG_BEFORE_SPLIT = {
 }  # fmt: skip
 
 
-def test_samplecnn_config_format_only_grew_by_pool_sizes_and_the_mel_options():
-    # pool_sizes (the SPL 2017 extractors) and the mel front end's options
-    # are the keys added since; files without them load with pool_sizes' default and the old
-    # front end (see the next test, and tests/test_mel.py for the mel options).
+def test_samplecnn_config_format_only_grew_by_pool_sizes_the_mel_options_and_the_conv_weights():
+    # pool_sizes (the SPL 2017 extractors), the mel front end's options and the convolutions'
+    # initialisers and regulariser (the JSTSP 2019 code's taejun_uniform) are the keys added
+    # since; files without them load with their defaults (pool_sizes', He uniform, no penalty)
+    # and the old front end (see the next test, and tests/test_mel.py for the mel options).
     assert set(keras_samplecnn.build("frame").get_config()) == CONFIG_BEFORE_SPLIT | {
-        "pool_sizes", "mel_scale", "mel_norm", "mel_power"}  # fmt: skip
+        "pool_sizes", "mel_scale", "mel_norm", "mel_power",
+        "kernel_initializer", "stem_initializer", "kernel_regularizer"}  # fmt: skip
 
 
 def test_file_saved_before_the_split_loads_with_identical_predictions():

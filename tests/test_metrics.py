@@ -7,6 +7,7 @@ from keras_samplecnn.evaluation import (
     classification_metrics,
     tagging_metrics,
     threshold_metrics,
+    thresholded_accuracy,
     tune_thresholds,
 )
 
@@ -108,3 +109,39 @@ def test_per_class_thresholds_and_tuning():
     # a class without positives keeps the default
     labels[:, 0] = 0
     assert tune_thresholds(labels, scores, default=0.1)[0] == 0.1
+
+
+def exact_rows(labels, scores, threshold):
+    """The JSTSP code's "acc" written out in NumPy: the share of clips whose every class is
+    decided right by `score > threshold` (tae-jun/sampleaudio @30bd5ed, eval.py)."""
+    return float(np.mean(np.all((scores > threshold) == (labels > 0.5), axis=1)))
+
+
+@pytest.mark.parametrize("threshold", [0.1, 0.3, 0.5])
+def test_thresholded_accuracy_on_multi_label_data(threshold):
+    labels, scores = _multi_label(seed=3)
+    expected = exact_rows(labels, scores, threshold)
+    assert thresholded_accuracy(labels, scores, threshold) == pytest.approx(expected)
+
+
+def test_thresholded_accuracy_differs_from_argmax_accuracy():
+    rng = np.random.default_rng(4)
+    truth = rng.integers(0, 5, 200)
+    logits = rng.normal(size=(200, 5)) + 1.5 * np.eye(5)[truth]
+    scores = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)  # softmax rows
+    labels = np.eye(5)[truth]
+    argmax = classification_metrics(labels, scores)["accuracy"]
+    thresholded = thresholded_accuracy(labels, scores, 0.5)
+    assert argmax == pytest.approx(np.mean(scores.argmax(axis=1) == truth))
+    assert thresholded == pytest.approx(exact_rows(labels, scores, 0.5))
+    # On softmax rows at 0.5: right exactly when the true class scores above 0.5.
+    assert thresholded == pytest.approx(np.mean(scores[np.arange(200), truth] > 0.5))
+    assert thresholded < argmax - 0.05  # right by arg-max, but under 0.5: counted by one only
+    # By hand: a clip won at 0.4 counts for arg-max accuracy only, and a score exactly at the
+    # threshold is not above it.
+    labels = np.eye(3)[[0, 1, 2]]
+    scores = np.array([[0.4, 0.3, 0.3], [0.1, 0.8, 0.1], [0.25, 0.25, 0.5]])
+    assert classification_metrics(labels, scores)["accuracy"] == 1.0
+    assert thresholded_accuracy(labels, scores, 0.5) == pytest.approx(1 / 3)
+    with pytest.raises(ValueError, match="clips, K"):
+        thresholded_accuracy(labels, scores[:2], 0.5)

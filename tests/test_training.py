@@ -77,6 +77,13 @@ def test_loss_falls_and_outputs_are_written(tiny_data, tmp_path):
     predicted = scores >= 0.3
     assert cli_results["f1"]["f1_micro"] == pytest.approx(f1_score(labels, predicted, average="micro"), abs=1e-6)
     assert f"F1 at threshold (0.3): micro {cli_results['f1']['f1_micro']:.4f}" in printed.stdout
+    # The JSTSP code's "acc" at the same threshold: clips whose every tag is decided right.
+    exact = np.mean(np.all((scores > 0.3) == (labels > 0.5), axis=1))
+    assert cli_results["thresholded_accuracy"] == {"value": pytest.approx(exact, abs=1e-6), "threshold": 0.3}
+    accuracy = cli_results["thresholded_accuracy"]["value"]
+    name = "thresholded accuracy (authors' eval.py: exact match of score > 0.3)"
+    assert f"{name}  {accuracy:.4f}" in printed.stdout
+    assert results["thresholded_accuracy"]["threshold"] == 0.5  # the default, multi-label data but not DCASE
     valid_labels, valid_scores = predict_clips(model, tiny_data, "valid")
     tuned = tune_thresholds(valid_labels, valid_scores, default=0.3)
     assert cli_results["tuned"]["threshold"] == pytest.approx(tuned.tolist(), abs=1e-6)

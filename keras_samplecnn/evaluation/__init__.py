@@ -6,6 +6,7 @@ from keras_samplecnn.evaluation.metrics import (
     classification_metrics,
     tagging_metrics,
     threshold_metrics,
+    thresholded_accuracy,
     tune_thresholds,
 )
 
@@ -16,6 +17,7 @@ __all__ = [
     "predict_clips",
     "tagging_metrics",
     "threshold_metrics",
+    "thresholded_accuracy",
     "tune_thresholds",
     "write_report",
 ]

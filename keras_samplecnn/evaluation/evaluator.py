@@ -15,6 +15,7 @@ from keras_samplecnn.evaluation.metrics import (
     classification_metrics,
     tagging_metrics,
     threshold_metrics,
+    thresholded_accuracy,
     tune_thresholds,
 )
 from keras_samplecnn.tagger import Tagger
@@ -58,7 +59,8 @@ def predict_clips(model, data_dir, split="test", batch_size=64, reader="auto"):
 
 
 def default_threshold(manifest):
-    """The multi-label decision threshold for a dataset: 0.1 for DCASE 2017 (the JSTSP code's), else 0.5."""
+    """The decision threshold for a dataset: 0.1 for DCASE 2017, else 0.5, the JSTSP code's
+    (tae-jun/sampleaudio @30bd5ed, `lib/data/config.py`)."""
     return DCASE_THRESHOLD if manifest.get("dataset") == "dcase2017" else DEFAULT_THRESHOLD
 
 
@@ -75,9 +77,11 @@ def evaluate(
 ):
     """Clip-level metrics of a model on a split, chosen by the task.
 
-    Every task gets macro ROC-AUC and PR-AUC. Single-label data adds accuracy, macro F1 and a
-    confusion matrix; multi-label data adds F1 (micro, macro, per clip, per class) at a
-    decision threshold, and optionally at per-class thresholds tuned on another split.
+    Every task gets macro ROC-AUC and PR-AUC, and the JSTSP 2019 code's thresholded accuracy
+    (`thresholded_accuracy`: the clips whose `score > threshold` row equals their labels).
+    Single-label data adds the arg-max accuracy, macro F1 and a confusion matrix; multi-label
+    data adds F1 (micro, macro, per clip, per class) at a decision threshold, and optionally
+    at per-class thresholds tuned on another split.
 
     Args:
         model: a `SampleCNN` or the path of its `.keras` file.
@@ -86,7 +90,8 @@ def evaluate(
         batch_size: segments per forward pass.
         out_dir: if given, `results.json`, `report.md` and its plots are written there.
         training_log: optional `CSVLogger` file whose curves go into the report.
-        threshold: multi-label decision threshold; default `default_threshold(manifest)`.
+        threshold: decision threshold of the multi-label F1 and of the thresholded accuracy
+            (both tasks); default `default_threshold(manifest)`.
         tune_on: multi-label only: a split (e.g. "valid") on which to tune one threshold per
             class for the best F1; the tuned thresholds are then applied to `split` and
             reported under `tuned`.
@@ -95,8 +100,9 @@ def evaluate(
 
     Returns:
         the results dict (keys `task`, `roc_auc`, `pr_auc`, `per_tag`, `num_clips`, `model`,
-        `data`, `split`, `excluded_tags`, and `accuracy`, `f1_macro`, `confusion_matrix`,
-        `per_class` for single-label or `f1` (and `tuned`) for multi-label data).
+        `data`, `split`, `excluded_tags`, `thresholded_accuracy` (`{"value", "threshold"}`),
+        and `accuracy` (the arg-max accuracy), `f1_macro`, `confusion_matrix`, `per_class`
+        for single-label or `f1` (and `tuned`) for multi-label data).
     """
     model_path = model if isinstance(model, (str, os.PathLike)) else None
     tagger = Tagger(model)  # loads and checks that it is one of ours
@@ -116,15 +122,19 @@ def evaluate(
     labels, scores = predict_clips(model, data_dir, split, batch_size, reader)
     results = tagging_metrics(labels, scores, tags)
     results["task"] = task
+    threshold = default_threshold(manifest) if threshold is None else threshold
     if task == "single_label":
         results.update(classification_metrics(labels, scores, tags))
     else:
-        threshold = default_threshold(manifest) if threshold is None else threshold
         results["f1"] = threshold_metrics(labels, scores, tags, threshold)
         if tune_on:
             tuning_labels, tuning_scores = predict_clips(model, data_dir, tune_on, batch_size, reader)
             tuned = tune_thresholds(tuning_labels, tuning_scores, default=threshold)
             results["tuned"] = {"on": tune_on, **threshold_metrics(labels, scores, tags, tuned)}
+    results["thresholded_accuracy"] = {
+        "value": thresholded_accuracy(labels, scores, threshold),
+        "threshold": float(threshold),
+    }
     results.update(
         model=os.fspath(model_path) if model_path else model.name,
         data=os.fspath(data_dir),
@@ -142,7 +152,9 @@ def summary_lines(results):
     """The headline metrics of `results`, one `name value` line each, for terminals."""
     lines = [f"macro ROC-AUC  {_fmt(results['roc_auc'])}", f"macro PR-AUC   {_fmt(results['pr_auc'])}"]
     if "accuracy" in results:
-        lines += [f"accuracy       {results['accuracy']:.4f}", f"macro F1       {results['f1_macro']:.4f}"]
+        lines += [f"argmax accuracy  {results['accuracy']:.4f}", f"macro F1       {results['f1_macro']:.4f}"]
+    if "thresholded_accuracy" in results:
+        lines.append(f"{thresholded_accuracy_name(results)}  {results['thresholded_accuracy']['value']:.4f}")
     for key, what in (("f1", "threshold"), ("tuned", "tuned thresholds")):
         if key in results:
             f1 = results[key]
@@ -150,6 +162,12 @@ def summary_lines(results):
             lines.append(f"F1 at {what} ({at}): micro {f1['f1_micro']:.4f}, macro {_fmt(f1['f1_macro'])}, "
                          f"per clip {f1['f1_samples']:.4f}")  # fmt: skip
     return lines
+
+
+def thresholded_accuracy_name(results):
+    """What `results["thresholded_accuracy"]` is, in words, with its threshold."""
+    threshold = results["thresholded_accuracy"]["threshold"]
+    return f"thresholded accuracy (authors' eval.py: exact match of score > {threshold:g})"
 
 
 def write_report(results, out_dir, training_log=None):
@@ -178,7 +196,11 @@ def write_report(results, out_dir, training_log=None):
         f"| macro PR-AUC | {_fmt(results['pr_auc'])} |",
     ]
     if "accuracy" in results:
-        lines += [f"| accuracy | {results['accuracy']:.4f} |", f"| macro F1 | {results['f1_macro']:.4f} |"]
+        lines += [f"| argmax accuracy | {results['accuracy']:.4f} |",
+                  f"| macro F1 | {results['f1_macro']:.4f} |"]  # fmt: skip
+    if "thresholded_accuracy" in results:
+        value = results["thresholded_accuracy"]["value"]
+        lines.append(f"| {thresholded_accuracy_name(results)} | {value:.4f} |")
     for key in ("f1", "tuned"):
         if key in results:
             f1 = results[key]

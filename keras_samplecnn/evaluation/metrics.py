@@ -143,6 +143,35 @@ def threshold_metrics(y_true, y_score, tags, threshold=DEFAULT_THRESHOLD):
     }
 
 
+def thresholded_accuracy(y_true, y_prob, threshold=DEFAULT_THRESHOLD):
+    """The "acc" of the JSTSP 2019 code: the fraction of clips whose thresholded row is exact.
+
+    tae-jun/sampleaudio @30bd5ed, `eval.py` (`evaluate`): `y_pred = (y_prob >
+    config.threshold).astype(np.float32)`, `acc = metrics.accuracy_score(y_true, y_pred)`,
+    with `threshold` 0.5 (the `DatasetConfig` default, MTAT and Speech Commands) or 0.1
+    (DCASE 2017) in `lib/data/config.py`. On label matrices scikit-learn's `accuracy_score`
+    is the subset accuracy: a clip counts only if every class is decided right, `score >
+    threshold` (strictly) for its labels and not for the others. For single-label softmax
+    outputs that is "the true class scores above 0.5" (at threshold 0.5), never more than
+    the arg-max accuracy of `classification_metrics`: a clip whose best class scores 0.4
+    counts for arg-max accuracy, not here.
+
+    Args:
+        y_true: `(clips, K)` 0/1 labels (one-hot or multi-hot).
+        y_prob: `(clips, K)` clip-level scores.
+        threshold: one number, the decision threshold.
+
+    Returns:
+        The accuracy, a float in [0, 1].
+    """
+    y_true = np.asarray(y_true, dtype=np.float32)
+    y_prob = np.asarray(y_prob)
+    if y_true.shape != y_prob.shape or y_true.ndim != 2:
+        raise ValueError(f"expected two (clips, K) arrays, got labels {y_true.shape}, scores {y_prob.shape}")
+    y_pred = (y_prob > threshold).astype(np.float32)
+    return float(accuracy_score(y_true, y_pred))
+
+
 def tune_thresholds(y_true, y_score, default=DEFAULT_THRESHOLD):
     """Per-class thresholds that maximise each class's F1 on (validation) data.
 

@@ -2,10 +2,12 @@
 
 from keras_samplecnn.layers.batch_norm import BatchNorm
 from keras_samplecnn.layers.conv1d import Conv1D
+from keras_samplecnn.layers.initializers import TaejunUniform
 from keras_samplecnn.layers.mel import LogMelSpectrogram
 from keras_samplecnn.layers.multi_level import MultiLevelConcat
 from keras_samplecnn.layers.res_block import ResBlock
 from keras_samplecnn.layers.sample_conv import SampleConv
 from keras_samplecnn.layers.se_block import SEBlock
 
-__all__ = ["BatchNorm", "Conv1D", "LogMelSpectrogram", "MultiLevelConcat", "ResBlock", "SEBlock", "SampleConv"]
+__all__ = ["BatchNorm", "Conv1D", "LogMelSpectrogram", "MultiLevelConcat", "ResBlock", "SEBlock", "SampleConv",
+           "TaejunUniform"]

@@ -4,6 +4,7 @@ import keras
 
 from keras_samplecnn.layers.batch_norm import BatchNorm
 from keras_samplecnn.layers.conv1d import Conv1D
+from keras_samplecnn.layers.initializers import get as get_initializer
 from keras_samplecnn.layers.sample_conv import PACKAGE
 from keras_samplecnn.layers.se_block import SEBlock
 
@@ -26,9 +27,14 @@ class ResBlock(keras.layers.Layer):
         dropout: dropout rate between the two convolutions (0.2 in the paper).
         kernel_size: convolution length (3).
         pool_size: max-pooling length at the end (3); `None` or 1 for none.
-        kernel_initializer: initialiser of the main-path convolutions (He uniform).
+        kernel_initializer: initialiser of the main-path convolutions (He uniform;
+            `"taejun_uniform"` for the JSTSP 2019 code's, see `TaejunUniform`).
         shortcut_initializer: initialiser of the 1×1 shortcut convolution (Glorot
-            uniform, as `rese_block` in tae-jun/resemul `model.py`).
+            uniform, as `rese_block` in tae-jun/resemul `model.py` and in
+            tae-jun/sampleaudio @30bd5ed `lib/model.py`).
+        kernel_regularizer: optional regulariser of every convolution kernel of the
+            block, main path and shortcut (the JSTSP 2019 code gives all three
+            `l2(cfg.weight_decay)`, tae-jun/sampleaudio @30bd5ed `lib/model.py`); default none.
         **kwargs: base `Layer` arguments.
 
     Input shape: `(batch, time, channels)`; output: `(batch, time // pool_size,
@@ -55,6 +61,7 @@ class ResBlock(keras.layers.Layer):
         pool_size=3,
         kernel_initializer="he_uniform",
         shortcut_initializer="glorot_uniform",
+        kernel_regularizer=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -66,8 +73,9 @@ class ResBlock(keras.layers.Layer):
         self.dropout = dropout
         self.kernel_size = kernel_size
         self.pool_size = pool_size
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.shortcut_initializer = keras.initializers.get(shortcut_initializer)
+        self.kernel_initializer = get_initializer(kernel_initializer)
+        self.shortcut_initializer = get_initializer(shortcut_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
 
         policy = self.dtype_policy
         self.conv1 = self._conv(kernel_size, "conv1")
@@ -93,6 +101,7 @@ class ResBlock(keras.layers.Layer):
             padding="same",
             use_bias=False,  # BatchNorm follows: a bias would be cancelled by its mean
             kernel_initializer=initializer or self.kernel_initializer,
+            kernel_regularizer=self.kernel_regularizer,
             dtype=self.dtype_policy,
             name=name,
         )
@@ -153,5 +162,6 @@ class ResBlock(keras.layers.Layer):
             pool_size=self.pool_size,
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
             shortcut_initializer=keras.initializers.serialize(self.shortcut_initializer),
+            kernel_regularizer=keras.regularizers.serialize(self.kernel_regularizer),
         )
         return config

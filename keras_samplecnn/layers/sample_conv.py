@@ -4,6 +4,7 @@ import keras
 
 from keras_samplecnn.layers.batch_norm import BatchNorm
 from keras_samplecnn.layers.conv1d import Conv1D
+from keras_samplecnn.layers.initializers import get as get_initializer
 
 PACKAGE = "keras_samplecnn"
 
@@ -24,8 +25,9 @@ class SampleConv(keras.layers.Layer):
         strides: convolution stride (1 for blocks, = kernel for the stem).
         padding: `"same"` or `"valid"`.
         pool_size: max-pooling length after the ReLU; `None` or 1 for no pooling.
-        kernel_initializer: initialiser of the convolution (He uniform as in
-            the authors' code).
+        kernel_initializer: initialiser of the convolution: any Keras initializer, or
+            `"taejun_uniform"` (`TaejunUniform`, the JSTSP 2019 code's). Default He
+            uniform, as in the SMC 2017 / ICASSP 2018 code.
         kernel_regularizer: optional regulariser of the convolution kernel (L2
             1e-5 in the ISMIR 2018 artist model).
         batch_norm: False for Conv1D (with a bias) → ReLU → MaxPool, no BatchNorm (the
@@ -66,7 +68,7 @@ class SampleConv(keras.layers.Layer):
         self.strides = strides
         self.padding = padding
         self.pool_size = pool_size
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.kernel_initializer = get_initializer(kernel_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.batch_norm = bool(batch_norm)
 

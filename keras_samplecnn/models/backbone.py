@@ -9,7 +9,7 @@ import math
 
 import keras
 
-from keras_samplecnn.layers import LogMelSpectrogram, ResBlock, SampleConv, SEBlock
+from keras_samplecnn.layers import LogMelSpectrogram, ResBlock, SampleConv, SEBlock, initializers
 from keras_samplecnn.layers.mel import LEGACY_MODEL_FRONTEND
 from keras_samplecnn.layers.sample_conv import PACKAGE
 
@@ -117,6 +117,19 @@ def backbone_structure(
     return input_length, stem_size, filters
 
 
+def conv_weight_arguments(kernel_initializer, stem_initializer, kernel_regularizer):
+    """The convolutions' initialisers and regulariser in the JSON form a config holds: None,
+    a name or a config dict as given, an object serialised (the layers resolve them, and
+    raise on an unknown name). Shared by `SampleCNNBackbone` and `SampleCNN`."""
+    if kernel_regularizer is not None and not isinstance(kernel_regularizer, (str, dict)):
+        kernel_regularizer = keras.regularizers.serialize(kernel_regularizer)
+    return {
+        "kernel_initializer": initializers.to_config(kernel_initializer),
+        "stem_initializer": initializers.to_config(stem_initializer),
+        "kernel_regularizer": kernel_regularizer,
+    }
+
+
 def backbone_graph(
     waveform,
     *,
@@ -138,6 +151,9 @@ def backbone_graph(
     mel_scale="slaney",
     mel_norm="slaney",
     mel_power=1.0,
+    kernel_initializer="he_uniform",
+    stem_initializer=None,
+    kernel_regularizer=None,
 ):
     """Applies [standardisation] → stem → blocks to the symbolic `waveform`.
 
@@ -146,7 +162,10 @@ def backbone_graph(
     `mel`/`mel_norm`, `stem`, `block1`…`blockN`, `blockK_se`): checkpoints and code that
     reaches layers by name depend on them. With the mel front end, `stem_filters=0` leaves
     the stem out, so that the first block convolves the mel bands themselves (the SPL 2017
-    extractors).
+    extractors). `kernel_initializer` (a name or config, resolved by every block on its own,
+    so that no two blocks share one seeded instance) goes to the block convolutions,
+    `stem_initializer` (default: `kernel_initializer`) to the stem, `kernel_regularizer` to
+    the stem and every block convolution, shortcuts included (not to the SE layers).
 
     Returns:
         The list of the n block outputs, `(batch, frames_k, filters[k])` each.
@@ -158,6 +177,8 @@ def backbone_graph(
         x = keras.layers.Rescaling(
             1.0 / input_std, offset=-input_mean / input_std, dtype=dtype, name="standardize"
         )(x)
+    conv = {"kernel_initializer": kernel_initializer, "kernel_regularizer": kernel_regularizer}
+    stem = dict(conv, kernel_initializer=kernel_initializer if stem_initializer is None else stem_initializer)
     if frontend == "mel":
         x = LogMelSpectrogram(
             sample_rate=sample_rate,
@@ -172,10 +193,10 @@ def backbone_graph(
         )(x)
         x = keras.layers.BatchNormalization(dtype=dtype, name="mel_norm")(x)
         if stem_filters:
-            x = SampleConv(stem_filters, kernel_size=1, pool_size=None, dtype=dtype, name="stem")(x)
+            x = SampleConv(stem_filters, kernel_size=1, pool_size=None, dtype=dtype, name="stem", **stem)(x)
     else:
         x = keras.layers.Reshape((input_length, 1), dtype=dtype, name="add_channel")(x)
-        x = SampleConv.stem(stem_filters, stem_size, dtype=dtype, name="stem")(x)
+        x = SampleConv.stem(stem_filters, stem_size, dtype=dtype, name="stem", **stem)(x)
 
     residual, num_convs, use_se = BLOCKS[block]
     outputs = []
@@ -192,9 +213,10 @@ def backbone_graph(
                 pool_size=pool,
                 dtype=dtype,
                 name=name,
+                **conv,
             )(x)
         else:
-            x = SampleConv(width, kernel_size=m, pool_size=pool, dtype=dtype, name=name)(x)
+            x = SampleConv(width, kernel_size=m, pool_size=pool, dtype=dtype, name=name, **conv)(x)
             if use_se:
                 x = SEBlock(se_ratio, dtype=dtype, name=f"{name}_se")(x)
         outputs.append(x)
@@ -228,6 +250,11 @@ STRUCTURE_DEFAULTS = {
     "mel_scale": "slaney",
     "mel_norm": "slaney",
     "mel_power": 1.0,
+    # The convolutions' weights: He uniform and no penalty (the SMC 2017 / ICASSP 2018 code);
+    # the JSTSP 2019 recipes set the authors' `taejun_uniform` (recipes/configs/jstsp_base.yaml).
+    "kernel_initializer": "he_uniform",
+    "stem_initializer": None,
+    "kernel_regularizer": None,
 }
 
 
@@ -264,6 +291,14 @@ class SampleCNNBackbone(keras.Model):
             (`LogMelSpectrogram`; `mel_norm` is the filterbank's normalisation, not the
             `mel_norm` BatchNorm layer). Default: Slaney scale, area-normalised triangles,
             magnitude STFT, the front end of the same lab's mel models (ISMIR 2018, DLRS 2018).
+        kernel_initializer: initialiser of the block convolutions (not the 1×1 shortcuts,
+            Glorot uniform, nor the SE layers): a Keras initializer name, config or object,
+            or `"taejun_uniform"` (`keras_samplecnn.layers.TaejunUniform`). Default He
+            uniform.
+        stem_initializer: initialiser of the stem; default (None) `kernel_initializer`.
+        kernel_regularizer: regulariser of the stem's and every block's convolution kernels,
+            shortcuts included (e.g. `{"class_name": "L2", "config": {"l2": 1e-4}}`);
+            default none.
         **kwargs: `name`, `dtype` (a dtype policy such as "mixed_bfloat16", given to every
             sublayer), and other `keras.Model` arguments.
 
@@ -304,6 +339,9 @@ class SampleCNNBackbone(keras.Model):
         mel_scale="slaney",
         mel_norm="slaney",
         mel_power=1.0,
+        kernel_initializer="he_uniform",
+        stem_initializer=None,
+        kernel_regularizer=None,
         **kwargs,
     ):
         dtype = kwargs.pop("dtype", None)
@@ -332,6 +370,7 @@ class SampleCNNBackbone(keras.Model):
             "mel_scale": mel_scale,
             "mel_norm": mel_norm,
             "mel_power": mel_power,
+            **conv_weight_arguments(kernel_initializer, stem_initializer, kernel_regularizer),
         }
         waveform = keras.Input((input_length,), name="waveform")
         graph_arguments = {k: v for k, v in structure.items() if k not in ("n", "input_length")}

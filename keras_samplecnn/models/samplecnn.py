@@ -12,6 +12,7 @@ from keras_samplecnn.models.backbone import (  # noqa: F401  (re-exported: their
     backbone_graph,
     backbone_structure,
     block_output_name,
+    conv_weight_arguments,
     default_filters,
     input_geometry,
     output_frames,
@@ -48,10 +49,16 @@ class SampleCNN(keras.Model):
       multi-level aggregation. With the time axis at 1 the first Dense is the
       1×1 convolution of the SMC 2017 model (jongpillee/sampleCNN).
 
-    Initialisers follow the authors' code: He uniform for the convolutions,
-    Glorot uniform for the 1×1 shortcut convolutions, the SE and the head's
-    dense layers (tae-jun/resemul `model.py`; jongpillee/sampleCNN uses He
-    uniform convolutions and Keras' default Glorot uniform output layer).
+    Initialisers: by default He uniform for the convolutions, Glorot uniform for
+    the 1×1 shortcut convolutions, the SE and the head's dense layers, as the
+    ICASSP 2018 code (tae-jun/resemul `model.py`; jongpillee/sampleCNN uses He
+    uniform convolutions and Keras' default Glorot uniform output layer). The
+    JSTSP 2019 code (tae-jun/sampleaudio @30bd5ed, `lib/model.py`) instead gives
+    the block convolutions `taejun_uniform()` and the first convolution
+    `taejun_uniform(scale=1.)` (`TaejunUniform`, with its `lib/initialization.py`
+    fan-in k·C_in²): `kernel_initializer="taejun_uniform"`,
+    `stem_initializer={"class_name": "taejun_uniform", "config": {"scale": 1.0}}`,
+    as `recipes/configs/jstsp_base.yaml` sets them.
 
     Args:
         num_classes: number of outputs (50 MTAT tags). Defaults to `len(tags)`
@@ -90,6 +97,17 @@ class SampleCNN(keras.Model):
             Default: Slaney scale, area-normalised triangles, magnitude STFT,
             the front end of the same lab's mel models (ISMIR 2018, DLRS 2018).
         tags: optional list of class names, saved with the model.
+        kernel_initializer: initialiser of the block convolutions (not the 1×1
+            shortcuts nor the SE and dense layers): a Keras initializer name,
+            config or object, or `"taejun_uniform"` (`TaejunUniform`). Default He
+            uniform.
+        stem_initializer: initialiser of the stem; default (None)
+            `kernel_initializer`.
+        kernel_regularizer: regulariser of the stem's and every block's
+            convolution kernels, shortcuts included, not of the SE and dense
+            layers: where the JSTSP 2019 code puts its `l2(weight_decay)`
+            (tae-jun/sampleaudio @30bd5ed `lib/model.py`). E.g.
+            `{"class_name": "L2", "config": {"l2": 1e-4}}`; default none.
         **kwargs: `name`, `dtype` (a dtype policy such as "mixed_bfloat16"),
             and other `keras.Model` arguments.
 
@@ -131,6 +149,9 @@ class SampleCNN(keras.Model):
         mel_scale="slaney",
         mel_norm="slaney",
         mel_power=1.0,
+        kernel_initializer="he_uniform",
+        stem_initializer=None,
+        kernel_regularizer=None,
         **kwargs,
     ):
         if num_classes is None:
@@ -150,6 +171,7 @@ class SampleCNN(keras.Model):
         dtype = kwargs.pop("dtype", None)
         if isinstance(dtype, dict):
             dtype = keras.dtype_policies.deserialize(dtype)
+        conv_weights = conv_weight_arguments(kernel_initializer, stem_initializer, kernel_regularizer)
 
         # Functional graph built inside the subclass, as keras-hub backbones do. The stem and
         # blocks come from the function `SampleCNNBackbone` uses, so the two share layer names
@@ -176,6 +198,7 @@ class SampleCNN(keras.Model):
             mel_scale=mel_scale,
             mel_norm=mel_norm,
             mel_power=mel_power,
+            **conv_weights,
         )
         x = block_outputs[-1]
 
@@ -225,6 +248,9 @@ class SampleCNN(keras.Model):
         self.input_std = float(input_std)
         self.pool_sizes = None if pool_sizes is None else [int(p) for p in pool_sizes]
         self.mel_scale, self.mel_norm, self.mel_power = mel_scale, mel_norm, mel_power
+        self.kernel_initializer = conv_weights["kernel_initializer"]
+        self.stem_initializer = conv_weights["stem_initializer"]
+        self.kernel_regularizer = conv_weights["kernel_regularizer"]
 
     @property
     def block_names(self):
@@ -279,6 +305,9 @@ class SampleCNN(keras.Model):
             "mel_scale": self.mel_scale,
             "mel_norm": self.mel_norm,
             "mel_power": self.mel_power,
+            "kernel_initializer": self.kernel_initializer,
+            "stem_initializer": self.stem_initializer,
+            "kernel_regularizer": self.kernel_regularizer,
         }
 
     @classmethod

@@ -136,8 +136,9 @@ class OutputConfig:
 
 @dataclasses.dataclass
 class EvaluationConfig:
-    """How the recipes evaluate: the multi-label F1 threshold (null: 0.1 for DCASE 2017, else
-    0.5) and an optional split to tune per-class thresholds on (e.g. `valid`)."""
+    """How the recipes evaluate: the threshold of the multi-label F1 and of the JSTSP code's
+    thresholded accuracy (null: 0.1 for DCASE 2017, else 0.5) and an optional split to tune
+    per-class thresholds on (e.g. `valid`)."""
 
     threshold: typing.Optional[float] = None
     tune_on: typing.Optional[str] = None
