@@ -7,7 +7,8 @@
   `<!-- generated: model-zoo -->` (the parameter table of `samplecnn models`),
   `<!-- generated: smc2017-table -->` (the SMC 2017 m^n presets with the paper's AUCs),
   `<!-- generated: presets -->` (the pretrained models of `keras_samplecnn.from_preset`),
-  `<!-- generated: cli -->` (every subcommand's help, from the argparse parsers).
+  `<!-- generated: cli -->` (every subcommand's help, from the argparse parsers),
+  `<!-- generated: fidelity -->` (the fidelity tables, `docs/fidelity.py` over `docs/fidelity.yaml`).
 
 The check is importable on its own: `missing_docstrings(module)` takes any module object.
 """
@@ -30,6 +31,7 @@ MARKERS = {
     "smc2017-table": "_smc2017_table",
     "presets": "_presets_table",
     "cli": "_cli_reference",
+    "fidelity": "_fidelity_tables",
 }
 _MARKER = re.compile(r"<!-- generated: ([a-z0-9-]+) -->")
 _DIRECTIVE = re.compile(r"^:::\s+([\w.]+)\s*$", re.MULTILINE)
@@ -165,6 +167,15 @@ def _smc2017_table():
             f"| `{preset.name}` | {args.get('m', 3)} | {args.get('n', 9)} | {preset.input_length} | {auc} |"
         )
     return "\n".join(rows)
+
+
+def _fidelity_tables():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("docs_fidelity", os.path.join(ROOT, "docs", "fidelity.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.tables()
 
 
 def _presets_table():

@@ -2,9 +2,10 @@
 Lee, Lee, Park, Park, Nam, DLRS 2018, arXiv:1807.06786), cold-start songs included.
 
     python -m tfrecords_tools taste-profile --triplets train_triplets.txt --audio-dir MSD_AUDIO \\
-        --msd-tracks unique_tracks.txt --num-users 20000 --num-songs 10000 --out data/taste
+        --msd-tracks unique_tracks.txt --song-list subset_songs_20000_10000.npy --num-users 20000 \\
+        --out data/taste
     python recipes/dcue.py --data data/taste [--tags song_tags.csv]    # the paper's run
-    python recipes/dcue.py --demo                                       # synthetic listeners, 3 seeds
+    python recipes/dcue.py --demo [--seeds 0,1,2]                      # synthetic listeners
 
 Per seed, protocol and variant ("basic", "multi"): the DCUE model is trained as the authors'
 code trains it (`configs/dcue.yaml`; jongpillee/deep-content-user @0e57b68 `train.py`: SGD lr 0.2,
@@ -39,7 +40,7 @@ TFRecords beside `interactions.npz`). Tags for the tagging task: `--tags CSV` wi
 
 `--demo`: `keras_samplecnn.datasets.make_demo_listeners` (synthetic listeners whose tastes follow
 the demo songs' styles, tags and artists, with popularity bias and noise) converted by the same
-converter, trained with `configs/demo_dcue.yaml`'s smaller settings (fixed work), 3 seeds.
+converter, trained with `configs/demo_dcue.yaml`'s smaller settings (fixed work), seed 0.
 Songs are then listed in order of listeners, so the authors' modulo-10 split spreads popular and
 rare songs over its parts.
 """
@@ -65,7 +66,8 @@ error: no converted Taste Profile data{where}.
 DCUE needs user-song interactions and the songs' audio, converted once:
 
     python -m tfrecords_tools taste-profile --triplets train_triplets.txt --audio-dir MSD_AUDIO \\
-        --msd-tracks unique_tracks.txt --num-users 20000 --num-songs 10000 --out data/taste
+        --msd-tracks unique_tracks.txt --song-list subset_songs_20000_10000.npy --num-users 20000 \\
+        --out data/taste
     python recipes/dcue.py --data data/taste
 
 (the Echo Nest Taste Profile subset's train_triplets.txt, the MSD's unique_tracks.txt, and the
@@ -277,7 +279,10 @@ def tagging_auc(embeddings, labels, tags, options, seed):
     optimizer = StepDecaySGD(options["learning_rate"], momentum=options["momentum"], nesterov=options["nesterov"],
                              step_decay=options["step_decay"])  # fmt: skip
     # No XLA: the model is tiny and trains in less time than XLA takes to compile it.
-    model.compile(optimizer=optimizer, loss="binary_crossentropy", jit_compile=False)
+    # An epoch's steps in one call: the same updates without Keras's per-step overhead, which
+    # dominates on batches of 10.
+    model.compile(optimizer=optimizer, loss="binary_crossentropy", jit_compile=False,
+                  steps_per_execution=max(1, -(-len(x_train) // options["batch_size"])))  # fmt: skip
     callbacks = [keras.callbacks.EarlyStopping(patience=options["patience"]),
                  keras.callbacks.ReduceLROnPlateau(factor=options["reduce_factor"],
                                                    patience=options["reduce_patience"],

@@ -60,18 +60,18 @@ def _spl2017(frames, pool_sizes, filters):
     """An SPL 2017 mel-spectrogram extractor on `frames` frames (Lee & Nam, arXiv:1703.01793).
 
     The paper's input: 22,050 Hz, FFT 1024, hop 512, 128 mel bands; 18-, 27- and 54-frame
-    segments (27 frames = 0.63 s); 3, 3 and 4 conv layers whose max-poolings bring the
-    frames to 1. Kernel 3 and the widths are ours (papers.md lists none): 128 per layer and
-    256 in the last, the width pattern of the same lab's mel CNN (ISMIR 2018). The mel bands
-    are the first layer's channels (no stem); `(frames - 1) * 512` samples give exactly
-    `frames` centred STFT frames.
+    segments (frames × hop: 0.42, 0.63 and 1.25 s); 3, 3 and 4 conv layers whose max-poolings
+    bring the frames to 1. Kernel 3 and the widths are ours (no published code gives them): 128
+    per layer and 256 in the last, the width pattern of the same lab's mel CNN (ISMIR 2018). The
+    mel bands are the first layer's channels (no stem); `(frames - 1) * 512` samples give
+    exactly `frames` centred STFT frames.
     """
     arguments = {
         "block": "basic", "frontend": "mel", "m": 3, "n": len(pool_sizes), "pool_sizes": pool_sizes,
         "stem_size": 512, "fft_length": 1024, "num_mel_bins": 128, "stem_filters": 0,
         "input_length": (frames - 1) * 512, "filters": filters,
     }  # fmt: skip
-    seconds = (frames - 1) * 512 / 22050
+    seconds = frames * 512 / 22050  # the frames' hops, as the paper counts durations (27 frames: 0.63 s)
     pools = "·".join(map(str, pool_sizes))
     description = (
         f"SPL 2017 mel extractor: {frames} frames ({seconds:.2f} s) of 128 log-mel bands, "
@@ -152,6 +152,8 @@ _EXTRACTORS = [
     _spl2017(27, [3, 3, 3], [128, 128, 256]),
     _spl2017(54, [2, 3, 3, 3], [128, 128, 128, 256]),
 ]
+# The SPL 2017 extractors' input frames, read back from their presets (for docs/fidelity.md).
+SPL2017_FRAMES = tuple(p.input_length // 512 + 1 for p in _EXTRACTORS)
 EXTRACTOR_SETS = {
     "spl2017": ("spl2017_18", "spl2017_27", "spl2017_54"),
     "icmlw2017": ("smc2017_3_9_59049", "smc2017_3_8_59049", "smc2017_3_7_59049"),
