@@ -7,9 +7,9 @@
 Paper: results not found (README, "Speech commands and sound events"). Hardware and time: the
 full run needs a GPU (3.9 PFLOP per epoch). --demo (the cpu_1s profile: 16 kHz, 7 blocks at a
 quarter of the widths, 10 epochs on 474 synthetic 10-s clips, the authors' taejun_uniform
-initialiser) gave clip-level macro ROC-AUC 0.9618 in 3.2 minutes on a 2-core CPU shared with
-other jobs, whose printed float32 matmul peak was 250 GFLOP/s, predicted 9.4 minutes at
-86 GFLOP/s (benchmarks/bench_demo.py).
+initialiser) gave clip-level macro ROC-AUC 0.9582 in 1.8 minutes on an idle 2-core CPU whose
+printed float32 matmul peak was 466 GFLOP/s, predicted 9.6 minutes at 86 GFLOP/s
+(benchmarks/bench_demo.py).
 """
 
 from common import run

@@ -66,3 +66,13 @@ def test_mixed_precision(policy):
 def test_bad_num_convs():
     with pytest.raises(ValueError, match="num_convs"):
         ResBlock(4, num_convs=3)
+
+
+@pytest.mark.parametrize("initializer", ["he_uniform", "taejun_uniform"])
+def test_the_two_convolutions_of_a_block_start_from_their_own_kernels(initializer):
+    # Keras 3 initializers repeat their values for one shape; a block as wide as its input
+    # must still give conv1 and conv2 different kernels (each drawn anew in the authors' code).
+    block = ResBlock(8, num_convs=2, kernel_initializer=initializer)
+    block.build((None, 27, 8))
+    first, second = np.asarray(block.conv1.kernel), np.asarray(block.conv2.kernel)
+    assert first.shape == second.shape and not np.allclose(first, second)

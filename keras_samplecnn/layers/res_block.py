@@ -95,12 +95,18 @@ class ResBlock(keras.layers.Layer):
             self.pool = keras.layers.MaxPooling1D(pool_size, dtype=policy, name="pool")
 
     def _conv(self, size, name, initializer=None):
+        # A fresh initializer per convolution: a Keras 3 initializer returns the same values for
+        # the same shape on every call, so conv1 and conv2 of a block as wide as its input would
+        # start identical; the authors' code draws each kernel anew. (An explicit int seed
+        # still gives both the same values, as asked.)
+        initializer = initializer or self.kernel_initializer
+        initializer = initializer.__class__.from_config(initializer.get_config())
         return Conv1D(
             self.filters,
             size,
             padding="same",
             use_bias=False,  # BatchNorm follows: a bias would be cancelled by its mean
-            kernel_initializer=initializer or self.kernel_initializer,
+            kernel_initializer=initializer,
             kernel_regularizer=self.kernel_regularizer,
             dtype=self.dtype_policy,
             name=name,
