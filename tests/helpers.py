@@ -151,3 +151,23 @@ def preset_weights_dir():
     if os.environ.get("SAMPLECNN_REQUIRE_WEIGHTS"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+def artist_tfrecords(root, waves, sample_rate, segment_length, tracks_per_artist, num_shards=1):
+    """Writes `waves` (`{(artist index, track index): float32 samples}`) as `a{A}/t{K}.wav` with an
+    `artists.csv` (`path,artist,track_id`) under `root`, converts them with the artists converter
+    and returns the TFRecord folder."""
+    from tfrecords_tools import artists, synthetic
+    from tfrecords_tools.writer import Settings, convert
+
+    rows = ["path,artist,track_id"]
+    for (a, k), wave in waves.items():
+        path = f"a{a}/t{k}.wav"
+        synthetic.write_audio(root / "audio" / path, np.asarray(wave, np.float32), sample_rate)
+        rows.append(f"{path},artist{a},A{a}T{k}")
+    (root / "artists.csv").write_text("\n".join(rows) + "\n")
+    plan = artists.plan(root / "audio", root / "artists.csv", tracks_per_artist=tracks_per_artist)
+    out = root / "tfrecords"
+    convert(plan, out, Settings(sample_rate=sample_rate, segment_length=segment_length), num_shards=num_shards,
+            workers=1, show_progress=False)  # fmt: skip
+    return str(out)

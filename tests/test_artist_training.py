@@ -8,8 +8,7 @@ import pytest
 
 from keras_samplecnn.training import config as config_lib
 from keras_samplecnn.training.trainer import finished, train
-from tfrecords_tools import artists, synthetic
-from tfrecords_tools.writer import Settings, convert
+from tests import helpers
 
 RATE = 8000
 # A small front end, so a test trains in seconds: 128 frames of 32 samples.
@@ -21,20 +20,11 @@ LENGTH = 127 * 32
 def artist_data(tmp_path_factory):
     """6 artists x 5 tracks of noisy tones, one pitch per artist; split 3 / 1 / 1 per artist."""
     root = tmp_path_factory.mktemp("artist_training")
-    rows, rng = ["path,artist,track_id"], np.random.default_rng(0)
+    rng = np.random.default_rng(0)
     t = np.arange(2 * LENGTH) / RATE
-    for a in range(6):
-        for k in range(5):
-            path = f"a{a}/t{k}.wav"
-            wave = 0.3 * np.sin(2 * np.pi * 200 * (a + 1) * t) + 0.05 * rng.standard_normal(len(t))
-            synthetic.write_audio(root / "audio" / path, wave.astype(np.float32), RATE)
-            rows.append(f"{path},artist{a},A{a}T{k}")
-    (root / "artists.csv").write_text("\n".join(rows) + "\n")
-    plan = artists.plan(root / "audio", root / "artists.csv", tracks_per_artist=(3, 1, 1))
-    out = root / "tfrecords"
-    convert(plan, out, Settings(sample_rate=RATE, segment_length=LENGTH), num_shards=1, workers=1,
-            show_progress=False)  # fmt: skip
-    return str(out)
+    waves = {(a, k): 0.3 * np.sin(2 * np.pi * 200 * (a + 1) * t) + 0.05 * rng.standard_normal(len(t))
+             for a in range(6) for k in range(5)}  # fmt: skip
+    return helpers.artist_tfrecords(root, waves, RATE, LENGTH, (3, 1, 1))
 
 
 def _config(data, out, name, **sections):

@@ -11,8 +11,8 @@ import pytest
 from keras_samplecnn.data import artist_validation
 from keras_samplecnn.data.manifest import read_manifest
 from keras_samplecnn.training import config as config_lib
-from tfrecords_tools import artists, synthetic
-from tfrecords_tools.writer import Settings, convert, read_examples
+from tests import helpers
+from tfrecords_tools.writer import read_examples
 
 RATE = 8000
 LENGTH = 1000  # samples per excerpt
@@ -22,20 +22,10 @@ LENGTH = 1000  # samples per excerpt
 def data(tmp_path_factory):
     """5 artists x 6 tracks of noise, 1.5 to 2.9 times an excerpt long; split 2 / 3 / 1 per artist."""
     root = tmp_path_factory.mktemp("artist_validation")
-    rows, rng = ["path,artist,track_id"], np.random.default_rng(0)
-    for a in range(5):
-        for k in range(6):
-            path = f"a{a}/t{k}.wav"
-            samples = int(LENGTH * (1.5 + 0.1 * (a + 3 * k) % 1.4))
-            wave = (0.3 * rng.uniform(-1, 1, samples)).astype(np.float32)
-            synthetic.write_audio(root / "audio" / path, wave, RATE)
-            rows.append(f"{path},artist{a},A{a}T{k}")
-    (root / "artists.csv").write_text("\n".join(rows) + "\n")
-    plan = artists.plan(root / "audio", root / "artists.csv", tracks_per_artist=(2, 3, 1))
-    out = root / "tfrecords"
-    convert(plan, out, Settings(sample_rate=RATE, segment_length=LENGTH), num_shards=2, workers=1,
-            show_progress=False)  # fmt: skip
-    return str(out)
+    rng = np.random.default_rng(0)
+    waves = {(a, k): 0.3 * rng.uniform(-1, 1, int(LENGTH * (1.5 + 0.1 * (a + 3 * k) % 1.4)))
+             for a in range(5) for k in range(6)}  # fmt: skip
+    return helpers.artist_tfrecords(root, waves, RATE, LENGTH, (2, 3, 1), num_shards=2)
 
 
 def _valid_clips(folder):
