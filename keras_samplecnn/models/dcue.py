@@ -372,8 +372,3 @@ def dcue_loss(margin=MARGIN, reduction="sum"):
     averages over the batch instead (a step 1/batch as large).
     """
     return ArtistHingeLoss(margin=margin, reduction=reduction, name="dcue_hinge")
-
-
-def song_scores(user_embeddings, song_embeddings):
-    """Cosine scores `(users, songs)` of unit-norm user and song embeddings."""
-    return ops.matmul(ops.convert_to_tensor(user_embeddings), ops.transpose(ops.convert_to_tensor(song_embeddings)))

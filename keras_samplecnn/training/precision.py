@@ -35,15 +35,6 @@ def gpu_compute_capability():
     return None
 
 
-def gpu_count():
-    """Number of GPUs TensorFlow sees (for `MirroredStrategy`); 0 on other backends."""
-    if keras.backend.backend() != "tensorflow":
-        return 0
-    import tensorflow as tf
-
-    return len(tf.config.list_physical_devices("GPU"))
-
-
 def resolve(policy="auto", xla="auto"):
     """The dtype policy name and `jit_compile` flag to train with.
 

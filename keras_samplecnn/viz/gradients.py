@@ -5,23 +5,6 @@ import numpy as np
 import keras
 
 
-def input_gradient(model, x, objective):
-    """Value and gradient of `sum(objective(model(x)))` with respect to the input `x`.
-
-    One eager evaluation; for many steps use `compile_ascent`, which compiles the whole loop.
-
-    Args:
-        model: a Keras model (evaluated with `training=False`).
-        x: NumPy input batch.
-        objective: maps the model output tensor to a per-example tensor, using `keras.ops`.
-
-    Returns:
-        `(values, gradient)` as NumPy arrays: per-example objective and d(sum)/dx.
-    """
-    run = compile_ascent(model, lambda outputs, _: objective(outputs), lambda grad, value, x: grad(x))
-    return run(x, np.zeros(len(x), "int32"))
-
-
 def compile_ascent(model, objective, loop):
     """Compiles `loop` once for `model` on the current backend; returns a NumPy callable.
 
