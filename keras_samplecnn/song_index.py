@@ -39,11 +39,9 @@ _META, _IDS, _FAISS, _VECTORS = "index.json", "ids.npy", "index.faiss", "embeddi
 
 
 def _faiss():
-    try:
-        import faiss
-    except ImportError as error:  # pragma: no cover - faiss-cpu is a dependency
-        raise ImportError("SongIndex(exact=False) needs faiss-cpu: pip install faiss-cpu") from error
-    return faiss
+    from keras_samplecnn.messages import needs_extra
+
+    return needs_extra("faiss", "recommend", "SongIndex(exact=False), an HNSW index (or exact=True / --exact)")
 
 
 def exact_top_k(embeddings, queries, k, query_chunk=256, song_chunk=65536):

@@ -451,6 +451,13 @@ def main(argv=None):
     settings = settings_of(demo, args.set)
     out = args.out or ("runs/dcue" + ("_demo" if demo else ""))
     timings = common.Timings({"start-up": time.monotonic() - common.STARTED})
+    if "heldout" in protocols_of(settings):  # its ALS baseline; said now, not after the training
+        from keras_samplecnn.messages import needs_extra
+
+        try:
+            needs_extra("implicit.cpu.als", "recommend", "the held-out protocol's ALS baseline")
+        except ImportError as error:
+            sys.exit(f"error: {error}")
 
     import numpy as np
 

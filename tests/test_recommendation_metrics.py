@@ -97,3 +97,21 @@ def test_the_authors_evaluation_as_their_evaluation_py_computes_it():
     assert ours["users"] == len(theirs) < users  # some users have no positive among the 20 songs
     np.testing.assert_allclose(ours["auc"], np.mean(theirs), rtol=1e-12)
     np.testing.assert_allclose(ours_pop["auc"], np.mean(theirs_pop), rtol=1e-12)
+
+
+@pytest.mark.parametrize("module", ["implicit", "faiss"])
+def test_a_missing_recommend_package_names_the_extra(monkeypatch, module):
+    import sys
+
+    from keras_samplecnn.song_index import SongIndex
+
+    monkeypatch.setitem(sys.modules, module, None)  # import fails as if not installed
+    if module == "implicit":
+        monkeypatch.setitem(sys.modules, "implicit.cpu.als", None)
+        with pytest.raises(ImportError, match=r"the ALS baseline needs implicit: pip install 'keras_samplecnn\[recommend\]'"):
+            als_scores([0, 1], [0, 1], [1, 1], 2, 2)
+    else:
+        vectors = np.eye(4, dtype=np.float32)
+        with pytest.raises(ImportError, match=r"needs faiss: pip install 'keras_samplecnn\[recommend\]'"):
+            SongIndex(vectors, ["a", "b", "c", "d"], exact=False)
+        assert SongIndex(vectors, ["a", "b", "c", "d"], exact=True).search(vectors[:1], 1)[0][0][0] == "a"

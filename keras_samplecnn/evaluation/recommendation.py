@@ -110,7 +110,9 @@ def als_scores(user, song, count, num_users, num_songs, factors=64, regularizati
     """
     import scipy.sparse
     import threadpoolctl
-    from implicit.cpu.als import AlternatingLeastSquares
+    from keras_samplecnn.messages import needs_extra
+
+    AlternatingLeastSquares = needs_extra("implicit.cpu.als", "recommend", "the ALS baseline").AlternatingLeastSquares
 
     confidence = alpha * np.log1p(np.asarray(count, np.float32))
     matrix = scipy.sparse.csr_matrix((confidence, (user, song)), shape=(num_users, num_songs), dtype=np.float32)
