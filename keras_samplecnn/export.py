@@ -135,10 +135,9 @@ def export_model(model, out_dir, format="saved_model"):
 
     if format not in FORMATS:
         raise ValueError(f"unknown export format {format!r}; choose one of {', '.join(FORMATS)}")
-    if not isinstance(model, keras.Model):
-        from keras_samplecnn.tagger import Tagger
+    from keras_samplecnn.models.loading import load_model
 
-        model = Tagger(model).model
+    model = load_model(model)
     from keras_samplecnn.models.artist import ArtistCNN
     from keras_samplecnn.models.samplecnn import SampleCNN
 

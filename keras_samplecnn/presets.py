@@ -165,19 +165,6 @@ def preset_name(model):
     return model if is_preset(model) and not os.path.exists(model) else None
 
 
-def load_model(model, **kwargs):
-    """A preset by name (`from_preset`), else `keras.saving.load_model(model, **kwargs)`: the one
-    loader of the places that take either (`Tagger`, `extract_features`, the transfer recipe).
-
-    Args:
-        model: a preset name or the path of a `.keras` file.
-        **kwargs: `keras.saving.load_model` arguments (`compile`, ...), for a file.
-    """
-    if preset_name(model):
-        return from_preset(model)
-    return keras.saving.load_model(model, **kwargs)
-
-
 def get_preset(name):
     """The `Preset` called `name`; a `ValueError` listing the known names otherwise."""
     if not is_preset(name):

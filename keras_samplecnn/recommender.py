@@ -90,20 +90,12 @@ def played_by_user(user, song):
 
 
 def load_dcue(model):
-    """A `DCUE` as given, or loaded from a `.keras` path; a clear error for anything else."""
+    """A `DCUE` as given, or loaded from a `.keras` path (`models.loading.load_model`); a clear
+    error for anything else."""
     from keras_samplecnn.models.dcue import DCUE
+    from keras_samplecnn.models.loading import load_model
 
-    if isinstance(model, DCUE):
-        return model
-    import keras
-
-    try:
-        loaded = keras.saving.load_model(model)
-    except (OSError, ValueError, TypeError) as error:
-        raise ValueError(f"cannot load a DCUE model from {model}: {error}") from None
-    if not isinstance(loaded, DCUE):
-        raise ValueError(f"{model} holds {type(loaded).__name__}, not a DCUE model: it has no users")
-    return loaded
+    return load_model(model, kind=DCUE, what="a DCUE model (users and songs)")
 
 
 class Recommender:

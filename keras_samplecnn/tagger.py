@@ -71,13 +71,12 @@ class Tagger:
                         f"preset name ({', '.join(presets.list_presets())})")  # fmt: skip
             if not presets.preset_name(model) and not os.path.exists(model):
                 raise ValueError(f"{model}: no such file or folder; expected {readable}")
+            from keras_samplecnn.models.loading import ModelLoadError, load_model
+
             try:
-                model = presets.load_model(model)
-            except (OSError, ValueError) as error:
-                reason = str(error).split(". ")[0].rstrip(". ")  # Keras' first sentence says enough
-                raise ValueError(
-                    f"cannot load a keras_samplecnn model from {model} ({reason}); expected {readable}"
-                ) from None
+                model = load_model(model)
+            except ModelLoadError as error:
+                raise ValueError(f"{error}; expected {readable}") from None
         if not isinstance(model, (SampleCNN, ArtistCNN, SiameseArtistModel, DCUE)):
             raise ValueError(
                 f"{getattr(model, 'name', model)!r} is not a keras_samplecnn model (SampleCNN, an "

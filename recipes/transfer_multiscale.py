@@ -181,14 +181,14 @@ def main(argv=None):
     timings = common.Timings()
 
     if args.models:
-        from keras_samplecnn import presets  # also registers the model classes
+        from keras_samplecnn.models.loading import load_model  # a .keras file or a preset
 
         models = []
         for path in (p.strip() for p in args.models.split(",") if p.strip()):
             try:  # a .keras file or a pretrained preset, e.g. ismir2018_siamese_msd10k
-                models.append(presets.load_model(path, compile=False))
+                models.append(load_model(path, compile=False))
             except (OSError, ValueError) as error:
-                sys.exit(f"error: --models: cannot load {path}: {error}")
+                sys.exit(f"error: --models: {error}")
         rates = {int(m.sample_rate) for m in models}
         if len(rates) != 1:
             sys.exit(f"error: --models expect different sample rates {sorted(rates)}")

@@ -115,14 +115,15 @@ def test_failed_shard_fails_the_pipeline_keeps_the_others_and_rerun_resumes(
     out = tmp_path / "beam"
     plan = mtat.plan(str(mtat_root))
     doomed = _shard_names(mtat_local)[0]
-    real_write = beam_pipeline.write_shard
+    real_write = writer.write_shard
 
-    def disk_full_for_one(task):
+    def disk_full_for_one(task, progress=None):
         if task.name == doomed:
             raise OSError(28, "No space left on device")
-        return real_write(task)
+        return real_write(task, progress)
 
-    monkeypatch.setattr(beam_pipeline, "write_shard", disk_full_for_one)
+    # The workers write through ShardTask.write, which calls the writer's write_shard.
+    monkeypatch.setattr(writer, "write_shard", disk_full_for_one)
     # One worker thread: with two, the other thread may still be writing when the run fails.
     with pytest.raises(ShardWriteError, match="rerun the same command to resume") as info:
         convert(plan, out, SETTINGS, num_shards=2, workers=1, runner="DirectRunner", pipeline_args=IN_MEMORY)

@@ -6,13 +6,6 @@ sharded, resumable TFRecords with a `manifest.json`; `writer.verify` checks a fi
 conversion.
 """
 
-import importlib.metadata
-
-try:  # the distribution's version (keras_samplecnn.__version__), written in one place
-    __version__ = importlib.metadata.version("keras_samplecnn")
-except importlib.metadata.PackageNotFoundError:  # run from a source tree that is not installed
-    __version__ = "unknown"
-
 from tfrecords_tools.errors import DatasetError, ShardWriteError
 from tfrecords_tools.writer import (
     ClipJob,
@@ -22,6 +15,9 @@ from tfrecords_tools.writer import (
     convert,
     verify,
 )
+from tfrecords_tools import version as _version
+
+__version__ = _version.__version__
 
 __all__ = [
     "ClipJob",

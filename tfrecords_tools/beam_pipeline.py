@@ -6,7 +6,7 @@ plans the shards exactly as `writer.plan_shards` does and skips the ones already
 
     Create(shard names) | Reshuffle() | Map(write one shard)
 
-where each worker writes its shard and `.resume/` sidecar with `writer.write_shard`. After
+where each worker writes its shard and `.resume/` sidecar with `ShardTask.write` (`writer.write_shard`). After
 the pipeline ends, the launcher reads each shard's result from its sidecar and writes
 `rejected.csv`, `clips.csv` and `manifest.json` with the same code as the local path, so the
 output is byte-identical to a local conversion of the same input.
@@ -67,8 +67,8 @@ import logging
 import os
 import pickle
 
+from tfrecords_tools.common import TMP_PREFIX
 from tfrecords_tools.errors import DatasetError
-from tfrecords_tools.writer import TMP_PREFIX, finished_shard, recorded_shard, write_shard
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def run_tasks(tasks, runner, pipeline_args=(), workers=1, reporter=None):
     beam = import_beam()
     results, to_write = [], []
     for task in tasks:  # resume: shards that are complete and intact are not resubmitted
-        finished = finished_shard(task)
+        finished = task.finished()
         if finished is None:
             task.digest()  # stat the files here; the digest travels with the pickled task
             to_write.append(task)
@@ -168,7 +168,7 @@ def run_tasks(tasks, runner, pipeline_args=(), workers=1, reporter=None):
     failures = []
     cause = _last_line(error) if error else "the pipeline ended without writing it"
     for task in to_write:
-        result = recorded_shard(task)
+        result = task.recorded()
         if result is None:
             if task.name in cause:  # the shard that stopped the pipeline is reported first
                 failures.insert(0, (task.name, RuntimeError(f"{runner}: {cause}")))
@@ -194,7 +194,7 @@ def write_named_shard(name, tasks_file):
         _tasks_cache.clear()  # only the current run's tasks
         _tasks_cache[tasks_file] = tasks
     try:
-        write_shard(tasks[name])
+        tasks[name].write()
     except Exception as error:
         # The runner reports the exception without the element: name the shard in it.
         raise RuntimeError(f"shard {name}: {type(error).__name__}: {error}") from error

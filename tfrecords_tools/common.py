@@ -16,6 +16,8 @@ from tfrecords_tools.errors import DatasetError
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "valid", "test")
+# Files and folders starting with this are a run's temporary writes: removed by the next run.
+TMP_PREFIX = ".tmp-"
 _SPLIT_ALIASES = {
     "train": "train",
     "training": "train",

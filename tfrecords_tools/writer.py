@@ -70,8 +70,8 @@ from keras_samplecnn.audio import AudioDecodeError, load_audio, to_int16
 from keras_samplecnn.data import schema
 from keras_samplecnn.files import atomic_file, fsync_file, sha256_file, write_json_atomic
 from keras_samplecnn.messages import one_line
-from tfrecords_tools import __version__
-from tfrecords_tools.common import SPLITS, is_inside
+from tfrecords_tools.version import __version__
+from tfrecords_tools.common import SPLITS, TMP_PREFIX, is_inside
 from tfrecords_tools.errors import DatasetError, ShardWriteError
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,6 @@ DEFAULT_SEGMENT_LENGTH = 59049
 CLIPS = "clips.csv"
 CONVERSION = "conversion.json"  # the one output file that differs from run to run
 RESUME_DIR = ".resume"
-TMP_PREFIX = ".tmp-"
 # Bump when the bytes written for the same input and settings change, so that shards written
 # by an older version are rewritten instead of resumed.
 FORMAT_VERSION = 2  # 2: per-shard audio statistics (sum, sum of squares) in the sidecar
@@ -225,6 +224,19 @@ class ShardTask:
     def digest(self):
         """sha256 over everything that determines the shard's bytes (not the source root)."""
         return self._digest
+
+    # What a runner needs of a task (`beam_pipeline` calls these, so it imports no writer code).
+    def write(self, progress=None):
+        """`write_shard(self)`: writes the shard and its sidecar; returns its `ShardResult`."""
+        return write_shard(self, progress)
+
+    def finished(self):
+        """`finished_shard(self)`: the result of a complete, intact shard, else None."""
+        return finished_shard(self)
+
+    def recorded(self):
+        """`recorded_shard(self)`: the result recorded in the shard's sidecar, else None."""
+        return recorded_shard(self)
 
 
 @dataclasses.dataclass

@@ -144,7 +144,9 @@ def evaluate_classifier(model, feature_dir, split="test", threshold=None, batch_
     """
     model_path = os.fspath(model) if isinstance(model, (str, os.PathLike)) else None
     if model_path:
-        model = keras.saving.load_model(model_path)
+        from keras_samplecnn.models.loading import load_model
+
+        model = load_model(model_path, what="a feature classifier")
     content = read_features_manifest(feature_dir)
     data = content["data"]
     features, labels, _ = load_features(feature_dir, split, columns)

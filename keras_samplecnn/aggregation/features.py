@@ -170,16 +170,14 @@ def aggregate(segment_maps, clip_index, num_clips=None):
 def _load_extractor(extractor):
     """(model, path or None): a model, or a `.keras` file checked to be one of ours."""
     from keras_samplecnn import presets
+    from keras_samplecnn.models.loading import load_model
 
     path = None
     if presets.preset_name(extractor):  # a pretrained preset name: recorded as the extractor's "path"
-        path, extractor = extractor, presets.from_preset(extractor)
+        path, extractor = extractor, load_model(extractor)
     elif isinstance(extractor, (str, os.PathLike)):
         path = os.path.abspath(os.fspath(extractor))
-        try:
-            extractor = keras.saving.load_model(path, compile=False)
-        except (OSError, ValueError) as error:
-            raise ValueError(f"cannot load a keras_samplecnn model from {path}: {error}") from None
+        extractor = load_model(path, compile=False)
     if not hasattr(extractor, "input_length") or not hasattr(extractor, "sample_rate"):
         raise ValueError(
             f"{path or getattr(extractor, 'name', extractor)!r} is not a keras_samplecnn model "

@@ -20,7 +20,6 @@ data: a rerun with other ones is refused (`RunMismatchError`) instead of returni
 import csv
 import hashlib
 import json
-import math
 import os
 import time
 
@@ -29,7 +28,8 @@ import numpy as np
 
 from keras_samplecnn.data.song_mels import dcue_batches
 from keras_samplecnn.files import write_json_atomic
-from keras_samplecnn.models.dcue import dcue_loss
+from keras_samplecnn.models.dcue import DCUE, dcue_loss
+from keras_samplecnn.models.loading import load_model
 from keras_samplecnn.training.optimizers import StepDecaySGD
 
 MODEL_FILE = "model.keras"
@@ -97,9 +97,9 @@ def train_dcue(model, table, frames, user, song, *, epochs, learning_rate=0.2, m
                   "data_sha256": _data_digest(table, frames, user, song)}  # fmt: skip
         done = _finished_epochs(run_dir, record)
         if done >= epochs and os.path.exists(os.path.join(run_dir, MODEL_FILE)):
-            return keras.saving.load_model(os.path.join(run_dir, MODEL_FILE))
+            return load_model(os.path.join(run_dir, MODEL_FILE), kind=DCUE)
         if done:
-            model = keras.saving.load_model(os.path.join(run_dir, _LAST))
+            model = load_model(os.path.join(run_dir, _LAST), kind=DCUE)
     outputs = len(model.outputs)
     if not model.compiled:
         optimizer = StepDecaySGD(learning_rate, momentum=momentum, nesterov=nesterov, step_decay=step_decay)

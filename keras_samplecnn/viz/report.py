@@ -4,7 +4,6 @@ import os
 
 from tqdm.auto import tqdm
 
-import keras
 
 from keras_samplecnn.viz.filters import filter_responses, filter_spectra, kernel_spectra, spectra_figure
 
@@ -49,8 +48,9 @@ def visualize_model(
     Returns:
         list of the image paths written.
     """
-    if not isinstance(model, keras.Model):
-        model = keras.saving.load_model(model)
+    from keras_samplecnn.models.loading import load_model
+
+    model = load_model(model)
     if getattr(model, "frontend", "waveform") != "waveform":
         raise ValueError("filter spectra need a raw-waveform model (this one has a mel front end)")
     os.makedirs(out_dir, exist_ok=True)
