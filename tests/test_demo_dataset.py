@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from keras_samplecnn.datasets import demo_mtat, demo_tags, make_demo_mtat, mtat_layout
+from keras_samplecnn.datasets import demo_mtat, demo_tags, make_demo_mtat
+from tfrecords_tools import mtat_layout
 from tests import helpers
 
 N_CLIPS = 20

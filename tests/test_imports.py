@@ -95,3 +95,12 @@ def test_the_check_finds_a_circle_through_a_function_level_import(tmp_path):
     modules = {"pkg": str(tmp_path / "pkg" / "__init__.py"), "pkg.a": str(tmp_path / "pkg" / "a.py"),
                "pkg.b": str(tmp_path / "pkg" / "b.py")}  # fmt: skip
     assert circles(import_graph(modules)) == [["pkg.a", "pkg.b"]]
+
+
+def test_the_converters_import_no_demo_generator():
+    # Layers, lowest first: the converters read layouts; the demo generators write them and sit
+    # above, so a converter never imports keras_samplecnn.datasets.
+    graph = import_graph(_modules())
+    upward = {module: sorted(target for target in targets if target.startswith("keras_samplecnn.datasets"))
+              for module, targets in graph.items() if module.startswith("tfrecords_tools")}  # fmt: skip
+    assert {module: targets for module, targets in upward.items() if targets} == {}

@@ -220,7 +220,7 @@ def read_annotations(path):
 
 def reference_tags():
     """The packaged reference MTAT top-50 tag list, in its label order."""
-    from keras_samplecnn.datasets.mtat_layout import load_top50_tags
+    from tfrecords_tools.mtat_layout import load_top50_tags
 
     return load_top50_tags()
 

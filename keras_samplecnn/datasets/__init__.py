@@ -27,7 +27,6 @@ make_demo_msd("data/demo_msd")  # MSD tagging layouts: previews, split lists, La
 ```
 """
 
-from keras_samplecnn.datasets import mtat_layout
 from keras_samplecnn.datasets.demo_artists import artists_plan, make_demo_artists
 from keras_samplecnn.datasets.demo_dcase2017 import make_demo_dcase2017
 from keras_samplecnn.datasets.demo_gtzan import make_demo_gtzan
@@ -35,6 +34,7 @@ from keras_samplecnn.datasets.demo_listeners import listeners_plan, make_demo_li
 from keras_samplecnn.datasets.demo_msd import make_demo_msd
 from keras_samplecnn.datasets.demo_mtat import demo_plan, demo_tags, make_demo_mtat, render_clip
 from keras_samplecnn.datasets.demo_speech_commands import make_demo_speech_commands
+from tfrecords_tools import mtat_layout  # the layout facts live with the converter that reads them
 
 __all__ = [
     "artists_plan",

@@ -68,7 +68,8 @@ import os
 
 import numpy as np
 
-from keras_samplecnn.datasets import demo_mtat, demo_music, mtat_layout
+from keras_samplecnn.datasets import demo_mtat, demo_music
+from tfrecords_tools import mtat_layout
 from keras_samplecnn.datasets.writing import run_jobs, write_rendered, write_text
 
 SAMPLE_RATE = 22050

@@ -84,7 +84,8 @@ import os
 
 import numpy as np
 
-from keras_samplecnn.datasets import demo_music, mtat_layout, synth
+from keras_samplecnn.datasets import demo_music, synth
+from tfrecords_tools import mtat_layout
 from keras_samplecnn.datasets.writing import run_jobs
 
 DEMO_SAMPLE_RATE = mtat_layout.MTAT_SAMPLE_RATE

@@ -1,7 +1,7 @@
 """The MagnaTagATune (MTAT) on-disk layout: tag columns, file names, CSV dialect, folder split.
 
-What MTAT ships (Law et al., ISMIR 2009) and what the demo generator reproduces byte for byte
-in format:
+What MTAT ships (Law et al., ISMIR 2009), read by the converter (`tfrecords_tools.mtat`) and
+reproduced byte for byte in format by the demo generator (`keras_samplecnn.datasets.demo_mtat`):
 
 - ``0/`` ... ``f/``: 16 folders of 29.1-s mono mp3 clips, 16 kHz, named
   ``<folder>/<artist>-<album>-<track>-<title>-<start>-<end>.mp3`` (lowercase, words joined
