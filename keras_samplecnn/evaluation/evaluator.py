@@ -18,7 +18,10 @@ from keras_samplecnn.evaluation.metrics import (
     thresholded_accuracy,
     tune_thresholds,
 )
-from keras_samplecnn.tagger import Tagger
+from keras_samplecnn.models.artist import ArtistCNN, SiameseArtistModel
+from keras_samplecnn.models.dcue import DCUE
+from keras_samplecnn.models.loading import load_model
+from keras_samplecnn.models.samplecnn import SampleCNN
 
 RESULTS = "results.json"
 REPORT = "report.md"
@@ -105,13 +108,12 @@ def evaluate(
         for single-label or `f1` (and `tuned`) for multi-label data).
     """
     model_path = model if isinstance(model, (str, os.PathLike)) else None
-    tagger = Tagger(model)  # loads and checks that it is one of ours
-    if tagger.tags is None:
+    model = load_model(model, kind=(SampleCNN, ArtistCNN, SiameseArtistModel, DCUE))
+    if isinstance(model, (SiameseArtistModel, DCUE)):
         raise ValueError(
-            f"{tagger.model.name} is a Siamese artist model: it has no classes to evaluate; its features "
-            "are evaluated by transfer (recipes/artist_representation.py) or embedded (samplecnn embed)"
+            f"{model.name} is a {type(model).__name__}: it scores pairs and has no classes to evaluate; its "
+            "features are evaluated by transfer (recipes/artist_representation.py) or embedded (samplecnn embed)"
         )
-    model = tagger.model
     manifest = read_manifest(data_dir)
     tags = manifest["tags"]
     if model.tags and list(model.tags) != list(tags):
