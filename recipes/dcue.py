@@ -198,12 +198,14 @@ def method_names(variant):
 
 
 class Evaluation:
-    """Per-user ROC-AUC of a score matrix under one protocol (see the module docstring)."""
+    """One protocol (see the module docstring), made once per run: `training`, the split its
+    models train on, and per-user ROC-AUC of a score matrix on its warm and cold songs."""
 
     def __init__(self, split, protocol):
-        from keras_samplecnn.data.interaction_split import authors_song_sets
+        from keras_samplecnn.data.interaction_split import authors_protocol, authors_song_sets
 
         self.protocol = protocol
+        self.training = authors_protocol(split) if protocol == "authors" else split
         if protocol == "authors":
             train_songs, _, test_songs = authors_song_sets(split.order)
             self.played = split.matrix()
@@ -293,7 +295,7 @@ def tagging_auc(embeddings, labels, tags, options, seed):
     return tagging_metrics(y_test[:, scored], predicted[:, scored], [t for t, k in zip(tags, scored) if k])["roc_auc"]
 
 
-def run_seed(seed, variants, protocols, split, table, frames, tags, settings, sample_rate, statistics, out,
+def run_seed(seed, variants, evaluations, split, table, frames, tags, settings, sample_rate, statistics, out,
              timings):  # fmt: skip
     """Every row of one seed: DCUE variants per protocol, the untrained network, popularity, ALS."""
     import keras
@@ -303,9 +305,9 @@ def run_seed(seed, variants, protocols, split, table, frames, tags, settings, sa
     from keras_samplecnn.training.dcue import MODEL_FILE, RunMismatchError, train_dcue
 
     rows = []
-    tag_protocol = protocols[0]
-    for protocol, data in protocol_splits(split, protocols).items():
-        evaluation = Evaluation(split, protocol)
+    tag_protocol = evaluations[0].protocol
+    for evaluation in evaluations:
+        protocol, data = evaluation.protocol, evaluation.training
         train = data.train
         for variant in variants:
             run_dir = os.path.join(out, f"seed{seed}", protocol, variant)
@@ -426,11 +428,15 @@ def write_table(out, rows, methods, seeds, title, columns, notes=()):
     return summary
 
 
-def protocol_splits(split, protocols):
-    """`{protocol: the InteractionSplit its training uses}`."""
-    from keras_samplecnn.data.interaction_split import authors_protocol
-
-    return {protocol: authors_protocol(split) if protocol == "authors" else split for protocol in protocols}
+def check_tagging(options):
+    """Exits with the key's name for a `tagging.levels` or `tagging.split` the recipe cannot use."""
+    if options.get("levels") not in ("all", "first"):
+        sys.exit(f"error: tagging.levels: {options.get('levels')!r}; choose 'all' or 'first'")
+    split = options.get("split")
+    fractions = isinstance(split, list) and len(split) == 3 and all(
+        isinstance(f, (int, float)) and 0 < f < 1 for f in split) and sum(split) <= 1 + 1e-9  # fmt: skip
+    if split != "authors" and not fractions:
+        sys.exit(f"error: tagging.split: {split!r}; give 'authors' or [train, valid, test] fractions summing to 1")
 
 
 def protocols_of(settings):
@@ -451,7 +457,9 @@ def main(argv=None):
     settings = settings_of(demo, args.set)
     out = args.out or ("runs/dcue" + ("_demo" if demo else ""))
     timings = common.Timings({"start-up": time.monotonic() - common.STARTED})
-    if "heldout" in protocols_of(settings):  # its ALS baseline; said now, not after the training
+    protocols = protocols_of(settings)
+    check_tagging(settings["tagging"])
+    if "heldout" in protocols:  # its ALS baseline; said now, not after the training
         from keras_samplecnn.messages import needs_extra
 
         try:
@@ -476,18 +484,18 @@ def main(argv=None):
     frontend = new_model("basic", split, settings, sample_rate, (0.0, 1.0)).mel_frontend()
     with timings("spectrograms"):
         table, frames = song_mel_table(data, split.songs, frontend, cache_dir=os.path.join(out, "cache"))
+        evaluations = [Evaluation(split, protocol) for protocol in protocols]
         # Standardisation from the songs each protocol's training sees (not its cold-start ones).
-        statistics = {protocol: mel_statistics(table, frames, np.unique(data.song[data.train]))
-                      for protocol, data in protocol_splits(split, protocols_of(settings)).items()}  # fmt: skip
+        statistics = {e.protocol: mel_statistics(table, frames, np.unique(e.training.song[e.training.train]))
+                      for e in evaluations}  # fmt: skip
     tags = read_tags(tags_csv, list(split.songs)) if tags_csv else None
     print(f"{split.num_users} users, {split.num_songs} songs ({int(split.cold.sum())} cold-start), "
           f"interactions: {int(split.train.sum())} train, {int(split.test_warm.sum())} held-out warm, "
           f"{int(split.test_cold.sum())} of cold-start songs")  # fmt: skip
 
-    protocols = protocols_of(settings)
     rows = []
     for seed in seeds:
-        rows += run_seed(seed, variants, protocols, split, table, frames, tags, settings, sample_rate, statistics,
+        rows += run_seed(seed, variants, evaluations, split, table, frames, tags, settings, sample_rate, statistics,
                          out, timings)  # fmt: skip
     source = "synthetic demo listeners" if demo else data
     title = (f"DCUE (DLRS 2018) on {source}: {split.num_users} users x {split.num_songs} songs "

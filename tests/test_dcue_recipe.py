@@ -284,3 +284,13 @@ def test_song_table_cache_key_keeps_the_key_of_tables_cached_before_the_front_en
             for options in ({}, {"power": 2.0}, {"mel_scale": "htk"}, {"norm": None}, {"mel_scale": "htk", "norm": None},
                             {"mel_scale": "htk", "norm": None, "power": 2.0})}  # fmt: skip
     assert len(keys) == 6 and key_before(old) in keys
+
+
+@pytest.mark.parametrize("changes, key", [({"levels": "every"}, "tagging.levels"), ({"split": "random"}, "tagging.split"),
+                                          ({"split": [0.6, 0.6, 0.2]}, "tagging.split")])  # fmt: skip
+def test_bad_tagging_options_name_the_key(changes, key):
+    recipe = _recipe()
+    options = recipe.settings_of(None, [])["tagging"]
+    recipe.check_tagging(options)  # the authors' settings pass
+    with pytest.raises(SystemExit, match=key):
+        recipe.check_tagging({**options, **changes})
