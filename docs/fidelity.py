@@ -5,7 +5,7 @@ checks ours.
 The rows live in `docs/fidelity.yaml`. A row's `ours` names where our value comes from, so the
 column cannot drift from the code:
 
-- `config FILE KEY`: a key of a recipe config (`recipes/configs/FILE`, after its `extends:`),
+- `config FILE KEY`: a key of a recipe config (`keras_samplecnn/experiments/configs/FILE`, after its `extends:`),
   dotted for nested sections (`training.learning_rate`);
 - `code MODULE:NAME`: a module attribute (dotted for an attribute of it, `DCUE.levels` no);
 - `default MODULE:CALLABLE:ARGUMENT`: a function's or class's default argument.
@@ -20,7 +20,7 @@ import os
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROWS = os.path.join(ROOT, "docs", "fidelity.yaml")
-CONFIGS = os.path.join(ROOT, "recipes", "configs")
+CONFIGS = os.path.join(ROOT, "keras_samplecnn", "experiments", "configs")
 
 
 def load_rows(path=ROWS):

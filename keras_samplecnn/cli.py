@@ -1,6 +1,8 @@
 """The `samplecnn` command: train, evaluate, tag, embed, recommend, extract, convert, export, models, ...
 
-    samplecnn train recipes/configs/mtat_se.yaml --set data.dir=DATA --set output.dir=runs/se
+    samplecnn run mtat_se --demo                 (any paper's experiment: recipes/*.py run the same)
+    samplecnn run mtat_se --data data/mtat       (raw MTAT or converted TFRecords)
+    samplecnn train keras_samplecnn/experiments/configs/mtat_se.yaml --set data.dir=DATA --set output.dir=runs/se
     samplecnn evaluate runs/se/best.keras --data DATA [--split test] [--out DIR]
     samplecnn tag song.mp3 other.flac --model runs/se/best.keras [--top-k 5] [--json]
     samplecnn embed song.mp3 --model runs/se/best.keras [--out embeddings.npz]
@@ -305,6 +307,25 @@ def _convert(args):
     return convert_main(args.rest)
 
 
+def _run(args):
+    from keras_samplecnn.experiments import module_of
+    from keras_samplecnn.experiments.data import ExperimentError
+    from keras_samplecnn.experiments.settings import list_configs
+
+    if not args.rest or args.rest[0] in ("-h", "--help"):
+        print("usage: samplecnn run CONFIG [--demo] [--data DIR] [options]\n\n"
+              "Runs a paper's experiment from its config (a YAML path, or one of the packaged configs:\n  "
+              + ", ".join(list_configs()) + ")\n\n`samplecnn run CONFIG --help` lists the experiment's options.")  # fmt: skip
+        return 0
+    config, rest = args.rest[0], args.rest[1:]
+    try:
+        module_of(config).main(config, argv=rest, prog=f"samplecnn run {config}")
+    except ExperimentError as error:  # its text is the whole message (a download help, say)
+        print(error, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0
+
+
 def _visualize(args):
     from keras_samplecnn.viz.report import visualize_model
 
@@ -348,9 +369,9 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = commands.add_parser("train", help="train from a YAML config (rerun to resume)")
-    p.add_argument("config", help="YAML config, e.g. recipes/configs/mtat_se.yaml")
+    p.add_argument("config", help="YAML config, e.g. keras_samplecnn/experiments/configs/mtat_se.yaml")
     p.add_argument("--profile", action="append", default=[], metavar="YAML",
-                   help="settings merged over the config, e.g. recipes/configs/profiles/cpu.yaml")  # fmt: skip
+                   help="settings merged over the config, e.g. keras_samplecnn/experiments/configs/profiles/cpu.yaml")  # fmt: skip
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     p.set_defaults(run=_train)
 
@@ -462,6 +483,11 @@ def build_parser():
                             add_help=False)  # fmt: skip
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(run=_convert)
+
+    p = commands.add_parser("run", help="run a paper's experiment from its config: samplecnn run mtat_se --demo",
+                            add_help=False)  # fmt: skip
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(run=_run)
 
     p = commands.add_parser("visualize", help="filter spectra of every layer, sorted by peak frequency")
     p.add_argument("model", help="a .keras file saved by training")
@@ -575,10 +601,10 @@ def main(argv=None):
         argv: the arguments (default `sys.argv[1:]`).
     """
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["convert"]:
-        # Everything after `convert` is the converter's, --help included: argparse's REMAINDER
-        # does not take an option as its first word.
-        args = argparse.Namespace(run=_convert, rest=argv[1:])
+    if argv[:1] in (["convert"], ["run"]):
+        # Everything after `convert` / `run` is the converter's or experiment's, --help included:
+        # argparse's REMAINDER does not take an option as its first word.
+        args = argparse.Namespace(run=_convert if argv[0] == "convert" else _run, rest=argv[1:])
     else:
         args = build_parser().parse_args(argv)
     try:

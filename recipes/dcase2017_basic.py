@@ -12,7 +12,7 @@ shared with other jobs, whose printed float32 matmul peak was 193 GFLOP/s, predi
 at 86 GFLOP/s (benchmarks/bench_demo.py).
 """
 
-from common import run
+from keras_samplecnn.experiments import main
 
 if __name__ == "__main__":
-    run("dcase2017_basic", __doc__, dataset="dcase2017")
+    main("dcase2017_basic", __doc__)

@@ -12,7 +12,7 @@ printed float32 matmul peak was 466 GFLOP/s, predicted 9.6 minutes at 86 GFLOP/s
 (benchmarks/bench_demo.py).
 """
 
-from common import run
+from keras_samplecnn.experiments import main
 
 if __name__ == "__main__":
-    run("dcase2017_resse", __doc__, dataset="dcase2017")
+    main("dcase2017_resse", __doc__)

@@ -11,7 +11,7 @@ a float32 matmul peak of 220 GFLOP/s, predicted 6 minutes at 86 GFLOP/s
 (benchmarks/bench_demo.py); ReSE-2 blocks do about twice its work.
 """
 
-from common import run
+from keras_samplecnn.experiments import main
 
 if __name__ == "__main__":
-    run("mtat_rese", __doc__)
+    main("mtat_rese", __doc__)

@@ -10,7 +10,7 @@ quarter of the widths, 5 epochs) takes about 2.3 minutes on a 2-core CPU with a 
 matmul peak of 220 GFLOP/s, predicted 6 minutes at 86 GFLOP/s (benchmarks/bench_demo.py).
 """
 
-from common import run
+from keras_samplecnn.experiments import main
 
 if __name__ == "__main__":
-    run("mtat_se", __doc__)
+    main("mtat_se", __doc__)

@@ -13,7 +13,7 @@ float32 matmul peak was 162 GFLOP/s, predicted 4.8 minutes at 86 GFLOP/s
 (benchmarks/bench_demo.py). With He uniform it gave 0.9590 (thresholded 0.9488).
 """
 
-from common import run
+from keras_samplecnn.experiments import main
 
 if __name__ == "__main__":
-    run("speech_commands_basic", __doc__, dataset="speech_commands")
+    main("speech_commands_basic", __doc__)

@@ -12,7 +12,7 @@ taejun_uniform initialiser) gave test argmax accuracy 0.9898 (thresholded accura
 peak was 494 GFLOP/s, predicted 10.3 minutes at 86 GFLOP/s (benchmarks/bench_demo.py).
 """
 
-from common import run
+from keras_samplecnn.experiments import main
 
 if __name__ == "__main__":
-    run("speech_commands_resse", __doc__, dataset="speech_commands")
+    main("speech_commands_resse", __doc__)

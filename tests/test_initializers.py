@@ -17,11 +17,11 @@ import pytest
 import keras_samplecnn
 from keras_samplecnn.layers import ResBlock, SampleConv, TaejunUniform, initializers
 from keras_samplecnn.models import SampleCNN, build
+from keras_samplecnn.experiments.settings import CONFIGS
 from keras_samplecnn.training import config as config_lib
 from tests import helpers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIGS = os.path.join(ROOT, "recipes", "configs")
 # Conv1D kernels (k, C_in, C_out): the JSTSP stem and block shapes, a 1x1 shortcut, and the
 # cpu_1s demo profile's 7-sample stem.
 SHAPES = [(3, 1, 128), (3, 128, 128), (3, 128, 256), (3, 256, 512), (1, 128, 256), (7, 1, 32), (3, 32, 64)]

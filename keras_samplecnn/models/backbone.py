@@ -251,7 +251,7 @@ STRUCTURE_DEFAULTS = {
     "mel_norm": "slaney",
     "mel_power": 1.0,
     # The convolutions' weights: He uniform and no penalty (the SMC 2017 / ICASSP 2018 code);
-    # the JSTSP 2019 recipes set the authors' `taejun_uniform` (recipes/configs/jstsp_base.yaml).
+    # the JSTSP 2019 recipes set the authors' `taejun_uniform` (keras_samplecnn/experiments/configs/jstsp_base.yaml).
     "kernel_initializer": "he_uniform",
     "stem_initializer": None,
     "kernel_regularizer": None,

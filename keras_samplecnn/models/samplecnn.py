@@ -58,7 +58,7 @@ class SampleCNN(keras.Model):
     `taejun_uniform(scale=1.)` (`TaejunUniform`, with its `lib/initialization.py`
     fan-in k·C_in²): `kernel_initializer="taejun_uniform"`,
     `stem_initializer={"class_name": "taejun_uniform", "config": {"scale": 1.0}}`,
-    as `recipes/configs/jstsp_base.yaml` sets them.
+    as `keras_samplecnn/experiments/configs/jstsp_base.yaml` sets them.
 
     Args:
         num_classes: number of outputs (50 MTAT tags). Defaults to `len(tags)`

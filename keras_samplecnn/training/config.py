@@ -15,7 +15,7 @@ distribution: {strategy: auto, devices: null, sync_batch_norm: true}  # training
 
 A file may start from another one with `extends: base.yaml` (a path relative to the file):
 its values are merged over the base's, section by section, so a recipe states only what
-differs. Overlays (profiles such as `recipes/configs/profiles/cpu.yaml`) are merged the same
+differs. Overlays (profiles such as `keras_samplecnn/experiments/configs/profiles/cpu.yaml`) are merged the same
 way on top, then `--set` overrides.
 
 An unknown key, a value of the wrong type or out of range, or a float that is not finite
@@ -51,7 +51,7 @@ _REPR.maxstring = _REPR.maxother = 60
 _REPR_LIMIT = 80
 
 
-def _show(value):
+def show(value):
     """A repr of `value` of at most about 80 characters, for error messages."""
     text = _REPR.repr(value)
     return text if len(text) <= _REPR_LIMIT else text[: _REPR_LIMIT - 3] + "..."
@@ -241,7 +241,7 @@ def _check_value(path, value, annotation):
                 raise
             except ConfigError:
                 pass
-        raise ConfigError(f"{path}: expected {_type_name(annotation)}, got {_show(value)}")
+        raise ConfigError(f"{path}: expected {_type_name(annotation)}, got {show(value)}")
     if annotation is type(None):
         if value is None:
             return None
@@ -259,7 +259,7 @@ def _check_value(path, value, annotation):
         return value
     elif annotation not in (int, float) and isinstance(value, annotation):
         return value
-    raise ConfigError(f"{path}: expected {_type_name(annotation)}, got {_show(value)}")
+    raise ConfigError(f"{path}: expected {_type_name(annotation)}, got {show(value)}")
 
 
 def _check_finite(path, value):
@@ -275,35 +275,43 @@ def _check_finite(path, value):
             _check_finite(f"{path}[{index}]", item)
 
 
-def _build(cls, values, path):
+def build(cls, values, path=""):
+    """`values` (nested dicts) as the dataclass `cls`, every key checked: unknown keys, types
+    (ints accepted for floats), non-finite floats, and the allowed values of `CHOICES` / `CHECKS`
+    or of a field's own `metadata` (`{"choices": (...)}`, `{"check": (test, "what it must be")}`).
+
+    Raises:
+        ConfigError: naming the key (`path.key`) and what is allowed.
+    """
     if not isinstance(values, dict):
-        raise ConfigError(f"{path or 'config'}: expected a mapping, got {_show(values)}")
+        raise ConfigError(f"{path or 'config'}: expected a mapping, got {show(values)}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = typing.get_type_hints(cls)
     unknown = sorted(set(values) - set(fields))
     if unknown:
         where = f" in '{path}'" if path else ""
-        raise ConfigError(f"unknown key(s) {_show(unknown)}{where}; allowed: {sorted(fields)}")
+        raise ConfigError(f"unknown key(s) {show(unknown)}{where}; allowed: {sorted(fields)}")
     kwargs = {}
     for name, value in values.items():
         key = f"{path}.{name}" if path else name
         if dataclasses.is_dataclass(hints[name]):
-            kwargs[name] = _build(hints[name], value, key)
+            kwargs[name] = build(hints[name], value, key)
             continue
         value = _check_value(key, value, hints[name])
-        allowed = CHOICES.get((path, name))
+        metadata = fields[name].metadata
+        allowed = metadata.get("choices", CHOICES.get((path, name)))
         if allowed is not None and value not in allowed:
-            raise ConfigError(f"{key}: {_show(value)} is not one of {list(allowed)}")
-        check = CHECKS.get((path, name))
+            raise ConfigError(f"{key}: {show(value)} is not one of {list(allowed)}")
+        check = metadata.get("check", CHECKS.get((path, name)))
         if check is not None and not check[0](value):
-            raise ConfigError(f"{key}: {_show(value)} is not {check[1]}")
+            raise ConfigError(f"{key}: {show(value)} is not {check[1]}")
         kwargs[name] = value
     return cls(**kwargs)
 
 
 def from_dict(values):
     """A validated `TrainConfig` from nested dicts."""
-    config = _build(TrainConfig, values or {}, "")
+    config = build(TrainConfig, values or {}, "")
     check_backend(config)
     return config
 
@@ -328,15 +336,15 @@ def check_model_input(config, sample_rate):
     rate = overrides.get("sample_rate", sample_rate)
     if rate != sample_rate:
         raise ConfigError(
-            f"model.overrides.sample_rate: {_show(rate)} Hz, but the data in {config.data.dir} is "
+            f"model.overrides.sample_rate: {show(rate)} Hz, but the data in {config.data.dir} is "
             f"{sample_rate} Hz: convert the data at that rate (python -m tfrecords_tools ... --sample-rate "
-            f"{_show(rate)}) or drop the override (the cpu profiles set 16000)"
+            f"{show(rate)}) or drop the override (the cpu profiles set 16000)"
         )
     length = overrides.get("input_length")
     if length is None:
         return
     if isinstance(length, bool) or not isinstance(length, int) or length < 1:
-        raise ConfigError(f"model.overrides.input_length: expected an int >= 1, got {_show(length)}")
+        raise ConfigError(f"model.overrides.input_length: expected an int >= 1, got {show(length)}")
     longest = MAX_INPUT_SECONDS * int(sample_rate)
     if length > longest:
         raise ConfigError(
@@ -373,14 +381,14 @@ def apply_overrides(values, overrides):
     """
     for item in overrides or ():
         if "=" not in item:
-            raise ConfigError(f"--set expects key=value, got {_show(item)}")
+            raise ConfigError(f"--set expects key=value, got {show(item)}")
         key, raw = item.split("=", 1)
         parts = key.strip().split(".")
         node = values
         for part in parts[:-1]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
-                raise ConfigError(f"--set {key}: {_show(part)} is not a section")
+                raise ConfigError(f"--set {key}: {show(part)} is not a section")
         try:
             node[parts[-1]] = safe_yaml.load(raw)
         except yaml.YAMLError as error:
@@ -418,14 +426,19 @@ def read_values(path, _chain=()):
     except RecursionError:  # PyYAML composes nested collections recursively
         raise ConfigError(f"{path}: collections nested too deeply to be a config") from None
     if not isinstance(values, dict):
-        raise ConfigError(f"{path}: expected a mapping of sections, got {_show(values)}")
+        raise ConfigError(f"{path}: expected a mapping of sections, got {show(values)}")
     base = values.pop("extends", None)
     if base is None:
         return values
     if not isinstance(base, str):
-        raise ConfigError(f"{path}: 'extends' takes a file name, got {_show(base)}")
+        raise ConfigError(f"{path}: 'extends' takes a file name, got {show(base)}")
     base = os.path.join(os.path.dirname(path), base)
     return merge(read_values(base, (*_chain, path)), values)
+
+
+# An experiment config's keys that say what runs it (`keras_samplecnn.experiments.settings`):
+# a training run from the same file leaves them out.
+EXPERIMENT_KEYS = ("experiment", "dataset", "demo")
 
 
 def load(path, overrides=(), overlays=()):
@@ -435,12 +448,14 @@ def load(path, overrides=(), overlays=()):
         path: YAML file (may `extends:` another).
         overrides: iterable of `section.key=value` strings.
         overlays: YAML files merged on top of `path` in order, before `overrides`
-            (profiles such as `recipes/configs/profiles/cpu.yaml`).
+            (profiles such as `keras_samplecnn/experiments/configs/profiles/cpu.yaml`).
 
     Returns:
         A `TrainConfig`.
     """
     values = read_values(path)
+    for key in EXPERIMENT_KEYS:  # what runs the config (keras_samplecnn.experiments), not training
+        values.pop(key, None)
     for overlay in overlays:
         values = merge(values, read_values(overlay))
     return from_dict(apply_overrides(values, overrides))
