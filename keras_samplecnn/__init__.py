@@ -3,31 +3,37 @@
 The public surface: `build(name, num_classes=50, **overrides)`, `list_models()`,
 `describe_models()`, `SampleCNN`, `Tagger`, the pretrained models `from_preset(name)` and
 `list_presets()` (`keras_samplecnn.presets`), and the subpackages `layers`, `models`,
-`data`, `datasets`, `training`, `evaluation`, `viz`; recommendation from audio (DCUE, Lee, Lee,
-Park, Park, Nam, DLRS 2018, arXiv:1807.06786) in `models.dcue`, `recommender` and `song_index`.
+`data`, `datasets`, `training`, `evaluation`, `viz`, `experiments`; recommendation from audio
+(DCUE, Lee, Lee, Park, Park, Nam, DLRS 2018, arXiv:1807.06786) in `models.dcue`, `recommender`
+and `song_index`.
 
-The layers, models and the training optimizer are imported with the package, so that their
-classes are registered and `keras.saving.load_model("model.keras")` works after
-`import keras_samplecnn`; the other subpackages are imported on first use.
+Everything is imported on first use: `import keras_samplecnn` imports no Keras, so the
+converters (`tfrecords_tools`), demo makers and commands start fast. Our layers, models and
+training optimizer are registered with Keras as soon as Keras is imported, by anyone and in any
+order (`keras_samplecnn.registration`), so `keras.saving.load_model("model.keras")` works after
+`import keras_samplecnn`.
 """
 
 import importlib
 
+from keras_samplecnn import registration
 from keras_samplecnn.backend_choice import choose_backend
-from keras_samplecnn.quiet import import_keras
 
-choose_backend()  # JAX or PyTorch where TensorFlow, Keras's default, is not installed
-import_keras()  # before anything imports TensorFlow: its start-up log lines are dropped
-
-from keras_samplecnn import layers, models  # noqa: E402
-from keras_samplecnn.models import SampleCNN, build, describe_models, list_models  # noqa: E402
-from keras_samplecnn.presets import from_preset, list_presets  # noqa: E402
-from keras_samplecnn.training import optimizers as _optimizers  # noqa: E402, F401  (registers StepDecaySGD)
+choose_backend()  # JAX or PyTorch where TensorFlow, Keras's default, is not installed (sets KERAS_BACKEND only)
+registration.install()
 
 __version__ = "0.1.0"
 
-_ATTRIBUTES = {"Tagger": "keras_samplecnn.tagger"}
-_SUBPACKAGES = ("data", "datasets", "training", "evaluation", "viz")
+_ATTRIBUTES = {
+    "SampleCNN": "keras_samplecnn.models",
+    "build": "keras_samplecnn.models",
+    "describe_models": "keras_samplecnn.models",
+    "list_models": "keras_samplecnn.models",
+    "from_preset": "keras_samplecnn.presets",
+    "list_presets": "keras_samplecnn.presets",
+    "Tagger": "keras_samplecnn.tagger",
+}
+_SUBPACKAGES = ("layers", "models", "data", "datasets", "training", "evaluation", "viz", "experiments")
 
 __all__ = [
     "SampleCNN",
@@ -35,10 +41,8 @@ __all__ = [
     "build",
     "describe_models",
     "from_preset",
-    "layers",
     "list_models",
     "list_presets",
-    "models",
     *_SUBPACKAGES,
 ]
 

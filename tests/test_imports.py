@@ -4,6 +4,10 @@ inside a function), read from the source with `ast`."""
 
 import ast
 import os
+import subprocess
+import sys
+
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGES = ("keras_samplecnn", "tfrecords_tools")
@@ -104,3 +108,53 @@ def test_the_converters_import_no_demo_generator():
     upward = {module: sorted(target for target in targets if target.startswith("keras_samplecnn.datasets"))
               for module, targets in graph.items() if module.startswith("tfrecords_tools")}  # fmt: skip
     assert {module: targets for module, targets in upward.items() if targets} == {}
+
+
+def test_nothing_below_the_experiments_imports_them():
+    # The experiments sit on top: only the command line (and they themselves) may import them.
+    graph = import_graph(_modules())
+    upward = sorted(module for module, targets in graph.items()
+                    if any(t.startswith("keras_samplecnn.experiments") for t in targets)
+                    and not module.startswith("keras_samplecnn.experiments") and module != "keras_samplecnn.cli")  # fmt: skip
+    assert upward == []
+
+
+def _run(code):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="0")
+    env.pop("KERAS_BACKEND", None)
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def test_the_package_and_the_converters_import_no_keras():
+    modules = sorted(m for m in _modules() if m.startswith("tfrecords_tools") and m != "tfrecords_tools.beam_pipeline")
+    code = ("import sys, importlib\nimport keras_samplecnn\n"
+            f"for name in {modules!r}:\n    importlib.import_module(name)\n"
+            "print(sorted(m for m in ('keras', 'tensorflow', 'jax', 'torch') if m in sys.modules))")  # fmt: skip
+    assert _run(code).stdout.strip() == "[]"
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory):
+    """A model file of ours (SE blocks and the StepDecaySGD optimizer) written by another process."""
+    path = tmp_path_factory.mktemp("saved") / "model.keras"
+    _run(f"import keras_samplecnn\nm = keras_samplecnn.build('se', num_classes=3, n=3, stem_filters=4, filters=[4, 4, 4])\n"
+         f"from keras_samplecnn.training.optimizers import StepDecaySGD\nm.compile(optimizer=StepDecaySGD(0.01), loss='mse')\n"
+         f"m.save({str(path)!r})")  # fmt: skip
+    return path
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "import keras_samplecnn\nimport keras",  # the package, then Keras
+        "import keras_samplecnn\nimport tensorflow\nimport keras",  # TensorFlow imports Keras halfway through
+        "import keras_samplecnn.layers\nimport keras",  # a subpackage whose own import brings Keras in
+    ],
+)
+def test_keras_loads_our_models_whatever_was_imported_first(first, saved_model):
+    result = _run(f"{first}\nmodel = keras.saving.load_model({str(saved_model)!r})\n"
+                  "print(type(model.optimizer).__name__, sorted({type(l).__name__ for l in model.layers}))")  # fmt: skip
+    assert result.stdout.startswith("StepDecaySGD") and "SEBlock" in result.stdout, result.stdout

@@ -1,5 +1,6 @@
 """Keras layers of the sample-level CNN family (one layer per module)."""
 
+from keras_samplecnn import registration
 from keras_samplecnn.layers.batch_norm import BatchNorm
 from keras_samplecnn.layers.conv1d import Conv1D
 from keras_samplecnn.layers.initializers import TaejunUniform
@@ -11,3 +12,7 @@ from keras_samplecnn.layers.se_block import SEBlock
 
 __all__ = ["BatchNorm", "Conv1D", "LogMelSpectrogram", "MultiLevelConcat", "ResBlock", "SEBlock", "SampleConv",
            "TaejunUniform"]
+
+# Last: if this module's own `import keras` first brought Keras in, the rest of what registers
+# our classes is imported now that this module is whole (keras_samplecnn.registration).
+registration.register(__name__)

@@ -1,5 +1,6 @@
 """The papers' optimizer: SGD with Nesterov momentum and Keras 2's per-step inverse-time decay."""
 
+from keras_samplecnn import registration
 import keras
 from keras import ops
 
@@ -52,3 +53,7 @@ class StepDecaySGD(keras.optimizers.SGD):
         config = super().get_config()
         config["step_decay"] = self.step_decay
         return config
+
+# Last: if this module's own `import keras` first brought Keras in, the rest of what registers
+# our classes is imported now that this module is whole (keras_samplecnn.registration).
+registration.register(__name__)
