@@ -37,33 +37,15 @@ import os
 import sys
 
 from keras_samplecnn.messages import one_line
-from tfrecords_tools import (
-    __version__,
-    artists,
-    dcase2017,
-    folder,
-    gtzan,
-    msd,
-    msd_splits,
-    mtat,
-    speech_commands,
-    taste_profile,
-)
+from tfrecords_tools import __version__, msd_splits
 from tfrecords_tools.errors import DatasetError, ShardWriteError
+from tfrecords_tools.registry import DATASETS
 from tfrecords_tools.writer import SHORT_POLICIES, Settings, convert, verify
 
 log = logging.getLogger("tfrecords_tools")
 
-LAYOUTS = {
-    "mtat": mtat,
-    "folder": folder,
-    "speech-commands": speech_commands,
-    "gtzan": gtzan,
-    "dcase2017": dcase2017,
-    "artists": artists,
-    "taste-profile": taste_profile,
-    "msd": msd,
-}
+# One subcommand per dataset of the registry (tfrecords_tools.registry), in its order.
+LAYOUTS = {dataset.command: dataset.converter_module() for dataset in DATASETS.values()}
 
 
 def build_parser():
