@@ -243,7 +243,7 @@ def test_artists_are_told_apart_on_held_out_tracks():
     # Chance is 1/8; seeds 0-3 give 0.94-1.0 (seed 0: 1.0), shuffled labels 0-0.125.
     artists = artists_plan(8, 5, seed=0)
     items = [item for artist in artists for item in artist.tracks]
-    features = np.stack([_features(demo_artists.render_artist_track(item, RATE, 2.0)) for item in items])
+    features = np.stack([_features(demo_artists.render(item, RATE, 2.0)) for item in items])
     labels = np.array([artist.index for artist in artists for _ in artist.tracks])
     train = np.array([number < 3 for artist in artists for number in range(len(artist.tracks))])
     accuracy = _held_out_accuracy(features, labels, train)
@@ -262,7 +262,7 @@ def test_artists_of_one_style_are_told_apart():
     artists = plan[:6] + plan[19:25]
     assert [a.style for a in artists[:6]] == [a.style for a in artists[6:]]
     items = [item for artist in artists for item in artist.tracks]
-    features = np.stack([_features(demo_artists.render_artist_track(item, RATE, 2.0)) for item in items])
+    features = np.stack([_features(demo_artists.render(item, RATE, 2.0)) for item in items])
     labels = np.array([artist.index for artist in artists for _ in artist.tracks])
     train = np.array([number < 3 for artist in artists for number in range(len(artist.tracks))])
     accuracy = _held_out_accuracy(features, labels, train)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from keras_samplecnn.datasets import demo_dcase2017, make_demo_dcase2017
+from keras_samplecnn.datasets import demo_dcase2017, make_demo_dcase2017, writing
 from tests import helpers
 
 N_TRAIN, N_TEST, N_EVAL = 68, 34, 34  # 4 / 2 / 2 clips of every class at least
@@ -302,7 +302,7 @@ def test_every_class_in_every_split(demo):
 
 
 def test_default_plan():
-    clips = demo_dcase2017.demo_plan()
+    clips = demo_dcase2017.plan()
     summary = demo_dcase2017.DemoDcase2017("unused", tuple(clips), 16000)
     for split, size, minimum in (("training", 400, 10), ("testing", 60, 3), ("evaluation", 120, 5)):
         assert len(summary.split(split)) == size
@@ -368,12 +368,12 @@ def test_plan_does_not_depend_on_python_hash_seed():
     PYTHONHASHSEED plans the same clips."""
 
     def plan_digest():
-        clips = demo_dcase2017.demo_plan(40, 17, 17, 4.0, seed=9)
+        clips = demo_dcase2017.plan(40, 17, 17, 4.0, seed=9)
         return hashlib.sha256(repr(clips).encode()).hexdigest()
 
     code = (
         "import hashlib; from keras_samplecnn.datasets import demo_dcase2017 as d; "
-        "print(hashlib.sha256(repr(d.demo_plan(40, 17, 17, 4.0, seed=9)).encode()).hexdigest())"
+        "print(hashlib.sha256(repr(d.plan(40, 17, 17, 4.0, seed=9)).encode()).hexdigest())"
     )
     seed = "1" if os.environ.get("PYTHONHASHSEED") != "1" else "2"
     env = dict(os.environ, PYTHONHASHSEED=seed, TF_CPP_MIN_LOG_LEVEL="3")
@@ -389,8 +389,8 @@ def test_interrupted_run_writes_no_ground_truth(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         written.append(original(job))
 
-    original = demo_dcase2017._write_clip
-    monkeypatch.setattr(demo_dcase2017, "_write_clip", fail_after_two)
+    original = writing.write_job
+    monkeypatch.setattr(writing, "write_job", fail_after_two)
     folder = str(tmp_path / "partial")
     with pytest.raises(KeyboardInterrupt):
         make_demo_dcase2017(folder, 17, 17, 17, clip_seconds=2.0, sample_rate=RATE, workers=1, progress=False)

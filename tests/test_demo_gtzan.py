@@ -64,7 +64,7 @@ def test_same_arguments_give_the_same_bytes(demo, tmp_path):
 
 
 def test_tracks_are_not_demo_mtat_tracks():
-    clips = demo_gtzan.gtzan_plan(30, seed=0)
+    clips = demo_gtzan.plan(30, seed=0)
     for clip in clips:
         assert clip.track.style in demo_gtzan.GENRE_STYLES[clip.genre]
     assert {c.track.style for c in clips if c.genre == "classical"} == set(
@@ -73,7 +73,7 @@ def test_tracks_are_not_demo_mtat_tracks():
     mtat_seeds = {c.track.seed for c in demo_mtat.demo_plan(3000, seed=0)}
     assert not mtat_seeds & {c.track.seed for c in clips}
     # A genre's clips do not depend on the dataset's size.
-    small = demo_gtzan.gtzan_plan(3, seed=0)
+    small = demo_gtzan.plan(3, seed=0)
     assert [c.track.seed for c in small] == [c.track.seed for c in clips if int(c.path[-9:-4]) < 3]
 
 
@@ -116,8 +116,8 @@ def _leave_one_out_accuracy(features, labels):
 
 def test_genres_are_acoustically_distinct():
     # 6 genres: chance is 1/6. Seeds 0-7 give 0.47-0.75 (seed 0: 0.53); shuffled labels stay below 0.37.
-    clips = demo_gtzan.gtzan_plan(6, seed=0)
-    features = np.stack([_features(demo_gtzan.render_genre_clip(c, RATE, 3.0)) for c in clips])
+    clips = demo_gtzan.plan(6, seed=0)
+    features = np.stack([_features(demo_gtzan.render(c, RATE, 3.0)) for c in clips])
     labels = np.array([demo_gtzan.GENRES.index(c.genre) for c in clips])
     accuracy = _leave_one_out_accuracy(features, labels)
     assert accuracy >= 0.45, accuracy

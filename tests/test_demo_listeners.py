@@ -215,7 +215,7 @@ def test_plan_is_deterministic(default_plan):
     }
     # Not the demo artists dataset's tracks for the same seed.
     artist_seeds = {
-        i.track.seed for a in demo_listeners.demo_artists.artists_plan(40, 8, seed=0) for i in a.tracks
+        i.track.seed for a in demo_listeners.demo_artists.plan(40, 8, seed=0) for i in a.tracks
     }
     assert not artist_seeds & {s.item.track.seed for s in default_plan.songs}
 

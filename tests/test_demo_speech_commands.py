@@ -164,7 +164,7 @@ def test_same_arguments_same_bytes_whatever_the_workers(tmp_path):
 
 
 def test_speakers_repetitions_lengths_and_splits_at_full_size():
-    files, speakers = demo_speech_commands.plan_utterances(60, None, 0)
+    files, speakers = demo_speech_commands.plan(60, None, 0)
     assert len(files) == 35 * 60 and len({f.path for f in files}) == len(files)
     assert sorted({f.word for f in files}) == sorted(demo_speech_commands.WORDS)
     words_of = collections.defaultdict(set)

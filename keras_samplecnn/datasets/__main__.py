@@ -1,39 +1,25 @@
-"""Write a demo dataset:
-
-- ``python -m keras_samplecnn.datasets DIR [--clips N] [--seconds S] [--seed K]``: the synthetic
-  MTAT-layout dataset (see `keras_samplecnn.datasets.demo_mtat`);
-- ``python -m keras_samplecnn.datasets artists DIR [--artists N] [--tracks T] [--seconds S]
-  [--seed K]``: the synthetic artist-labelled dataset (see
-  `keras_samplecnn.datasets.demo_artists`);
-- ``python -m keras_samplecnn.datasets listeners DIR [--artists N] [--tracks T] [--users U]
-  [--seconds S] [--seed K]``: synthetic listeners in the Taste Profile layout, for DCUE (see
-  `keras_samplecnn.datasets.demo_listeners`);
-- ``python -m keras_samplecnn.datasets msd DIR [--tracks N] [--seconds S] [--seed K]``: a tiny
-  Million Song Dataset tagging collection for `python -m tfrecords_tools msd` (see
-  `keras_samplecnn.datasets.demo_msd`).
+"""``python -m keras_samplecnn.datasets NAME DIR [options]``: write the synthetic demo NAME, one of
+the demos of `tfrecords_tools.registry.demos()` (mtat, speech-commands, dcase2017, gtzan, artists,
+listeners, msd); ``python -m keras_samplecnn.datasets NAME --help`` lists its options. Without a
+demo name first it writes demo MTAT: ``python -m keras_samplecnn.datasets DIR [--clips N] ...``.
 """
 
 import sys
 
+from tfrecords_tools import registry
+
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    # A first word names the demo; without one it is demo MTAT (the original command line).
-    if argv[:1] == ["artists"]:
-        from keras_samplecnn.datasets.demo_artists import main as artists_main
-
-        return artists_main(argv[1:])
-    if argv[:1] == ["listeners"]:
-        from keras_samplecnn.datasets.demo_listeners import main as listeners_main
-
-        return listeners_main(argv[1:])
-    if argv[:1] == ["msd"]:
-        from keras_samplecnn.datasets.demo_msd import main as msd_main
-
-        return msd_main(argv[1:])
-    from keras_samplecnn.datasets.demo_mtat import main as mtat_main
-
-    return mtat_main(argv)
+    demos = registry.demos()
+    if argv[:1] in (["-h"], ["--help"], []):
+        print(__doc__.strip() + "\n\ndemos:")
+        for name, demo in demos.items():
+            print(f"  {name:16s} keras_samplecnn.datasets.{demo.module}.{demo.function}")
+        return 0 if argv else 2
+    if argv[0] in demos:
+        return demos[argv[0]].main()(argv[1:])
+    return demos["mtat"].main()(argv)  # the original command line: demo MTAT
 
 
 if __name__ == "__main__":

@@ -66,11 +66,9 @@ import dataclasses
 import io
 import os
 
-import numpy as np
-
-from keras_samplecnn.datasets import demo_mtat, demo_music
+from keras_samplecnn.datasets import demo_mtat, demo_music, synth
+from keras_samplecnn.datasets.writing import command_line, write_audio, write_text
 from tfrecords_tools import mtat_layout
-from keras_samplecnn.datasets.writing import run_jobs, write_rendered, write_text
 
 SAMPLE_RATE = 22050
 CLIP_SECONDS = 6.0
@@ -130,7 +128,7 @@ class Artist:
     tracks: list
 
 
-def artists_plan(num_artists=60, tracks_per_artist=10, seed=0):
+def plan(num_artists=60, tracks_per_artist=10, seed=0):
     """Draw the artists of a demo-artists dataset and their tracks, without audio (cheap).
 
     Args:
@@ -147,10 +145,10 @@ def artists_plan(num_artists=60, tracks_per_artist=10, seed=0):
     if tracks_per_artist < 1:
         raise ValueError(f"tracks_per_artist must be >= 1, got {tracks_per_artist}")
     styles = list(demo_mtat.STYLES)
-    deal = np.random.default_rng(np.random.SeedSequence([seed, _STREAM])).permutation(len(styles))
+    deal = synth.stream_rng(seed, _STREAM).permutation(len(styles))
     artists, used = [], set()
     for index in range(num_artists):
-        rng = np.random.default_rng(np.random.SeedSequence([seed, _STREAM, index]))
+        rng = synth.stream_rng(seed, _STREAM, index)
         artist = _draw_artist(rng, index, styles[deal[index % len(styles)]], used)
         artist.tracks = [
             _draw_track(rng, artist, number, tracks_per_artist) for number in range(tracks_per_artist)
@@ -173,15 +171,7 @@ def _draw_artist(rng, index, style, used):
     bpm = float(rng.uniform(*demo_mtat.TEMPO_RANGES[tempo]))
     loudness = demo_mtat._pick(rng, levels)
     variant = int(rng.integers(demo_music.TEMPLATE_VARIANTS))
-    name = demo_mtat._artist_name(rng, style)
-    for _ in range(4):  # a few redraws, then a numbered namesake: any size stays finite
-        if mtat_layout.slug(name) not in used:
-            break
-        name = demo_mtat._artist_name(rng, style)
-    base, number = name, 2
-    while mtat_layout.slug(name) in used:  # slugs are folder names: they must differ too
-        name, number = f"{base} {number}", number + 1
-    used.add(mtat_layout.slug(name))
+    name = demo_mtat.unique_artist_name(rng, style, used, mtat_layout.slug)  # slugs are folder names
     albums = tuple(demo_mtat._album_name(rng) for _ in range(int(rng.integers(1, 4))))
     return Artist(index=index, name=name, style=style, parts=parts, key=key, mode=mode, tempo=tempo, bpm=bpm,
                   loudness=loudness, variant=variant, albums=albums, tracks=[])  # fmt: skip
@@ -208,8 +198,8 @@ def _draw_track(rng, artist, number, tracks_per_artist):
     return ArtistTrack(path=path, artist=artist.name, track_id=track_id, album=track.album, track=track)
 
 
-def render_artist_track(item, sample_rate=SAMPLE_RATE, seconds=CLIP_SECONDS):
-    """Synthesise the opening ``seconds`` of a track as int16 samples (`demo_mtat.render_clip`).
+def render(item, sample_rate=SAMPLE_RATE, seconds=CLIP_SECONDS):
+    """Synthesise the opening ``seconds`` of a track as int16 samples (`demo_mtat.render`).
 
     Args:
         item: an `ArtistTrack`.
@@ -254,14 +244,11 @@ def make_demo_artists(
     """
     if not clip_seconds > 0 or not sample_rate > 0:
         raise ValueError(f"clip_seconds and sample_rate must be positive, got {clip_seconds}, {sample_rate}")
-    artists = artists_plan(num_artists, tracks_per_artist, seed)
+    artists = plan(num_artists, tracks_per_artist, seed)
     directory = os.fspath(directory)
-    audio_dir = os.path.join(directory, AUDIO_FOLDER)
-    for artist in artists:
-        os.makedirs(os.path.join(audio_dir, artist.tracks[0].track.folder), exist_ok=True)
     items = [item for artist in artists for item in artist.tracks]
-    jobs = [(render_artist_track, item, audio_dir, sample_rate, clip_seconds) for item in items]
-    run_jobs(write_rendered, jobs, workers, "demo artist tracks", "track", progress)
+    jobs = [(f"{AUDIO_FOLDER}/{item.path}", render, (item, sample_rate, clip_seconds)) for item in items]
+    write_audio(directory, jobs, sample_rate, workers, progress, "demo artist tracks", "track")
     write_text(os.path.join(directory, LABELS_FILE), _labels_csv(items))
     write_text(os.path.join(directory, "README.md"), README)  # last: a finished dataset
     return artists
@@ -276,31 +263,27 @@ def _labels_csv(items):
     return out.getvalue()
 
 
+def add_arguments(parser):
+    """The size options of ``python -m keras_samplecnn.datasets artists``."""
+    parser.add_argument("--artists", dest="num_artists", type=int, default=60, help="number of artists (default 60)")
+    parser.add_argument("--tracks", dest="tracks_per_artist", type=int, default=10, help="tracks per artist (default 10)")
+    parser.add_argument("--seconds", dest="clip_seconds", type=float, default=CLIP_SECONDS, help="clip length (default 6)")
+    parser.add_argument("--sample-rate", type=int, default=SAMPLE_RATE, help=f"Hz (default {SAMPLE_RATE})")
+
+
 def main(argv=None):
     """``python -m keras_samplecnn.datasets artists DIR [--artists N] [--tracks N] ...``."""
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="python -m keras_samplecnn.datasets artists",
-        description="Write the synthetic artist-labelled dataset (wavs + artists.csv).",
-    )
-    parser.add_argument("directory", help="output folder")
-    parser.add_argument("--artists", type=int, default=60, help="number of artists (default 60)")
-    parser.add_argument("--tracks", type=int, default=10, help="tracks per artist (default 10)")
-    parser.add_argument("--seconds", type=float, default=CLIP_SECONDS, help="clip length (default 6)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=None, help="processes (default: all CPUs)")
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
-    artists = make_demo_artists(
-        args.directory, args.artists, args.tracks, args.seconds, seed=args.seed, workers=args.workers,
-        progress=not args.no_progress,
-    )  # fmt: skip
-    root, held_out = args.directory, args.tracks // 5  # 6,2,2 for 10 tracks
-    split = f"{args.tracks - 2 * held_out},{held_out},{held_out}"
-    print(f"wrote {len(artists)} artists x {args.tracks} tracks to {root}")
+    root, artists = command_line(argv, "artists", "Write the synthetic artist-labelled dataset (wavs + artists.csv).",
+                                 add_arguments, make_demo_artists)  # fmt: skip
+    tracks = len(artists[0].tracks)
+    held_out = tracks // 5  # 6,2,2 for 10 tracks
+    split = f"{tracks - 2 * held_out},{held_out},{held_out}"
+    print(f"wrote {len(artists)} artists x {tracks} tracks to {root}")
     print(
         f"next: python -m tfrecords_tools artists --audio-dir {os.path.join(root, AUDIO_FOLDER)} --labels "
         f"{os.path.join(root, LABELS_FILE)} --tracks-per-artist {split} --out {root}_tfrecords"
     )
     return 0
+
+
+artists_plan = plan  # the name `keras_samplecnn.datasets` exports

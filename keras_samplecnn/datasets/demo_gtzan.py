@@ -68,10 +68,8 @@ the same platform and NumPy version), whatever the number of workers.
 import dataclasses
 import os
 
-import numpy as np
-
-from keras_samplecnn.datasets import demo_mtat
-from keras_samplecnn.datasets.writing import run_jobs, write_rendered
+from keras_samplecnn.datasets import demo_mtat, synth
+from keras_samplecnn.datasets.writing import command_line, write_audio, write_text
 
 SAMPLE_RATE = 22050
 CLIP_SECONDS = 10.0
@@ -113,7 +111,7 @@ class GenreClip:
     track: demo_mtat.Track
 
 
-def gtzan_plan(clips_per_genre=30, seed=0):
+def plan(clips_per_genre=30, seed=0):
     """Draw the clips of a demo GTZAN dataset (genres, styles, tracks), without audio.
 
     Args:
@@ -127,7 +125,7 @@ def gtzan_plan(clips_per_genre=30, seed=0):
         raise ValueError(f"clips_per_genre must be >= 1, got {clips_per_genre}")
     clips = []
     for number, genre in enumerate(GENRES):
-        rng = np.random.default_rng(np.random.SeedSequence([seed, _STREAM, number]))
+        rng = synth.stream_rng(seed, _STREAM, number)
         styles = GENRE_STYLES[genre]
         start = int(rng.integers(len(styles)))
         for i in range(clips_per_genre):
@@ -139,8 +137,13 @@ def gtzan_plan(clips_per_genre=30, seed=0):
     return clips
 
 
-def render_genre_clip(clip, sample_rate=SAMPLE_RATE, seconds=CLIP_SECONDS):
-    """Synthesise one clip as int16 samples (`demo_mtat.render_clip`, quantised)."""
+def render(clip, sample_rate=SAMPLE_RATE, seconds=CLIP_SECONDS):
+    """Synthesise one clip as int16 samples (`demo_mtat.render`, quantised).
+
+    Args:
+        clip: a `GenreClip` of `plan`.
+        sample_rate, seconds: output format.
+    """
     return demo_mtat.render_opening(clip.track, sample_rate, seconds, clip.path)
 
 
@@ -177,14 +180,24 @@ def make_demo_gtzan(
     """
     if clip_seconds <= 0 or sample_rate <= 0:
         raise ValueError(f"clip_seconds and sample_rate must be positive, got {clip_seconds}, {sample_rate}")
-    clips = gtzan_plan(clips_per_genre, seed)
-    directory = os.fspath(directory)
-    for genre in GENRES:
-        os.makedirs(os.path.join(directory, GENRE_FOLDER, genre), exist_ok=True)
-    jobs = [(render_genre_clip, clip, directory, sample_rate, clip_seconds) for clip in clips]
-    run_jobs(write_rendered, jobs, workers, "demo GTZAN clips", "clip", progress)
-    tmp = os.path.join(directory, "README.md.part")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(README)
-    os.replace(tmp, os.path.join(directory, "README.md"))
+    clips = plan(clips_per_genre, seed)
+    items = [(clip.path, render, (clip, sample_rate, clip_seconds)) for clip in clips]
+    write_audio(os.fspath(directory), items, sample_rate, workers, progress, "demo GTZAN clips", "clip")
+    write_text(os.path.join(directory, "README.md"), README)  # last: a finished dataset
     return clips
+
+
+def add_arguments(parser):
+    """The size options of ``python -m keras_samplecnn.datasets gtzan``."""
+    parser.add_argument("--clips-per-genre", type=int, default=30, help="clips per genre (default 30)")
+    parser.add_argument("--seconds", dest="clip_seconds", type=float, default=CLIP_SECONDS, help="clip length (default 10)")
+    parser.add_argument("--sample-rate", type=int, default=SAMPLE_RATE, help=f"Hz (default {SAMPLE_RATE})")
+
+
+def main(argv=None):
+    """``python -m keras_samplecnn.datasets gtzan DIR [--clips-per-genre N] [--seconds S] ...``."""
+    root, clips = command_line(argv, "gtzan", "Write the synthetic genre dataset in GTZAN's layout (wavs).",
+                               add_arguments, make_demo_gtzan)  # fmt: skip
+    print(f"wrote {len(clips)} clips of {len(GENRES)} genres to {root}")
+    print(f"next: python -m tfrecords_tools gtzan --root {root} --out {root}_tfrecords")
+    return 0

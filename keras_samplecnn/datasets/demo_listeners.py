@@ -73,7 +73,7 @@ still matters within a taste, so it beats chance on warm songs. With the default
 scoring a user's held-out plays by the share of the user's training plays in the song's style
 gives a mean per-user ROC-AUC of 0.77-0.79 on warm songs and 0.76-0.79 on cold-start songs;
 scoring by training listeners (popularity) gives 0.63-0.67 on warm songs and 0.5 on cold ones.
-The main constants are keyword arguments of `listeners_plan` too.
+The main constants are keyword arguments of `plan` too.
 
 Determinism
 -----------
@@ -90,8 +90,8 @@ import os
 
 import numpy as np
 
-from keras_samplecnn.datasets import demo_artists, demo_mtat
-from keras_samplecnn.datasets.writing import run_jobs, write_rendered, write_text
+from keras_samplecnn.datasets import demo_artists, demo_mtat, synth
+from keras_samplecnn.datasets.writing import command_line, write_audio, write_lines, write_text
 
 SAMPLE_RATE = 22050
 CLIP_SECONDS = 5.0
@@ -248,7 +248,7 @@ def _user_id(rng):
     return "".join(rng.choice(_HEX, 40)).lower()
 
 
-def listeners_plan(
+def plan(
     num_artists=NUM_ARTISTS,
     tracks_per_artist=TRACKS_PER_ARTIST,
     num_users=NUM_USERS,
@@ -287,10 +287,10 @@ def listeners_plan(
             f"fractions must be in [0, 1), got {missing_audio_fraction}, {unknown_song_fraction}"
         )
     # A seed of its own for the artists: these songs are not the demo artists dataset's tracks.
-    artists = demo_artists.artists_plan(num_artists, tracks_per_artist, seed=(_STREAM << 32) + seed)
+    artists = demo_artists.plan(num_artists, tracks_per_artist, seed=(_STREAM << 32) + seed)
     styles = tuple(demo_mtat.STYLES)
     tags = tuple(demo_mtat.demo_tags())
-    rng = np.random.default_rng(np.random.SeedSequence([seed, _STREAM]))
+    rng = synth.stream_rng(seed, _STREAM)
 
     # The catalogue: one track per song, ids in the real formats, Zipf-like popularity.
     items = [item for artist in artists for item in artist.tracks]
@@ -360,9 +360,14 @@ def listeners_plan(
     )
 
 
-def render_song(song, sample_rate=SAMPLE_RATE, seconds=CLIP_SECONDS):
-    """The opening ``seconds`` of a song's track as int16 samples (`demo_artists.render_artist_track`)."""
-    return demo_artists.render_artist_track(song.item, sample_rate, seconds)
+def render(song, sample_rate=SAMPLE_RATE, seconds=CLIP_SECONDS):
+    """The opening ``seconds`` of a song's track as int16 samples (`demo_artists.render`).
+
+    Args:
+        song: a `Song` of `plan`.
+        sample_rate, seconds: output format.
+    """
+    return demo_artists.render(song.item, sample_rate, seconds)
 
 
 def make_demo_listeners(
@@ -401,29 +406,22 @@ def make_demo_listeners(
     """
     if not seconds > 0 or not sample_rate > 0:
         raise ValueError(f"seconds and sample_rate must be positive, got {seconds}, {sample_rate}")
-    plan = listeners_plan(num_artists, tracks_per_artist, num_users, seed)
+    drawn = plan(num_artists, tracks_per_artist, num_users, seed)
     directory = os.fspath(directory)
-    audio_dir = os.path.join(directory, AUDIO_FOLDER)
-    with_audio = [song for song in plan.songs if song.has_audio]
-    for song in with_audio:
-        os.makedirs(os.path.join(audio_dir, *song.path.split("/")[:-1]), exist_ok=True)
-    jobs = [(render_song, song, audio_dir, sample_rate, seconds) for song in with_audio]
-    run_jobs(write_rendered, jobs, workers, "demo listener songs", "song", progress)
-    write_text(os.path.join(directory, TRACKS_FILE), "".join(
-        SEPARATOR.join((song.track_id, song.song_id, song.artist, song.title)) + "\n" for song in plan.songs
-    ))  # fmt: skip
-    write_text(
-        os.path.join(directory, TRIPLETS_FILE), "".join(f"{u}\t{s}\t{c}\n" for u, s, c in plan.triplets)
-    )
-    write_text(os.path.join(directory, SONGS_FILE), _songs_csv(plan.songs))
-    counts = plan.counts()
+    items = [(f"{AUDIO_FOLDER}/{song.path}", render, (song, sample_rate, seconds)) for song in drawn.songs if song.has_audio]
+    write_audio(directory, items, sample_rate, workers, progress, "demo listener songs", "song")
+    write_lines(os.path.join(directory, TRACKS_FILE),
+                (SEPARATOR.join((song.track_id, song.song_id, song.artist, song.title)) for song in drawn.songs))  # fmt: skip
+    write_lines(os.path.join(directory, TRIPLETS_FILE), (f"{u}\t{s}\t{c}" for u, s, c in drawn.triplets))
+    write_text(os.path.join(directory, SONGS_FILE), _songs_csv(drawn.songs))
+    counts = drawn.counts()
     readme = README.format(
         seconds=seconds, users=counts["users"], songs=counts["songs"], triplets=counts["triplets"],
         missing=counts["missing_audio"], unknown=counts["unknown_songs"],
         unknown_triplets=counts["unknown_triplets"],
     )  # fmt: skip
     write_text(os.path.join(directory, "README.md"), readme)  # last: a finished dataset
-    return plan
+    return drawn
 
 
 def _songs_csv(songs):
@@ -437,38 +435,26 @@ def _songs_csv(songs):
     return out.getvalue()
 
 
+def add_arguments(parser):
+    """The size options of ``python -m keras_samplecnn.datasets listeners``."""
+    parser.add_argument("--artists", dest="num_artists", type=int, default=NUM_ARTISTS,
+                        help=f"number of artists (default {NUM_ARTISTS})")  # fmt: skip
+    parser.add_argument("--tracks", dest="tracks_per_artist", type=int, default=TRACKS_PER_ARTIST,
+                        help=f"songs per artist (default {TRACKS_PER_ARTIST})")  # fmt: skip
+    parser.add_argument("--users", dest="num_users", type=int, default=NUM_USERS, help=f"listeners (default {NUM_USERS})")
+    parser.add_argument("--seconds", type=float, default=CLIP_SECONDS, help=f"clip length (default {CLIP_SECONDS:g})")
+    parser.add_argument("--sample-rate", type=int, default=SAMPLE_RATE, help=f"Hz (default {SAMPLE_RATE})")
+
+
 def main(argv=None):
     """``python -m keras_samplecnn.datasets listeners DIR [--artists N] [--tracks T] [--users U] ...``."""
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="python -m keras_samplecnn.datasets listeners",
-        description="Write the synthetic Taste-Profile-layout dataset (wavs, unique_tracks.txt, "
-        "train_triplets.txt, songs.csv).",
-    )
-    parser.add_argument("directory", help="output folder")
-    parser.add_argument(
-        "--artists", type=int, default=NUM_ARTISTS, help=f"number of artists (default {NUM_ARTISTS})"
-    )
-    parser.add_argument("--tracks", type=int, default=TRACKS_PER_ARTIST,
-                        help=f"songs per artist (default {TRACKS_PER_ARTIST})")  # fmt: skip
-    parser.add_argument("--users", type=int, default=NUM_USERS, help=f"listeners (default {NUM_USERS})")
-    parser.add_argument(
-        "--seconds", type=float, default=CLIP_SECONDS, help=f"clip length (default {CLIP_SECONDS:g})"
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=None, help="processes (default: all CPUs)")
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
-    plan = make_demo_listeners(
-        args.directory, args.artists, args.tracks, args.users, args.seconds, seed=args.seed,
-        workers=args.workers, progress=not args.no_progress,
-    )  # fmt: skip
-    counts = plan.counts()
-    print(
-        f"wrote {counts['users']} users, {counts['songs']} songs ({counts['missing_audio']} without audio), "
-        f"{counts['triplets']} triplets ({counts['unknown_triplets']} of {counts['unknown_songs']} unknown "
-        f"songs) "
-        f"to {args.directory}"
-    )
+    description = "Write the synthetic Taste-Profile-layout dataset (wavs, unique_tracks.txt, train_triplets.txt, songs.csv)."
+    root, drawn = command_line(argv, "listeners", description, add_arguments, make_demo_listeners)
+    counts = drawn.counts()
+    print(f"wrote {counts['users']} users, {counts['songs']} songs ({counts['missing_audio']} without audio), "
+          f"{counts['triplets']} triplets ({counts['unknown_triplets']} of {counts['unknown_songs']} unknown songs) "
+          f"to {root}")  # fmt: skip
     return 0
+
+
+listeners_plan = plan  # the name `keras_samplecnn.datasets` exports

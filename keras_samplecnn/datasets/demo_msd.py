@@ -44,7 +44,8 @@ import sqlite3
 
 import numpy as np
 
-from keras_samplecnn.datasets.writing import write_text
+from keras_samplecnn.datasets import synth
+from keras_samplecnn.datasets.writing import command_line, write_audio, write_bytes, write_lines, write_text
 
 SAMPLE_RATE = 22050
 CLIP_SECONDS = 3.0
@@ -146,8 +147,21 @@ def msd_tree_path(track_id):
     return f"{track_id[2]}/{track_id[3]}/{track_id[4]}/{track_id}.mp3"
 
 
-def _draw_tracks(n_tracks, seed, tags):
-    rng = np.random.default_rng(np.random.SeedSequence([seed, _STREAM]))
+def plan(n_tracks=48, seed=0, tags=None):
+    """Draw the listed tracks: ids, tags, splits and the special cases, without audio.
+
+    Args:
+        n_tracks: listed tracks (>= 20, so that every split and every special case occurs).
+        seed: the same arguments give the same tracks.
+        tags: the top-50 tag names (default: the packaged list).
+
+    Returns:
+        list of `MsdTrack`, in generation order.
+    """
+    if n_tracks < 20:
+        raise ValueError(f"n_tracks must be >= 20, got {n_tracks}")
+    tags = _top50_tags() if tags is None else tags
+    rng = synth.stream_rng(seed, _STREAM)
     alphabet = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"))
     tracks, ids, numbers = [], set(), set()
     order = rng.permutation(n_tracks)  # Choi's split: 70 / 10 / 20 % of a shuffle
@@ -190,9 +204,15 @@ def _draw_tracks(n_tracks, seed, tags):
     return tracks
 
 
-def _tone(index, seconds, sample_rate, seed):
-    """A short harmonic tone with a decaying envelope (float32, mono)."""
-    rng = np.random.default_rng(np.random.SeedSequence([seed, _STREAM, index]))
+def render(index, seconds=CLIP_SECONDS, sample_rate=SAMPLE_RATE, seed=0):
+    """Track ``index``'s preview: a short harmonic tone with a decaying envelope (float32, mono).
+
+    Args:
+        index: the track's position in the plan.
+        seconds, sample_rate: output format.
+        seed: the plan's seed.
+    """
+    rng = synth.stream_rng(seed, _STREAM, index)
     time = np.arange(round(seconds * sample_rate)) / sample_rate
     f0 = 110.0 * 2.0 ** (rng.integers(0, 36) / 12.0)
     wave = sum(np.sin(2 * np.pi * f0 * k * time) / k for k in range(1, 5))
@@ -300,19 +320,8 @@ class _Py2Pickle:
         return ("".join(self.parts) + ".").encode("latin1")
 
 
-def _write_bytes(path, data):
-    tmp = path + ".part"
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, path)
-
-
-def _write_lines(path, lines):
-    write_text(path, "".join(f"{line}\n" for line in lines))
-
-
 def make_demo_msd(directory, n_tracks=48, seed=0, keyings=KEYINGS, clip_seconds=CLIP_SECONDS,
-                  sample_rate=SAMPLE_RATE):  # fmt: skip
+                  sample_rate=SAMPLE_RATE, workers=None, progress=True):  # fmt: skip
     """Write the synthetic MSD tagging collection (see the module docstring).
 
     Args:
@@ -322,6 +331,8 @@ def make_demo_msd(directory, n_tracks=48, seed=0, keyings=KEYINGS, clip_seconds=
         keyings: which audio folders to write: any of `"7digital"`, `"msd-tree"`, `"msd-flat"`.
         clip_seconds: seconds of audio per preview (the converter pads short clips).
         sample_rate: of the mp3 previews.
+        workers: processes for the previews (default: all CPUs; 0 or 1 runs in this process).
+        progress: show a tqdm progress bar.
 
     Returns:
         A `DemoMsd`: the tracks with their tags, splits and the special cases.
@@ -333,38 +344,31 @@ def make_demo_msd(directory, n_tracks=48, seed=0, keyings=KEYINGS, clip_seconds=
         >>> #   --split-dir data/demo_msd/lee_split --lee-train-size <demo.lee_train_size>
         >>> #   --lastfm-db data/demo_msd/lastfm_tags.db --out data/demo_msd_tfrecords
     """
-    import soundfile as sf
-
-    if n_tracks < 20:
-        raise ValueError(f"n_tracks must be >= 20, got {n_tracks}")
     unknown = set(keyings) - set(KEYINGS)
     if unknown or not keyings:
         raise ValueError(f"keyings must be a non-empty subset of {KEYINGS}, got {keyings}")
     tags = _top50_tags()
-    tracks = _draw_tracks(n_tracks, seed, tags)
+    tracks = plan(n_tracks, seed, tags)
     directory = os.fspath(directory)
     os.makedirs(directory, exist_ok=True)
-
-    for index, track in enumerate(tracks):
-        if not track.has_audio:
-            continue
-        targets = {
+    targets = {
+        index: {
             "7digital": seven_digital_path(track.seven_digital_id),
             "msd-tree": msd_tree_path(track.track_id),
             "msd-flat": track.track_id + (".mp3" if index % 2 else ".clip.mp3"),
         }
-        first = None
-        for keying in keyings:
-            path = os.path.join(directory, AUDIO_FOLDERS[keying], *targets[keying].split("/"))
+        for index, track in enumerate(tracks)
+        if track.has_audio
+    }
+    # Encoded once, in the first keying's folder; the other keyings get copies of the bytes.
+    first, *others = [AUDIO_FOLDERS[keying] + "/" for keying in keyings]
+    items = [(first + paths[keyings[0]], render, (index, clip_seconds, sample_rate, seed)) for index, paths in targets.items()]
+    write_audio(directory, items, sample_rate, workers, progress, "demo MSD previews", "preview")
+    for keying, folder in zip(keyings[1:], others):
+        for paths in targets.values():
+            path = os.path.join(directory, *(folder + paths[keying]).split("/"))
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            if first is None:  # encode once, copy the bytes to the other keyings
-                audio = _tone(index, clip_seconds, sample_rate, seed)
-                sf.write(path + ".part", audio, sample_rate, format="MP3", bitrate_mode="VARIABLE",
-                         compression_level=0.5)  # fmt: skip
-                os.replace(path + ".part", path)
-                first = path
-            else:
-                shutil.copyfile(first, path)
+            shutil.copyfile(os.path.join(directory, *(first + paths[keyings[0]]).split("/")), path)
 
     _write_choi(os.path.join(directory, CHOI_FOLDER), tracks)
     lee_train_size = _write_lee(os.path.join(directory, LEE_FOLDER), tracks, tags, seed)
@@ -378,9 +382,9 @@ def _write_choi(folder, tracks):
     os.makedirs(folder, exist_ok=True)
     for split in ("train", "valid", "test"):
         listed = sorted((t for t in tracks if t.choi_split == split), key=lambda t: t.track_id)
-        _write_lines(os.path.join(folder, f"{split}_x_msd_id.txt"), [t.track_id for t in listed])
-        _write_lines(os.path.join(folder, f"{split}_x_7d_id.txt"), [t.seven_digital_id for t in listed])
-        _write_lines(
+        write_lines(os.path.join(folder, f"{split}_x_msd_id.txt"), [t.track_id for t in listed])
+        write_lines(os.path.join(folder, f"{split}_x_7d_id.txt"), [t.seven_digital_id for t in listed])
+        write_lines(
             os.path.join(folder, f"{split}_x_filename.txt"),
             [f"{t.seven_digital_id[0]}/{t.seven_digital_id[1]}/{t.seven_digital_id}.npy" for t in listed],
         )
@@ -389,28 +393,28 @@ def _write_choi(folder, tracks):
 def _write_lee(folder, tracks, tags, seed):
     """Lee's pickles; returns the number of train ids at the start of the train pickle."""
     os.makedirs(folder, exist_ok=True)
-    rng = np.random.default_rng(np.random.SeedSequence([seed, _STREAM, 1]))
+    rng = synth.stream_rng(seed, _STREAM, 1)
     train = [t.track_id for t in tracks if t.lee_split == "train"]
     valid = [t.track_id for t in tracks if t.lee_split == "valid"]
     train = [train[i] for i in rng.permutation(len(train))]  # the real list is not sorted
     test = sorted(t.track_id for t in tracks if t.lee_split == "test")
-    _write_bytes(os.path.join(folder, "filtered_list_train.cP"), _Py2Pickle().list_of_strings(train + valid))
-    _write_bytes(os.path.join(folder, "filtered_list_test.cP"), _Py2Pickle().list_of_strings(test))
+    write_bytes(os.path.join(folder, "filtered_list_train.cP"), _Py2Pickle().list_of_strings(train + valid))
+    write_bytes(os.path.join(folder, "filtered_list_test.cP"), _Py2Pickle().list_of_strings(test))
     ids = {t.track_id: t.seven_digital_id for t in tracks}
-    _write_bytes(os.path.join(folder, "MSD_id_to_7D_id.pkl"),
+    write_bytes(os.path.join(folder, "MSD_id_to_7D_id.pkl"),
                  _Py2Pickle().dict_of(ids, lambda p, v: p.string(v)))  # fmt: skip
     paths = {t.seven_digital_id: seven_digital_path(t.seven_digital_id) for t in tracks}
-    _write_bytes(
+    write_bytes(
         os.path.join(folder, "7D_id_to_path.pkl"), _Py2Pickle().dict_of(paths, lambda p, v: p.string(v))
     )
     vectors = {}
     for track in tracks:
         if track.in_tag_source:
             vectors[track.track_id] = [float(float(track.tags.get(tag, "0")) > 0) for tag in tags]
-    _write_bytes(
+    write_bytes(
         os.path.join(folder, "msd_id_to_tag_vector.cP"), _Py2Pickle().dict_of(vectors, _Py2Pickle.array)
     )
-    _write_lines(os.path.join(folder, "50tagList.txt"), tags)
+    write_lines(os.path.join(folder, "50tagList.txt"), tags)
     return len(train)
 
 
@@ -461,27 +465,22 @@ def _write_lastfm_json(folder, tracks):
         write_text(path, json.dumps(record))
 
 
+def add_arguments(parser):
+    """The size options of ``python -m keras_samplecnn.datasets msd``."""
+    parser.add_argument("--tracks", dest="n_tracks", type=int, default=48, help="listed tracks (default 48)")
+    parser.add_argument("--seconds", dest="clip_seconds", type=float, default=CLIP_SECONDS, help="preview length (default 3)")
+    parser.add_argument("--keyings", nargs="+", choices=KEYINGS, default=list(KEYINGS), type=str,
+                        help="audio folders to write (default all three)")  # fmt: skip
+
+
 def main(argv=None):
     """``python -m keras_samplecnn.datasets msd DIR [--tracks N] [--seconds S] [--seed K] [--keyings ...]``.
 
     Args:
         argv: the arguments (default `sys.argv[1:]`).
     """
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="python -m keras_samplecnn.datasets msd",
-        description="Write the tiny synthetic MSD tagging collection (previews, split lists, Last.fm tags).",
-    )
-    parser.add_argument("directory", help="output folder")
-    parser.add_argument("--tracks", type=int, default=48, help="listed tracks (default 48)")
-    parser.add_argument("--seconds", type=float, default=CLIP_SECONDS, help="preview length (default 3)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--keyings", nargs="+", choices=KEYINGS, default=list(KEYINGS),
-                        help="audio folders to write (default all three)")  # fmt: skip
-    args = parser.parse_args(argv)
-    demo = make_demo_msd(args.directory, args.tracks, args.seed, tuple(args.keyings), args.seconds)
-    root = demo.directory
+    description = "Write the tiny synthetic MSD tagging collection (previews, split lists, Last.fm tags)."
+    root, demo = command_line(argv, "msd", description, add_arguments, make_demo_msd)
     print(f"wrote {len(demo.tracks)} tracks to {root}")
     print(
         f"next: python -m tfrecords_tools msd --audio-dir {demo.path(AUDIO_FOLDERS[demo.keyings[0]])} "

@@ -85,8 +85,8 @@ import os
 import numpy as np
 
 from keras_samplecnn.datasets import demo_music, synth
+from keras_samplecnn.datasets.writing import command_line, pcm16, write_audio, write_text
 from tfrecords_tools import mtat_layout
-from keras_samplecnn.datasets.writing import run_jobs
 
 DEMO_SAMPLE_RATE = mtat_layout.MTAT_SAMPLE_RATE
 DEMO_CLIP_SECONDS = mtat_layout.MTAT_CLIP_SECONDS
@@ -95,6 +95,7 @@ UNANNOTATED_FRACTION = 0.03
 TEMPO_RANGES = {"slow": (56, 76), "medium": (92, 116), "fast": (132, 160)}
 LOUDNESS_DBFS = {"loud": -10.0, "normal": -17.0, "soft": -26.0, "quiet": -36.0}
 PEAK_CEILING = 0.8
+_STREAM = 0x4D544154  # "MTAT": demo MTAT's seed stream
 
 
 # ----------------------------------------------------------------------------------------------
@@ -139,10 +140,12 @@ def _pick(rng, options):
     return values[int(rng.choice(len(values), p=probs / probs.sum()))]
 
 
-def _voice_part(rng, female, male, kind="pop"):
-    """A solo singer or None, by probabilities of female and male."""
+def _add_voice(parts, rng, female, male, kind="pop"):
+    """``parts`` with a solo singer, by probabilities of female and male (or none)."""
     gender = _pick(rng, {"female": female, "male": male, None: max(0.0, 1.0 - female - male)})
-    return None if gender is None else {"gender": gender, "kind": kind}
+    if gender is not None:
+        parts["voice"] = {"gender": gender, "kind": kind}
+    return parts
 
 
 # Each style: weight, tempo and loudness distributions, instrumentation builder, extra tags.
@@ -205,10 +208,7 @@ def _techno(rng):
 
 def _dance(rng):
     parts = {"drum_machine": {"pattern": "dance"}, "synth_bass": {}, "synth_pad": {}}
-    voice = _voice_part(rng, 0.55, 0.2)
-    if voice:
-        parts["voice"] = voice
-    return parts
+    return _add_voice(parts, rng, 0.55, 0.2)
 
 
 def _electronic(rng):
@@ -236,10 +236,7 @@ def _new_age(rng):
 
 def _rock(rng):
     parts = {"guitar": {"kind": "distorted"}, "bass": {}, "kit": {"pattern": "rock"}}
-    voice = _voice_part(rng, 0.2, 0.5)
-    if voice:
-        parts["voice"] = voice
-    return parts
+    return _add_voice(parts, rng, 0.2, 0.5)
 
 
 def _metal(rng):
@@ -255,10 +252,7 @@ def _pop(rng):
         parts["guitar"] = {"kind": "strum", "level_db": -2.0}
     else:
         parts["piano"] = {"kind": "chords", "level_db": 0.0}
-    voice = _voice_part(rng, 0.6, 0.3)
-    if voice:
-        parts["voice"] = voice
-    return parts
+    return _add_voice(parts, rng, 0.6, 0.3)
 
 
 def _country(rng):
@@ -267,10 +261,7 @@ def _country(rng):
         parts["banjo"] = {}
     if rng.random() < 0.6:
         parts["kit"] = {"pattern": "country"}
-    voice = _voice_part(rng, 0.3, 0.6)
-    if voice:
-        parts["voice"] = voice
-    return parts
+    return _add_voice(parts, rng, 0.3, 0.6)
 
 
 def _folk_ballad(rng):
@@ -284,10 +275,7 @@ def _indian(rng):
     parts = {"sitar": {}, "tanpura": {}}
     if rng.random() < 0.7:
         parts["tabla"] = {}
-    voice = _voice_part(rng, 0.3, 0.15, kind="indian")
-    if voice:
-        parts["voice"] = voice
-    return parts
+    return _add_voice(parts, rng, 0.3, 0.15, kind="indian")
 
 
 def _weird(rng):
@@ -344,15 +332,7 @@ STYLES = {
               {"strange": 0.3, "noise": 0.25, "scary": 0.15, "different": 0.15}),
 }  # fmt: skip
 
-CLASSICAL_STYLES = {
-    "classical_orchestra",
-    "solo_piano",
-    "chamber",
-    "baroque",
-    "solo_instrument",
-    "opera",
-    "choir",
-}
+CLASSICAL_STYLES = {"classical_orchestra", "solo_piano", "chamber", "baroque", "solo_instrument", "opera", "choir"}
 GENRE_TAGS = {
     "techno": ("techno", "electronic", "dance"),
     "dance": ("dance", "electronic", "pop"),
@@ -419,15 +399,7 @@ def track_tags(track, rng=None):
         if track.loudness == "quiet":
             tags.add("quiet")
     instruments = [p for p in parts if p not in ("tanpura",)]
-    if len(instruments) == 1 and instruments[0] in (
-        "piano",
-        "violin",
-        "cello",
-        "flute",
-        "guitar",
-        "harp",
-        "harpsichord",
-    ):
+    if len(instruments) == 1 and instruments[0] in ("piano", "violin", "cello", "flute", "guitar", "harp", "harpsichord"):
         tags.add("solo")
     if rng is not None:
         extras = dict(STYLES[track.style][6])
@@ -456,98 +428,16 @@ def demo_tags():
 # Names
 # ----------------------------------------------------------------------------------------------
 
-_FIRST = (
-    "anna",
-    "marco",
-    "lena",
-    "yuki",
-    "omar",
-    "clara",
-    "ivan",
-    "sofia",
-    "tomas",
-    "nadia",
-    "felix",
-    "ravi",
-    "elena",
-    "jonas",
-    "mira",
-    "pablo",
-    "ines",
-    "hugo",
-    "asha",
-    "leo",
-    "greta",
-    "kofi",
-    "rosa",
-    "emil",
-)
-_LAST = (
-    "holm",
-    "varga",
-    "okafor",
-    "lindqvist",
-    "moreau",
-    "tanaka",
-    "petrov",
-    "castell",
-    "brandt",
-    "iyer",
-    "novak",
-    "ferreira",
-    "dahl",
-    "kowal",
-    "alves",
-    "berger",
-    "sato",
-    "quinn",
-    "rossi",
-    "weber",
-)
-_ADJ = (
-    "velvet",
-    "hollow",
-    "silver",
-    "distant",
-    "paper",
-    "crimson",
-    "quiet",
-    "electric",
-    "northern",
-    "glass",
-    "amber",
-    "wandering",
-    "broken",
-    "golden",
-    "hidden",
-    "static",
-    "lunar",
-    "copper",
-    "violet",
-    "restless",
-)
-_NOUN = (
-    "orchard",
-    "harbour",
-    "signal",
-    "garden",
-    "machine",
-    "river",
-    "lantern",
-    "engine",
-    "meadow",
-    "circuit",
-    "mirror",
-    "canyon",
-    "island",
-    "theory",
-    "cathedral",
-    "factory",
-    "forest",
-    "station",
-    "comet",
-    "tide",
-)
+# Name parts: artists are "first last" (classical, folk, indian, solo, or 30 % of the others)
+# or "the <adjective> <noun>s"; albums and titles draw from the same words.
+_FIRST = tuple("anna marco lena yuki omar clara ivan sofia tomas nadia felix ravi elena jonas mira pablo ines "
+               "hugo asha leo greta kofi rosa emil".split())  # fmt: skip
+_LAST = tuple("holm varga okafor lindqvist moreau tanaka petrov castell brandt iyer novak ferreira dahl kowal "
+              "alves berger sato quinn rossi weber".split())  # fmt: skip
+_ADJ = tuple("velvet hollow silver distant paper crimson quiet electric northern glass amber wandering broken "
+             "golden hidden static lunar copper violet restless".split())  # fmt: skip
+_NOUN = tuple("orchard harbour signal garden machine river lantern engine meadow circuit mirror canyon island "
+              "theory cathedral factory forest station comet tide".split())  # fmt: skip
 _FORM = {"classical_orchestra": "symphony", "solo_piano": "nocturne", "chamber": "sonata", "baroque": "suite",
          "solo_instrument": "partita", "opera": "aria", "choir": "motet", "indian": "raga", "techno": "loop",
          "dance": "night", "electronic": "pulse", "ambient": "drift", "new_age": "dawn", "rock": "road",
@@ -562,6 +452,21 @@ def _artist_name(rng, style):
     ):
         return f"{_FIRST[rng.integers(len(_FIRST))]} {_LAST[rng.integers(len(_LAST))]}"
     return f"the {_ADJ[rng.integers(len(_ADJ))]} {_NOUN[rng.integers(len(_NOUN))]}s"
+
+
+def unique_artist_name(rng, style, used, key=lambda name: name):
+    """An artist name of ``style`` whose ``key`` is not in ``used`` (then added): a few redraws,
+    then a numbered namesake, so that any size of plan stays finite."""
+    name = _artist_name(rng, style)
+    for _ in range(4):
+        if key(name) not in used:
+            break
+        name = _artist_name(rng, style)
+    base, number = name, 2
+    while key(name) in used:
+        name, number = f"{base} {number}", number + 1
+    used.add(key(name))
+    return name
 
 
 def _album_name(rng):
@@ -584,7 +489,7 @@ def make_track(rng, style, max_clips=4):
     """Draw one track of ``style``: key, mode, tempo, loudness, instrumentation and audio seed.
 
     The draws are the style's (see `STYLES`); names, folder and tags are left empty for the
-    caller. `demo_plan` builds its tracks with it, and so do other demos that need music of a
+    caller. `plan` builds its tracks with it, and so do other demos that need music of a
     given style (`demo_gtzan`).
 
     Args:
@@ -608,7 +513,7 @@ def make_track(rng, style, max_clips=4):
     )  # fmt: skip
 
 
-def demo_plan(n_clips, seed=0):
+def plan(n_clips, seed=0):
     """Draw the tracks and clips of a demo dataset (names, folders, tags), without audio.
 
     Cheap (no synthesis): tests use it to check tag statistics on thousands of clips.
@@ -622,7 +527,7 @@ def demo_plan(n_clips, seed=0):
     """
     if n_clips < 1:
         raise ValueError(f"n_clips must be >= 1, got {n_clips}")
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x4D544154]))  # "MTAT"
+    rng = synth.stream_rng(seed, _STREAM)
     names = list(STYLES)
     weights = np.array([STYLES[n][0] for n in names], dtype=np.float64)
     weights /= weights.sum()
@@ -692,15 +597,7 @@ def _name_and_file(tracks, rng):
         while pending:
             size = int(min(rng.integers(1, 4), len(pending)))
             album_tracks, pending = pending[:size], pending[size:]
-            artist = _artist_name(rng, style)
-            for _ in range(4):  # a few redraws, then a numbered namesake: big plans stay finite
-                if artist not in used_artists:
-                    break
-                artist = _artist_name(rng, style)
-            base, number = artist, 2
-            while artist in used_artists:
-                artist, number = f"{base} {number}", number + 1
-            used_artists.add(artist)
+            artist = unique_artist_name(rng, style, used_artists)
             album = _album_name(rng)
             for number, track in enumerate(album_tracks, start=1):
                 track.artist, track.album, track.track_number = artist, album, number
@@ -718,11 +615,11 @@ def _name_and_file(tracks, rng):
         counts[folder] += sum(t.num_clips for t in album_tracks)
 
 
-def render_clip(clip, sample_rate=DEMO_SAMPLE_RATE, seconds=DEMO_CLIP_SECONDS):
+def render(clip, sample_rate=DEMO_SAMPLE_RATE, seconds=DEMO_CLIP_SECONDS):
     """Synthesise one clip: the parts, the style's room, the loudness class.
 
     Args:
-        clip: a `Clip` from `demo_plan`.
+        clip: a `Clip` from `plan`.
         sample_rate: output rate in Hz.
         seconds: clip length.
 
@@ -730,7 +627,7 @@ def render_clip(clip, sample_rate=DEMO_SAMPLE_RATE, seconds=DEMO_CLIP_SECONDS):
         float32 mono waveform in [-1, 1].
     """
     track = clip.track
-    rng = np.random.default_rng(np.random.SeedSequence([track.seed, clip.index]))
+    rng = synth.stream_rng(track.seed, clip.index)
     mix = demo_music.render_parts(track, clip.index, sample_rate, seconds, rng)
     wet = STYLES[track.style][5]
     mix = synth.reverb(mix, sample_rate, rng, seconds=1.0 + 2.0 * wet, wet=wet)
@@ -746,29 +643,17 @@ def render_clip(clip, sample_rate=DEMO_SAMPLE_RATE, seconds=DEMO_CLIP_SECONDS):
 
 
 def render_opening(track, sample_rate, seconds, path=""):
-    """The first `seconds` of a track (its clip 0, `render_clip`) as int16 samples: what the
-    demos made of whole tracks (`demo_gtzan`, `demo_artists`) write."""
-    audio = render_clip(Clip(0, track, 0, path), sample_rate, seconds)
-    return np.round(np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
+    """The first `seconds` of a track (its clip 0, `render`) as int16 samples: what the demos
+    made of whole tracks (`demo_gtzan`, `demo_artists`, `demo_listeners`) write."""
+    return pcm16(render(Clip(0, track, 0, path), sample_rate, seconds))
+
+
+demo_plan, render_clip = plan, render  # the names `keras_samplecnn.datasets` exports
 
 
 # ----------------------------------------------------------------------------------------------
 # Writing the dataset
 # ----------------------------------------------------------------------------------------------
-
-
-def _write_clip(args):
-    clip, directory, sample_rate, seconds = args
-    import soundfile as sf
-
-    audio = render_clip(clip, sample_rate, seconds)
-    path = os.path.join(directory, clip.mp3_path)
-    tmp = path + ".part"
-    # VBR mp3 at ~16 kHz mono, like MTAT's 32 kbit/s files; VBR keeps the exact length
-    # (the LAME header carries the encoder delay and padding).
-    sf.write(tmp, audio, sample_rate, format="MP3", bitrate_mode="VARIABLE", compression_level=0.5)
-    os.replace(tmp, path)
-    return clip.clip_id
 
 
 def make_demo_mtat(
@@ -804,12 +689,11 @@ def make_demo_mtat(
     """
     if clip_seconds <= 0 or sample_rate <= 0:
         raise ValueError(f"clip_seconds and sample_rate must be positive, got {clip_seconds}, {sample_rate}")
-    clips = demo_plan(n_clips, seed)
-    os.makedirs(directory, exist_ok=True)
-    for folder in mtat_layout.FOLDERS:
+    clips = plan(n_clips, seed)
+    for folder in mtat_layout.FOLDERS:  # all 16, as in MTAT, even if a small demo leaves one empty
         os.makedirs(os.path.join(directory, folder), exist_ok=True)
-    jobs = [(clip, directory, sample_rate, clip_seconds) for clip in clips]
-    run_jobs(_write_clip, jobs, workers, "demo MTAT clips", "clip", progress)
+    items = [(clip.mp3_path, render, (clip, sample_rate, clip_seconds)) for clip in clips]
+    write_audio(directory, items, sample_rate, workers, progress, "demo MTAT clips", "clip")
     # The CSVs last: a folder with annotations_final.csv is a finished dataset.
     write_annotations(directory, clips)
     return clips
@@ -819,64 +703,38 @@ def write_annotations(directory, clips):
     """Write ``annotations_final.csv`` and ``clip_info_final.csv`` in MTAT's dialect (TAB
     separated, every field double-quoted, ``\\n`` line ends)."""
     columns = mtat_layout.MTAT_TAG_COLUMNS
-    with open(os.path.join(directory, mtat_layout.ANNOTATIONS_FILE), "w", encoding="utf-8", newline="") as f:
-        f.write(mtat_layout.quoted_tsv_line(("clip_id",) + columns + ("mp3_path",)))
-        for clip in clips:
-            tags = set(clip.track.tags)
-            f.write(
-                mtat_layout.quoted_tsv_line(
-                    [clip.clip_id] + [int(c in tags) for c in columns] + [clip.mp3_path]
-                )
-            )
-    with open(os.path.join(directory, mtat_layout.CLIP_INFO_FILE), "w", encoding="utf-8", newline="") as f:
-        f.write(mtat_layout.quoted_tsv_line(mtat_layout.CLIP_INFO_COLUMNS))
-        for clip in clips:
-            t = clip.track
-            start, end = mtat_layout.segment_bounds(clip.index)
-            artist, album = mtat_layout.slug(t.artist), mtat_layout.slug(t.album)
-            url = f"http://demo-mtat.invalid/artists/{artist}/{album}/"  # .invalid: never resolves
-            original = f"http://demo-mtat.invalid/music/{artist}/{album}/{t.track_number:02d}-{mtat_layout.slug(t.title)}.mp3"
-            row = (
-                clip.clip_id,
-                t.track_number,
-                t.title,
-                t.artist,
-                t.album,
-                url,
-                start,
-                end,
-                original,
-                clip.mp3_path,
-            )
-            f.write(mtat_layout.quoted_tsv_line(row))
+    lines = [mtat_layout.quoted_tsv_line(("clip_id",) + columns + ("mp3_path",))]
+    for clip in clips:
+        tags = set(clip.track.tags)
+        lines.append(mtat_layout.quoted_tsv_line([clip.clip_id] + [int(c in tags) for c in columns] + [clip.mp3_path]))
+    write_text(os.path.join(directory, mtat_layout.ANNOTATIONS_FILE), "".join(lines))
+    lines = [mtat_layout.quoted_tsv_line(mtat_layout.CLIP_INFO_COLUMNS)]
+    for clip in clips:
+        t = clip.track
+        start, end = mtat_layout.segment_bounds(clip.index)
+        artist, album = mtat_layout.slug(t.artist), mtat_layout.slug(t.album)
+        url = f"http://demo-mtat.invalid/artists/{artist}/{album}/"  # .invalid: never resolves
+        original = f"http://demo-mtat.invalid/music/{artist}/{album}/{t.track_number:02d}-{mtat_layout.slug(t.title)}.mp3"
+        row = (clip.clip_id, t.track_number, t.title, t.artist, t.album, url, start, end, original, clip.mp3_path)
+        lines.append(mtat_layout.quoted_tsv_line(row))
+    write_text(os.path.join(directory, mtat_layout.CLIP_INFO_FILE), "".join(lines))
+
+
+def add_arguments(parser):
+    """The size options of ``python -m keras_samplecnn.datasets [mtat] DIR``."""
+    parser.add_argument("--clips", dest="n_clips", type=int, default=400, help="number of clips (default 400)")
+    parser.add_argument("--seconds", dest="clip_seconds", type=float, default=DEMO_CLIP_SECONDS,
+                        help="clip length (default 29.1)")  # fmt: skip
 
 
 def main(argv=None):
-    """``python -m keras_samplecnn.datasets DIR [--clips N]``: write the demo dataset."""
-    import argparse
+    """``python -m keras_samplecnn.datasets [mtat] DIR [--clips N] [--seconds S]``: write the demo dataset."""
     import collections
 
-    parser = argparse.ArgumentParser(
-        prog="python -m keras_samplecnn.datasets",
-        description="Write the synthetic demo dataset in MagnaTagATune's layout (mp3 + CSVs).",
-    )
-    parser.add_argument("directory", help="output folder")
-    parser.add_argument("--clips", type=int, default=400, help="number of clips (default 400)")
-    parser.add_argument("--seconds", type=float, default=DEMO_CLIP_SECONDS, help="clip length (default 29.1)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=None, help="processes (default: all CPUs)")
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
-    clips = make_demo_mtat(
-        args.directory,
-        args.clips,
-        args.seconds,
-        seed=args.seed,
-        workers=args.workers,
-        progress=not args.no_progress,
-    )
+    description = "Write the synthetic demo dataset in MagnaTagATune's layout (mp3 + CSVs)."
+    root, clips = command_line(argv, "mtat", description, add_arguments, make_demo_mtat)
     splits = collections.Counter(mtat_layout.SPLIT_OF_FOLDER[c.mp3_path[0]] for c in clips)
-    print(f"wrote {len(clips)} clips to {args.directory} (folders: train {splits['train']}, "
+    print(f"wrote {len(clips)} clips to {root} (folders: train {splits['train']}, "
           f"valid {splits['valid']}, test {splits['test']})")  # fmt: skip
-    print(f"next: python -m tfrecords_tools mtat --root {args.directory} --out {args.directory}_tfrecords")
+    print(f"next: python -m tfrecords_tools mtat --root {root} --out {root}_tfrecords")
     return 0

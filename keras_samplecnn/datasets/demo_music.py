@@ -620,24 +620,7 @@ def _drum_machine(score, opt):
 
 def _tabla(score, opt):
     strokes = synth.tabla_strokes(score.sr, score.rng, float(synth.midi_to_hz(60 + score.track.key % 12)))
-    theka = (
-        "dha",
-        "na",
-        "na",
-        "dha",
-        "dha",
-        "na",
-        "na",
-        "dha",
-        "dha",
-        "te",
-        "te",
-        "na",
-        "na",
-        "na",
-        "na",
-        "dha",
-    )
+    theka = "dha na na dha dha na na dha dha te te na na na na dha".split()  # a 16-beat cycle
     names = list(strokes)
     step = 0.5 if score.track.tempo != "fast" else 0.25
     on = np.arange(0, score.n_beats, step)

@@ -72,7 +72,7 @@ import re
 import numpy as np
 
 from keras_samplecnn.datasets import synth
-from keras_samplecnn.datasets.writing import run_jobs, write_text, write_wav
+from keras_samplecnn.datasets.writing import command_line, pcm16, write_audio, write_lines, write_text
 
 SAMPLE_RATE = 16000
 CLIP_SAMPLES = 16000
@@ -257,16 +257,6 @@ def pronunciation(word):
 # ----------------------------------------------------------------------------------------------
 
 
-def _stable_seed(*parts):
-    """A 128-bit seed from strings: stable across processes and Python versions (not `hash`)."""
-    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).digest()
-    return int.from_bytes(digest[:16], "little")
-
-
-def _rng(*parts):
-    return np.random.default_rng(_stable_seed(*parts))
-
-
 def which_set(filename, validation_percentage=VALIDATION_PERCENTAGE, testing_percentage=TESTING_PERCENTAGE):
     """The Speech Commands split of a file, by the dataset's own hashing rule.
 
@@ -324,7 +314,7 @@ class Utterance:
 
 def make_speaker(speaker_id, seed=0):
     """The voice of a speaker id (a pure function of the id and the seed)."""
-    rng = _rng("speaker", seed, speaker_id)
+    rng = synth.hashed_rng("speaker", seed, speaker_id)
     female = bool(rng.random() < 0.5)
     if female:
         f0 = rng.uniform(160.0, 260.0)
@@ -346,10 +336,10 @@ def make_speaker(speaker_id, seed=0):
 
 
 def _speaker_id(*parts):
-    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()[:8]
+    return synth.digest(*parts).hex()[:8]
 
 
-def plan_utterances(clips_per_word=60, words=None, seed=0):
+def plan(clips_per_word=60, words=None, seed=0):
     """Decide every file: its word, speaker, repetition number, split and length.
 
     Each word's speakers are drawn in turn: with probability `SHARED_SPEAKER_FRACTION` from a
@@ -377,7 +367,7 @@ def plan_utterances(clips_per_word=60, words=None, seed=0):
         pool.append(sid)
     utterances = []
     for word in words:
-        rng = _rng("plan", seed, word)
+        rng = synth.hashed_rng("plan", seed, word)
         order = rng.permutation(pool_size)
         next_shared = 0
         remaining = clips_per_word
@@ -395,7 +385,7 @@ def plan_utterances(clips_per_word=60, words=None, seed=0):
             remaining -= reps
         for sid, reps in sorted(members):
             for rep in range(reps):
-                lengths = _rng("length", seed, word, sid, rep)
+                lengths = synth.hashed_rng("length", seed, word, sid, rep)
                 if lengths.random() < SHORT_CLIP_FRACTION:
                     num_samples = round(lengths.uniform(*SHORT_CLIP_SECONDS) * SAMPLE_RATE)
                 else:
@@ -452,7 +442,7 @@ def _word_style(word):
     """How a word is said, whatever the seed: its units, their relative duration factors and
     formant shifts (a vowel is coloured by its word, as allophones are), and the pitch contour
     (start, accent, end) as multiples of the speaker's f0."""
-    rng = _rng("word", word)
+    rng = synth.hashed_rng("word", word)
     units = pronunciation(word)
     factors = np.exp(rng.normal(0.0, 0.15, len(units)))
     shifts = np.exp(rng.normal(0.0, 0.04, (len(units), 3)))
@@ -638,7 +628,7 @@ def render_word(word, speaker, rng, num_samples, sample_rate=SAMPLE_RATE):
     reference = synth.rms(voiced[envelope > 0.8]) if (envelope > 0.8).any() else synth.rms(voiced)
     out = voiced / reference
     if speaker.breathiness > 0:
-        breath = synth.fft_filter(rng.standard_normal(n), sample_rate, lambda f: synth.highpass(f, 1500.0))
+        breath = synth.coloured_noise(n, sample_rate, rng, lambda f: synth.highpass(f, 1500.0))
         out += 0.15 * speaker.breathiness * envelope * breath / synth.rms(breath)
 
     # Noise events: fricatives, bursts, aspiration.
@@ -651,14 +641,13 @@ def render_word(word, speaker, rng, num_samples, sample_rate=SAMPLE_RATE):
         length = min(length, n - a)
         if length < 16:
             continue
-        noise = rng.standard_normal(length)
         if kind == "band":
             lo, hi = shape_params[0] * band_scale, min(shape_params[1] * band_scale, 7800.0)
             response = functools.partial(_band_response, low=lo, high=hi)
         else:
             centres = np.asarray(shape_params, dtype=np.float64) * speaker.formant_scale
             response = functools.partial(synth.formant_gain, formants=centres)
-        noise = synth.fft_filter(noise, sample_rate, response)
+        noise = synth.coloured_noise(length, sample_rate, rng, response)
         noise = noise / synth.rms(noise)
         t = np.arange(length) / sample_rate
         if envelope_kind == "decay":
@@ -677,10 +666,8 @@ def _band_response(freqs, low, high):
 
 def _background(rng, n, sample_rate):
     """Room noise under an utterance: coloured noise (white to reddish), sometimes mains hum."""
-    spectrum = np.fft.rfft(rng.standard_normal(n))
-    f = np.fft.rfftfreq(n, 1.0 / sample_rate)
-    spectrum *= np.maximum(f, 30.0) ** (-rng.uniform(0.0, 0.6))  # white to a little beyond pink
-    noise = np.fft.irfft(spectrum, n=n)
+    slope = lambda f: np.maximum(f, 30.0) ** (-rng.uniform(0.0, 0.6))  # white to a little beyond pink
+    noise = synth.coloured_noise(n, sample_rate, rng, slope, dtype=np.float64)
     noise /= synth.rms(noise)
     if rng.random() < 0.2:
         mains = rng.choice([50.0, 60.0])
@@ -691,19 +678,19 @@ def _background(rng, n, sample_rate):
     return noise
 
 
-def render_utterance(utterance, speaker, seed=0, sample_rate=SAMPLE_RATE):
+def render(utterance, speaker, seed=0, sample_rate=SAMPLE_RATE):
     """Synthesise one file: the word, placed in the clip, with background noise and the
     speaker's microphone.
 
     Args:
-        utterance: an `Utterance` from `plan_utterances`.
+        utterance: an `Utterance` from `plan`.
         speaker: its `Speaker`.
         seed: the dataset seed.
 
     Returns:
         int16 [utterance.num_samples].
     """
-    rng = _rng("utterance", seed, utterance.word, utterance.speaker_id, utterance.repetition)
+    rng = synth.hashed_rng("utterance", seed, utterance.word, utterance.speaker_id, utterance.repetition)
     n = utterance.num_samples
     margin = int(0.02 * sample_rate)
     spoken = WORD_SECONDS / speaker.rate * np.exp(rng.normal(0.0, 0.06))
@@ -720,11 +707,8 @@ def render_utterance(utterance, speaker, seed=0, sample_rate=SAMPLE_RATE):
         octaves = np.log2(np.clip(f, 100.0, 8000.0) / 1000.0)
         return synth.highpass(f, highpass, 2) * 10.0 ** (tilt * octaves / 20.0)
 
-    clip = synth.fft_filter(clip, sample_rate, microphone)
-    peak = np.abs(clip).max()
-    if peak > PEAK_CEILING:
-        clip *= PEAK_CEILING / peak  # rare: a loud speaker with a peaky word
-    return np.round(clip * 32767.0).astype(np.int16)
+    # Rarely limited: a loud speaker with a peaky word.
+    return pcm16(synth.limit_peak(synth.fft_filter(clip, sample_rate, microphone), PEAK_CEILING))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -733,7 +717,7 @@ def render_utterance(utterance, speaker, seed=0, sample_rate=SAMPLE_RATE):
 
 
 def _coloured(rng, n, sample_rate, response):
-    x = synth.fft_filter(rng.standard_normal(n), sample_rate, response)
+    x = synth.coloured_noise(n, sample_rate, rng, response)
     return x / synth.rms(x)
 
 
@@ -802,7 +786,7 @@ def _exercise_bike(rng, n, sr):
 def _miaowing(rng, n, sr):
     """A quiet room with occasional miaows: pitched glides (up, then down) whose vowel opens
     from "ee" to "ah" and closes to "oo"."""
-    out = 0.05 * _coloured(rng, n, sr, lambda f: 1.0 / np.sqrt(np.maximum(f, 20.0)))
+    out = 0.05 * _pink(rng, n, sr)
     onset = rng.uniform(0.5, 3.0)
     while onset < n / sr - 1.2:
         dur = rng.uniform(0.4, 1.0)
@@ -844,14 +828,10 @@ def render_background(name, seed=0, seconds=BACKGROUND_SECONDS, sample_rate=SAMP
     Returns:
         int16 [seconds * sample_rate], RMS about -20 dBFS.
     """
-    rng = _rng("background", seed, name)
+    rng = synth.hashed_rng("background", seed, name)
     n = round(seconds * sample_rate)
     x = np.asarray(_NOISE_MAKERS[name](rng, n, sample_rate), dtype=np.float64)
-    x *= 0.1 / synth.rms(x)
-    peak = np.abs(x).max()
-    if peak > PEAK_CEILING:
-        x *= PEAK_CEILING / peak
-    return np.round(x * 32767.0).astype(np.int16)
+    return pcm16(synth.limit_peak(x * (0.1 / synth.rms(x)), PEAK_CEILING))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -899,17 +879,6 @@ the same terms as the keras_samplecnn library that generated it (Apache-2.0).
 """
 
 
-def _job(args):
-    kind, directory, item, extra, seed = args
-    if kind == "noise":
-        path = os.path.join(directory, BACKGROUND_NOISE, item)
-        write_wav(path, render_background(item, seed), SAMPLE_RATE)
-    else:
-        path = os.path.join(directory, *item.path.split("/"))
-        write_wav(path, render_utterance(item, extra, seed), SAMPLE_RATE)
-    return path
-
-
 def make_demo_speech_commands(directory, clips_per_word=60, words=None, seed=0, workers=None, progress=True):
     """Write the synthetic Speech Commands v0.02 demo dataset.
 
@@ -935,19 +904,30 @@ def make_demo_speech_commands(directory, clips_per_word=60, words=None, seed=0, 
         >>> files = make_demo_speech_commands("data/demo_speech_commands")
         >>> # then: python -m tfrecords_tools speech-commands --root data/demo_speech_commands ...
     """
-    utterances, speakers = plan_utterances(clips_per_word, words, seed)
+    utterances, speakers = plan(clips_per_word, words, seed)
     directory = os.fspath(directory)
-    for word in dict.fromkeys(u.word for u in utterances):
-        os.makedirs(os.path.join(directory, word), exist_ok=True)
-    os.makedirs(os.path.join(directory, BACKGROUND_NOISE), exist_ok=True)
     # The long noise recordings first, so that they do not finish last on one worker.
-    jobs = [("noise", directory, name, None, seed) for name in BACKGROUND_FILES]
-    jobs += [("word", directory, u, speakers[u.speaker_id], seed) for u in utterances]
-    run_jobs(_job, jobs, workers, "demo Speech Commands", "file", progress, chunksize=8)
+    items = [(f"{BACKGROUND_NOISE}/{name}", render_background, (name, seed)) for name in BACKGROUND_FILES]
+    items += [(u.path, render, (u, speakers[u.speaker_id], seed)) for u in utterances]
+    write_audio(directory, items, SAMPLE_RATE, workers, progress, "demo Speech Commands", "file", chunksize=8)
     write_text(os.path.join(directory, BACKGROUND_NOISE, "README.md"), BACKGROUND_README)
     write_text(os.path.join(directory, "README.md"), README)
     write_text(os.path.join(directory, "LICENSE"), LICENSE)
     for name, split in ((VALIDATION_LIST, "validation"), (TESTING_LIST, "testing")):
-        paths = sorted(u.path for u in utterances if u.split == split)
-        write_text(os.path.join(directory, name), "".join(p + "\n" for p in paths))
+        write_lines(os.path.join(directory, name), sorted(u.path for u in utterances if u.split == split))
     return utterances
+
+
+def add_arguments(parser):
+    """The size options of ``python -m keras_samplecnn.datasets speech-commands``."""
+    parser.add_argument("--clips-per-word", type=int, default=60, help="files per word (default 60)")
+    parser.add_argument("--words", nargs="+", default=None, help="word folders (default: the 35 v0.02 words)")
+
+
+def main(argv=None):
+    """``python -m keras_samplecnn.datasets speech-commands DIR [--clips-per-word N] [--words W ...]``."""
+    description = "Write the synthetic Speech Commands v0.02 demo (wavs, split lists, background noise)."
+    root, utterances = command_line(argv, "speech-commands", description, add_arguments, make_demo_speech_commands)
+    print(f"wrote {len(utterances)} utterances to {root}")
+    print(f"next: python -m tfrecords_tools speech-commands --root {root} --out {root}_tfrecords")
+    return 0

@@ -11,8 +11,11 @@ Everything here renders a whole clip (or a whole note template) with array opera
   scatter-added at every onset with :func:`scatter`.
 
 All functions take an explicit ``numpy.random.Generator`` so a clip is a pure function of its
-seed.
+seed; `stream_rng` and `hashed_rng` are the demos' two ways of seeding one. The demos share the
+filters here too: one FFT filter (`fft_filter`), coloured noise, decays and level normalisation.
 """
+
+import hashlib
 
 import numpy as np
 
@@ -29,6 +32,24 @@ VOWEL_FORMANTS = {
 }
 FORMANT_BANDWIDTHS = (90.0, 110.0, 170.0)
 VOWELS = tuple(VOWEL_FORMANTS)
+
+
+def stream_rng(*entropy):
+    """A generator seeded by integers, e.g. ``(seed, stream, index)`` (`numpy.random.SeedSequence`):
+    a demo draws each independent part (a track, an artist, a genre) from its own stream."""
+    return np.random.default_rng(np.random.SeedSequence(list(entropy)))
+
+
+def digest(*parts):
+    """SHA-256 of ``parts`` (as text, joined by a unit separator): stable across processes and
+    Python versions, unlike the salted `hash`."""
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).digest()
+
+
+def hashed_rng(*parts, size=16):
+    """A generator seeded by the first ``size`` bytes of `digest` of ``parts`` (names, words,
+    splits as well as numbers)."""
+    return np.random.default_rng(int.from_bytes(digest(*parts)[:size], "little"))
 
 
 def midi_to_hz(midi):
@@ -377,8 +398,14 @@ def scatter(num_samples, onsets, templates, template_index, velocity=None, max_l
 # --------------------------------------------------------------------------------------------
 
 
-def _decay(n, sample_rate, tau):
+def decay(n, sample_rate, tau):
+    """An exponential decay of time constant ``tau`` seconds, ``n`` samples (float64)."""
     return np.exp(-np.arange(n, dtype=np.float64) / (tau * sample_rate))
+
+
+def peak_normalised(x):
+    """``x`` scaled to a peak of 1, as float32."""
+    return (x / np.abs(x).max()).astype(np.float32)
 
 
 def kick(sample_rate, rng, electronic=False):
@@ -388,46 +415,46 @@ def kick(sample_rate, rng, electronic=False):
     f_hi, f_lo = (180.0, 48.0) if electronic else (120.0, 55.0)
     freq = f_lo + (f_hi - f_lo) * np.exp(-t / 0.03)
     phase = 2 * np.pi * np.cumsum(freq) / sample_rate
-    body = np.sin(phase) * _decay(n, sample_rate, 0.18 if electronic else 0.1)
-    click = rng.standard_normal(n) * _decay(n, sample_rate, 0.004) * (0.15 if electronic else 0.4)
+    body = np.sin(phase) * decay(n, sample_rate, 0.18 if electronic else 0.1)
+    click = rng.standard_normal(n) * decay(n, sample_rate, 0.004) * (0.15 if electronic else 0.4)
     out = body + click
-    return (out / np.abs(out).max()).astype(np.float32)
+    return peak_normalised(out)
 
 
 def snare(sample_rate, rng, brush=False):
     """Snare: a 190-Hz shell tone and band-passed noise (wires); brushes are longer and softer."""
     n = int(0.3 * sample_rate)
     t = np.arange(n) / sample_rate
-    noise = fft_filter(rng.standard_normal(n), sample_rate, lambda f: bandpass(f, 1500.0, 6500.0))
-    tone = np.sin(2 * np.pi * 190.0 * t) * _decay(n, sample_rate, 0.05)
+    noise = coloured_noise(n, sample_rate, rng, lambda f: bandpass(f, 1500.0, 6500.0))
+    tone = np.sin(2 * np.pi * 190.0 * t) * decay(n, sample_rate, 0.05)
     if brush:
-        out = 0.9 * noise * _decay(n, sample_rate, 0.09) + 0.15 * tone
+        out = 0.9 * noise * decay(n, sample_rate, 0.09) + 0.15 * tone
     else:
-        out = noise * _decay(n, sample_rate, 0.06) + 0.6 * tone
-    return (out / np.abs(out).max()).astype(np.float32)
+        out = noise * decay(n, sample_rate, 0.06) + 0.6 * tone
+    return peak_normalised(out)
 
 
 def hihat(sample_rate, rng, open_=False):
     """Hi-hat: high-passed noise with metallic partials; open hats ring longer."""
     n = int((0.35 if open_ else 0.08) * sample_rate)
     t = np.arange(n) / sample_rate
-    noise = fft_filter(rng.standard_normal(n), sample_rate, lambda f: highpass(f, 5000.0))
+    noise = coloured_noise(n, sample_rate, rng, lambda f: highpass(f, 5000.0))
     metal = sum(np.sign(np.sin(2 * np.pi * f * t)) for f in (3140.0, 4270.0, 5190.0)) * 0.15
     metal = fft_filter(metal, sample_rate, lambda f: highpass(f, 4000.0))
-    out = (noise + metal) * _decay(n, sample_rate, 0.12 if open_ else 0.018)
-    return (out / np.abs(out).max()).astype(np.float32)
+    out = (noise + metal) * decay(n, sample_rate, 0.12 if open_ else 0.018)
+    return peak_normalised(out)
 
 
 def clap(sample_rate, rng):
     """Hand clap (drum-machine style): three quick noise bursts and a short diffuse tail."""
     n = int(0.25 * sample_rate)
-    noise = fft_filter(rng.standard_normal(n), sample_rate, lambda f: bandpass(f, 900.0, 5000.0))
-    env = 0.7 * _decay(n, sample_rate, 0.05)
+    noise = coloured_noise(n, sample_rate, rng, lambda f: bandpass(f, 900.0, 5000.0))
+    env = 0.7 * decay(n, sample_rate, 0.05)
     for offset in (0.0, 0.011, 0.022):
         k = int(offset * sample_rate)
-        env[k:] += _decay(n - k, sample_rate, 0.004)
+        env[k:] += decay(n - k, sample_rate, 0.004)
     out = noise * env
-    return (out / np.abs(out).max()).astype(np.float32)
+    return peak_normalised(out)
 
 
 def tabla_strokes(sample_rate, rng, tonic_hz):
@@ -444,14 +471,12 @@ def tabla_strokes(sample_rate, rng, tonic_hz):
         a * np.sin(2 * np.pi * k * tonic_hz * t)
         for k, a in ((1, 1.0), (2, 0.6), (3, 0.45), (4, 0.3), (5, 0.2))
     )
-    na = na * _decay(n, sample_rate, 0.18) + 0.3 * rng.standard_normal(n) * _decay(n, sample_rate, 0.003)
+    na = na * decay(n, sample_rate, 0.18) + 0.3 * rng.standard_normal(n) * decay(n, sample_rate, 0.003)
     glide = 85.0 * (1 + 0.35 * (1 - np.exp(-t / 0.12)))
-    ge = np.sin(2 * np.pi * np.cumsum(glide) / sample_rate) * _decay(n, sample_rate, 0.22)
-    te = fft_filter(rng.standard_normal(n), sample_rate, lambda f: bandpass(f, 800.0, 4000.0)) * _decay(
-        n, sample_rate, 0.015
-    )
+    ge = np.sin(2 * np.pi * np.cumsum(glide) / sample_rate) * decay(n, sample_rate, 0.22)
+    te = coloured_noise(n, sample_rate, rng, lambda f: bandpass(f, 800.0, 4000.0)) * decay(n, sample_rate, 0.015)
     strokes = {"na": na, "ge": ge, "te": te, "dha": na + 0.8 * ge}
-    return {k: (v / np.abs(v).max()).astype(np.float32) for k, v in strokes.items()}
+    return {k: peak_normalised(v) for k, v in strokes.items()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -473,13 +498,47 @@ def bandpass(freqs, low, high, order=2):
     return highpass(freqs, low, order) * lowpass(freqs, high, order)
 
 
-def fft_filter(x, sample_rate, response):
-    """Zero-phase filtering of a whole signal by a magnitude response ``response(freqs_hz)``."""
+def fast_length(n):
+    """The smallest 2**a 3**b 5**c >= n: FFTs of other lengths (an arbitrary sample count is
+    often nearly prime) are up to 10x slower."""
+    best = 1 << max(int(n) - 1, 0).bit_length()
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            m = p35
+            while m < n:
+                m *= 2
+            best = min(best, m)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
+def fft_filter(x, sample_rate, response, size=None, dtype=np.float32):
+    """Zero-phase filtering of a whole signal by a magnitude response ``response(freqs_hz)``.
+
+    Args:
+        x: the signal.
+        sample_rate: in Hz.
+        response: magnitude as a function of frequency (Hz).
+        size: FFT length (default ``len(x)``: circular); a longer one (`fast_length`) is faster
+            and keeps the filter's ringing from wrapping round to the start.
+        dtype: of the result.
+
+    Returns:
+        ``len(x)`` filtered samples.
+    """
     x = np.asarray(x, dtype=np.float64)
-    n = len(x)
-    spectrum = np.fft.rfft(x)
-    spectrum *= response(np.fft.rfftfreq(n, 1.0 / sample_rate))
-    return np.fft.irfft(spectrum, n=n).astype(np.float32)
+    size = len(x) if size is None else size
+    spectrum = np.fft.rfft(x, size)
+    spectrum *= response(np.fft.rfftfreq(size, 1.0 / sample_rate))
+    return np.fft.irfft(spectrum, size)[: len(x)].astype(dtype)
+
+
+def coloured_noise(n, sample_rate, rng, response, size=None, dtype=np.float32):
+    """``n`` samples of white noise (``size`` drawn, default ``n``) through `fft_filter`."""
+    return fft_filter(rng.standard_normal(n if size is None else size), sample_rate, response, dtype=dtype)[:n]
 
 
 def reverb(x, sample_rate, rng, seconds=1.2, wet=0.2, damping_hz=3000.0):
@@ -499,6 +558,12 @@ def reverb(x, sample_rate, rng, seconds=1.2, wet=0.2, damping_hz=3000.0):
 def soft_clip(x, drive):
     """tanh saturation normalised so that small signals keep unit gain."""
     return (np.tanh(drive * np.asarray(x)) / drive).astype(np.float32)
+
+
+def limit_peak(x, ceiling):
+    """``x`` scaled down to a peak of ``ceiling`` if it goes beyond it."""
+    peak = np.abs(x).max()
+    return x * (ceiling / peak) if peak > ceiling else x
 
 
 def rms(x):
