@@ -1,6 +1,6 @@
 """Exported taggers on this machine: clips/s, model size and parity for SavedModel, ONNX and LiteRT.
 
-The demo's model (keras_samplecnn/experiments/configs/demo.yaml with the cpu profile: SE blocks, 3^8 on 19683
+The demo's model (experiments/configs/mtat_base.yaml's demo: section with the cpu profile: SE blocks, 3^8 on 19683
 samples at 16 kHz, 50 tags), or a trained `--model`, is exported in each format
 (`keras_samplecnn.export`); each export then scores the same `--clips` random clips of
 `--seconds` (the demo's 8 s: 6 segments each) one clip at a time through its clip-level
