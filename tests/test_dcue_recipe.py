@@ -1,7 +1,9 @@
-"""recipes/dcue.py on tiny synthetic listeners, and samplecnn recommend / embed on its DCUE model."""
+"""The DCUE experiment (`keras_samplecnn.experiments.dcue`, `recipes/dcue.py`) on tiny synthetic
+listeners, and samplecnn recommend / embed on its DCUE model."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -9,6 +11,8 @@ import numpy as np
 import pytest
 
 from keras_samplecnn import cli
+from keras_samplecnn.experiments import dcue
+from keras_samplecnn.training.config import ConfigError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECIPES = os.path.join(ROOT, "recipes")
@@ -152,27 +156,7 @@ def test_no_data_is_a_clear_message(tmp_path):
     assert out.returncode != 0 and "tfrecords_tools taste-profile" in out.stderr
 
 
-def _recipe():
-    sys.path.insert(0, RECIPES)
-    try:
-        import dcue
-    finally:
-        sys.path.remove(RECIPES)
-    return dcue
-
-
-def _common():
-    sys.path.insert(0, RECIPES)
-    try:
-        import common
-    finally:
-        sys.path.remove(RECIPES)
-    return common
-
-
 def test_the_table_is_the_mean_and_sample_deviation_and_verdicts_count_seeds():
-    recipe = _recipe()
-
     def rows(method, protocol, task, values):
         return [{"method": method, "protocol": protocol, "task": task, "seed": s, "value": v}
                 for s, v in enumerate(values)]  # fmt: skip
@@ -181,53 +165,99 @@ def test_the_table_is_the_mean_and_sample_deviation_and_verdicts_count_seeds():
              + rows("DCUE basic", "heldout", "warm", (0.6, 0.62, 0.7))
              + rows("popularity", "heldout", "warm", [0.63] * 3)
              + rows("DCUE basic", "authors", "cold", (0.5, 0.5, 0.5)))  # fmt: skip
-    summary = recipe.summarise(rows_)
+    summary = dcue.summarise_rows(rows_)
     entry = summary[("DCUE basic", "heldout", "cold")]
     assert entry["mean"] == pytest.approx(0.65) and entry["std"] == pytest.approx(np.std([0.6, 0.7, 0.65], ddof=1))
-    columns = recipe.columns_of(["authors", "heldout"], "authors", False)
-    lines = recipe.verdicts(summary, ["DCUE basic"], columns)
+    columns = dcue.columns_of(["authors", "heldout"], "authors", False)
+    lines = dcue.verdicts(summary, ["DCUE basic"], columns)
     assert "DCUE basic beats popularity on held-out: cold-start songs: +0.1500 (3/3 seeds)" in lines
     # A better mean that loses on some seed is not a win.
     assert "DCUE basic does NOT beat popularity on held-out: warm songs: +0.0100 (1/3 seeds)" in lines
-    table = recipe.markdown_table(summary, ["DCUE basic", "popularity"], columns)
-    assert table.splitlines()[0] == ("| method | held-out: warm songs | held-out: cold-start songs | authors': "
-                                     "training songs | authors': test songs |")  # fmt: skip
+    table = dcue.table_of(summary, ["DCUE basic", "popularity", "ALS (implicit)"], columns)
+    assert table.splitlines()[:2] == [("| method | held-out: warm songs | held-out: cold-start songs | authors': "
+                                       "training songs | authors': test songs |"), "|---|---|---|---|---|"]  # fmt: skip
     assert "| DCUE basic | 0.6400 ± 0.0529 | 0.6500 ± 0.0500 | — | 0.5000 ± 0.0000 |" in table
+    # One seed: the mean alone; ALS cannot rank cold-start songs, and says so.
+    assert "| popularity | 0.6300 ± 0.0000 | 0.5000 ± 0.0000 | — | — |" in table
+    assert "| ALS (implicit) | — | cannot score | — | — |" in table
+    one = dcue.table_of(dcue.summarise_rows(rows("DCUE basic", "heldout", "warm", [0.61])), ["DCUE basic"],
+                        columns[:1])  # fmt: skip
+    assert one.splitlines()[-1] == "| DCUE basic | 0.6100 |"
 
 
 def test_demo_settings_are_the_authors_with_the_demo_file_over_them():
-    recipe, common = _recipe(), _common()
-    paper = recipe.settings_of(None, [])
+    paper = dcue.load().config
+    model, training, tagging = paper.model, paper.training, paper.tagging
     # jongpillee/deep-content-user @0e57b68 train.py's argparse defaults and SGD call.
-    assert paper["model"]["num_negatives"] == 20 and paper["training"]["learning_rate"] == 0.2
-    assert paper["training"]["batch_size"] == 10 and paper["training"]["margin"] == 0.2
-    assert (paper["training"]["momentum"], paper["training"]["nesterov"], paper["training"]["step_decay"]) == (
-        0.9, True, 1e-6)
-    assert paper["training"]["loss_reduction"] == "sum" and paper["training"]["epoch_divisor"] == 10
-    assert paper["model"]["conv_filters"] == [128, 256, 256, 256, 256] and paper["model"]["l2"] == 0
-    assert paper["model"]["user_relu"] is True and paper["evaluation"]["protocols"] == ["authors", "heldout"]
+    assert model.num_negatives == 20 and training.learning_rate == 0.2
+    assert training.batch_size == 10 and training.margin == 0.2
+    assert (training.momentum, training.nesterov, training.step_decay) == (0.9, True, 1e-6)
+    assert training.loss_reduction == "sum" and training.epoch_divisor == 10
+    assert model.conv_filters == [128, 256, 256, 256, 256] and model.l2 == 0
+    assert model.user_relu is True and paper.evaluation.protocols == ["authors", "heldout"]
     # tagging.py: Dense(512) + BN, SGD 0.1 Nesterov, batch 10, patience 9 / 4, factor 0.2.
-    tagging = paper["tagging"]
-    assert (tagging["hidden"], tagging["batch_norm"], tagging["learning_rate"], tagging["batch_size"]) == (
-        512, True, 0.1, 10)
-    assert (tagging["patience"], tagging["reduce_patience"], tagging["reduce_factor"]) == (9, 4, 0.2)
-    assert recipe.training_settings(paper, "multi")["epochs"] == 285  # the released multi checkpoint's
-    demo = recipe.settings_of(common.demo_file(recipe.DEMO_CONFIG, []), ["training.epochs=7"])
-    assert demo["training"]["epochs"] == 7 and demo["model"]["num_negatives"] < 20
+    assert (tagging.hidden, tagging.batch_norm, tagging.learning_rate, tagging.batch_size) == (512, True, 0.1, 10)
+    assert (tagging.patience, tagging.reduce_patience, tagging.reduce_factor) == (9, 4, 0.2)
+    assert training.arguments("multi")["epochs"] == 285  # the released multi checkpoint's
+    assert training.arguments("basic")["epochs"] == 561
+    demo = dcue.load(demo=True, sets=["training.epochs=7"])
+    assert demo.config.training.arguments("multi")["epochs"] == 7 and demo.config.model.num_negatives < 20
+    assert demo.demo.seeds == [0] and demo.demo.convert.num_users == demo.demo.dataset["num_users"]
+    # --demo-size: a key of the demo section as given, any other the demo maker's.
+    sized = dcue.load(demo=True, demo_sizes=dcue.demo_sets(["num_users=30", "convert.num_users=20"]))
+    assert (sized.demo.dataset["num_users"], sized.demo.convert.num_users) == (30, 20)
+    assert dcue.load(demo=True).config.training.epochs == {"basic": 15, "multi": 15, "multi_mean": 15}
+
+
+@pytest.mark.parametrize("sets, demo_sizes, key", [
+    (["training.batch_size=0"], [], "training.batch_size"),
+    (["training.bogus=1"], [], "'bogus'] in 'training'"),
+    (["bogus.key=1"], [], "'bogus'"),
+    (["model.num_frames=100"], [], "model.num_frames"),
+    (["model.conv_filters=[128, 256]"], [], "model.conv_filters"),
+    (["training.loss_reduction=mean"], [], "training.loss_reduction"),
+    (["training.epochs={basic: 0}"], [], "training.epochs"),
+    (["training.epochs={other: 3}"], [], "training.epochs"),
+    (["evaluation.protocols=[authors, authors]"], [], "evaluation.protocols"),
+    (["evaluation.protocols=[ours]"], [], "evaluation.protocols"),
+    (["baselines.als.factors=0"], [], "baselines.als.factors"),
+    (["tagging.momentum=1.5"], [], "tagging.momentum"),
+    ([], ["convert.colder=0.2"], "'colder'] in 'demo.convert'"),
+    ([], ["convert.cold_fraction=2"], "demo.convert.cold_fraction"),
+    ([], ["seeds=[]"], "demo.seeds"),
+    ([], ["seeds=[0.5]"], "demo.seeds"),
+])  # fmt: skip
+def test_a_bad_key_or_value_is_refused_naming_it(sets, demo_sizes, key):
+    with pytest.raises(ConfigError, match=re.escape(key)):
+        dcue.load(demo=bool(demo_sizes), sets=sets, demo_sizes=dcue.demo_sets(demo_sizes))
+
+
+def test_bad_options_are_refused_before_any_work(tmp_path):
+    with pytest.raises(dcue.ExperimentError, match="--variants"):
+        dcue.variants_of("basic,deep")
+    # A per-variant epoch count that leaves out a variant to run: said before training.
+    with pytest.raises(dcue.ExperimentError, match="no number for the 'multi' variant"):
+        dcue.run(out=str(tmp_path), sets=["training.epochs={basic: 3}"])
+    with pytest.raises(dcue.ExperimentError, match="tfrecords_tools taste-profile"):
+        dcue.run(data=str(tmp_path), out=str(tmp_path), variants=["basic"])
+    assert os.listdir(tmp_path) == []
+    with pytest.raises(SystemExit, match="training.batch_size: 0 is not an int >= 1"):
+        from keras_samplecnn.experiments import main
+
+        main("dcue", argv=["--set", "training.batch_size=0"])
 
 
 def test_the_tagging_mlp_is_the_authors():
     import keras
 
-    recipe = _recipe()
-    options = recipe.settings_of(None, [])["tagging"]
-    model = recipe.tagging_model(256, 50, options)
+    options = dcue.load().config.tagging
+    model = dcue.tagging_model(256, 50, options)
     kinds = [type(layer).__name__ for layer in model.layers[1:]]
     assert kinds == ["Dense", "BatchNormalization", "ReLU", "Dense", "BatchNormalization", "ReLU", "Dense"]
     assert [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)] == [512, 512, 50]
     assert model.layers[-1].activation.__name__ == "sigmoid"
     # tagging.py splits its songs by position % 10: 0-6 train, 7 valid, 8-9 test.
-    train, valid, test = recipe.tagging_split(30, "authors", 0)
+    train, valid, test = dcue.tagging_split(30, "authors", 0)
     assert (train.tolist(), valid.tolist(), test.tolist()) == (
         [i for i in range(30) if i % 10 < 7], [7, 17, 27], [i for i in range(30) if i % 10 >= 8])
 
@@ -287,10 +317,11 @@ def test_song_table_cache_key_keeps_the_key_of_tables_cached_before_the_front_en
 
 
 @pytest.mark.parametrize("changes, key", [({"levels": "every"}, "tagging.levels"), ({"split": "random"}, "tagging.split"),
-                                          ({"split": [0.6, 0.6, 0.2]}, "tagging.split")])  # fmt: skip
+                                          ({"split": [0.6, 0.6, 0.2]}, "tagging.split"),
+                                          ({"split": [0.6, 0.2]}, "tagging.split")])  # fmt: skip
 def test_bad_tagging_options_name_the_key(changes, key):
-    recipe = _recipe()
-    options = recipe.settings_of(None, [])["tagging"]
-    recipe.check_tagging(options)  # the authors' settings pass
-    with pytest.raises(SystemExit, match=key):
-        recipe.check_tagging({**options, **changes})
+    values = dcue.settings.read("dcue")[4]
+    dcue.settings.build(dcue.DcueConfig, values)  # the authors' settings pass
+    assert dcue.settings.build(dcue.DcueConfig, {"tagging": {"split": [0.7, 0.1, 0.2]}}).tagging.split == [0.7, 0.1, 0.2]
+    with pytest.raises(ConfigError, match=key):
+        dcue.settings.build(dcue.DcueConfig, {**values, "tagging": {**values["tagging"], **changes}})
