@@ -465,11 +465,8 @@ def genre_figure(out, seed, genre_data, extractor, name):
 def main(config="artist_representation", doc=None, argv=None, prog=None):
     """The command line of the artist experiment (`python recipes/artist_representation.py`,
     `samplecnn run artist_representation`); `--data` is `--artists`."""
-    parser = command.parser(doc or __doc__, prog)
     # Its demo has three datasets: --demo-size reaches the whole demo section.
-    parser._option_string_actions["--demo-size"].help = (
-        "change the demo section, e.g. artists.num_artists=20, tags.n_clips=200 or tracks_per_artist=4,1,1"
-    )
+    parser = command.parser(doc or __doc__, prog, demo_size_example="artists.num_artists=20, tags.n_clips=200")
     parser.add_argument("--artists", help="artist data: converted (manifest.json) or the audio folder")
     parser.add_argument("--artist-labels", metavar="CSV", help="CSV path,artist[,track_id,album] of --artists")
     parser.add_argument("--msd-tracks", metavar="TXT", help="MSD's unique_tracks.txt: --artists holds MSD audio")

@@ -9,21 +9,30 @@ import sys
 from keras_samplecnn.experiments.data import ExperimentError
 
 
-def parser(doc, prog=None):
-    """An argument parser with the shared options; `doc` is its description (`--help`)."""
+def parser(doc, prog=None, data_help="converted TFRecords (manifest.json) or the raw dataset folder",
+           set_example="optimization.learning_rate=0.005", demo_size_example="n_clips=200"):  # fmt: skip
+    """An argument parser with the shared options.
+
+    Args:
+        doc: its description (`--help`).
+        prog: the command's name.
+        data_help: what `--data` takes for this experiment.
+        set_example: an override of this experiment's config, for `--set`'s help.
+        demo_size_example: a key of this experiment's demo dataset, for `--demo-size`'s help.
+    """
     result = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    result.add_argument("--data", help="converted TFRecords (manifest.json) or the raw dataset folder")
+    result.add_argument("--data", help=data_help)
     result.add_argument("--out", help="output folder (default: the config's output.dir)")
     result.add_argument("--profile", metavar="NAME",
                         help="settings merged over the config: experiments/configs/profiles/NAME.yaml or a YAML "
                              "path (cpu: the demo's CPU-sized model and schedule)")  # fmt: skip
     result.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config key, e.g. --set optimization.learning_rate=0.005")  # fmt: skip
+                        help=f"override a config key, e.g. --set {set_example}")  # fmt: skip
     result.add_argument("--demo", action="store_true",
                         help="generate the synthetic demo dataset, convert, train and evaluate with the "
                              "config's demo settings")  # fmt: skip
     result.add_argument("--demo-size", action="append", default=[], metavar="KEY=VALUE",
-                        help="change the demo dataset's size, e.g. n_clips=200 (keys: the config's "
+                        help=f"change the demo dataset's size, e.g. {demo_size_example} (keys: the config's "
                              "demo.dataset section)")  # fmt: skip
     result.add_argument("--workers", type=int, default=None, help="processes for demo synthesis and conversion")
     return result

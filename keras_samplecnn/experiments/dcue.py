@@ -667,7 +667,9 @@ def run(config=CONFIG, data=None, tags=None, out=None, demo=False, variants=("ba
 
 def main(config=CONFIG, doc=None, argv=None, prog=None):
     """The command line of `dcue.yaml` (`python recipes/dcue.py`, `samplecnn run dcue`)."""
-    parser = command.parser(doc or __doc__, prog)
+    parser = command.parser(doc or __doc__, prog,
+                            data_help="a folder converted by python -m tfrecords_tools taste-profile",
+                            set_example="training.learning_rate=0.1", demo_size_example="num_users=100")  # fmt: skip
     parser.add_argument("--tags", metavar="CSV", help="song_id,tags (|-separated) for the tagging task")
     parser.add_argument("--variants", default="basic,multi",
                         help="basic, multi (default: both) and/or multi_mean")  # fmt: skip
