@@ -4,8 +4,9 @@
     python recipes/mtat_multiscale.py --data data/mtat --family icmlw2017  # sample-level extractors
     python recipes/mtat_multiscale.py --demo                               # synthetic demo, 3 seeds
 
-Per seed: (1) each extractor is trained on MTAT tagging (`configs/mtat_multiscale.yaml`: the
-papers' SGD schedule, batch 23) and evaluated on its own, its segment scores averaged over the
+Per seed: (1) each extractor is trained on MTAT tagging (the config `mtat_multiscale.yaml` names
+the extractors' TrainConfig, `multiscale_extractors.yaml`: the papers' SGD schedule, batch 23;
+`--profile` and `--set` change it) and evaluated on its own, its segment scores averaged over the
 clip (the "end to end" rows; the paper's "local model"); (2) every clip's features are
 aggregated from all extractors into `<out>/seed<S>/features` (per layer: max over time in a
 segment, mean over the clip's segments); (3) the two-layer classifier is trained on the last
@@ -30,68 +31,7 @@ data at a fixed number of epochs for 3 seeds, then extracts and classifies: see 
 its measured time and table.
 """
 
-import argparse
-import os
-import sys
-
-import common
-import multiscale
-
-DEMO_CONFIG = "demo_multiscale.yaml"
-
-
-def parse_args(argv):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--data", help="converted TFRecords (manifest.json) or the raw MTAT folder")
-    multiscale.add_arguments(parser, DEMO_CONFIG)
-    return parser.parse_args(argv)
-
-
-def prepare_data(args, out, segment_length, sample_rate, timings):
-    """The MTAT TFRecords at the extractors' rate: --data, its conversion, or the demo's."""
-    dataset = common.DATASETS["mtat"]
-    if args.demo:
-        size = common.demo_size(dataset, args.demo_size, DEMO_CONFIG)
-        return common.make_demo_data(dataset, out, size, segment_length, sample_rate, args.workers, timings)
-    with timings("conversion"):
-        return common.find_data(dataset, args.data, out, "recipes/mtat_multiscale.py", segment_length,
-                                sample_rate, args.workers)  # fmt: skip
-
-
-def main(argv=None):
-    args = parse_args(argv)
-    from keras_samplecnn.quiet import filter_native_logs
-
-    filter_native_logs()
-    demo = multiscale.demo_settings(DEMO_CONFIG) if args.demo else None
-    presets, layers, seeds, options, profile = multiscale.resolve(args, demo)
-    out = args.out or ("runs/mtat_multiscale" + ("_demo" if args.demo else ""))
-    timings = common.Timings()
-    segment_length, sample_rate = multiscale.extractor_geometry(presets)
-    data = prepare_data(args, out, segment_length, sample_rate, timings)
-    common.require_splits(data, ("train", "valid", "test"))
-
-    from keras_samplecnn.aggregation import end_to_end_row
-    from keras_samplecnn.data import pipeline
-
-    rows = []
-    for seed in seeds:
-        runs = multiscale.train_extractors(presets, data, out, seed, profile, args.set, timings)
-        rows += [end_to_end_row(preset, results, seed) for preset, _, results in runs]
-        feature_dir = os.path.join(out, f"seed{seed}", "features")
-        paths = [os.path.join(run_dir, "best.keras") for _, run_dir, _ in runs]
-        multiscale.extract(paths, data, feature_dir, layers, timings)
-        rows += multiscale.compare(feature_dir, seed, options, timings)
-
-    task = pipeline.read_manifest(data).task
-    title = (f"Multi-level and multi-scale aggregation on {'the demo MTAT data' if args.demo else 'MTAT'} "
-             f"({', '.join(presets)}; {layers} layers; seeds {', '.join(map(str, seeds))})")  # fmt: skip
-    multiscale.write_table(out, rows, task, title)
-    multiscale.print_time(timings)
-    return 0
-
+from keras_samplecnn.experiments import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main("mtat_multiscale", __doc__)

@@ -1,7 +1,9 @@
-"""recipes/mtat_mn_table.py: rows of the SMC 2017 m^n table trained on a tiny demo, the table, resume."""
+"""The m^n table (`keras_samplecnn.experiments.mn_table`, recipes/mtat_mn_table.py): rows of the SMC 2017 table
+trained on a tiny demo, the table, resume, the rows and the config refused naming what is wrong."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -10,7 +12,10 @@ import keras
 import pytest
 
 import keras_samplecnn  # noqa: F401  (registers SampleCNN for loading)
+from keras_samplecnn.experiments import mn_table
+from keras_samplecnn.experiments.data import ExperimentError
 from keras_samplecnn.models.registry import get_preset, smc2017_table
+from keras_samplecnn.training.config import ConfigError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "recipes", "mtat_mn_table.py")
@@ -81,8 +86,36 @@ def test_list_prints_every_row_with_the_papers_auc():
 
 
 @pytest.mark.parametrize("rows, message", [("3^8", "3^8@19683 or 3^8@59049"), ("7^2", "has no row"),
-                                           ("nonsense", "neither a preset")])  # fmt: skip
-def test_bad_rows_are_refused(rows, message, tmp_path):
-    out = subprocess.run([sys.executable, SCRIPT, "--rows", rows, "--out", str(tmp_path)], check=False,
+                                           ("nonsense", "neither a preset"), ("3^x", "neither a preset"),
+                                           ("3^9@5x", "neither a preset")])  # fmt: skip
+def test_bad_rows_are_refused(rows, message):
+    with pytest.raises(ExperimentError, match=re.escape(message)):
+        mn_table.resolve_rows([rows])
+
+
+def test_rows_resolve_from_names_and_shorthands():
+    assert mn_table.resolve_rows(["3^9", " 2^14", "smc2017_3_8_19683", "3^8@59049", "frame", "3^9", ""]) == [
+        "smc2017_3_9_59049", "smc2017_2_14_32768", "smc2017_3_8_19683", "smc2017_3_8_59049", "frame"]  # fmt: skip
+    # the widths: a quarter of default_filters(9) = 128, 128, 256, 256, 256, 256, 256, 256, 512 (and stem 128)
+    sets = mn_table.row_sets(get_preset("smc2017_3_9_59049"), 0.25)
+    assert "model.overrides.filters=[32, 32, 64, 64, 64, 64, 64, 64, 128]" in sets
+    assert "model.overrides.stem_filters=32" in sets and "model.overrides.input_length=59049" in sets
+
+
+def test_a_bad_command_line_row_exits_with_the_message(tmp_path):
+    out = subprocess.run([sys.executable, SCRIPT, "--rows", "3^8", "--out", str(tmp_path)], check=False,
                          capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=120)  # fmt: skip
-    assert out.returncode != 0 and message in out.stderr, out.stderr[-2000:]
+    assert out.returncode != 0 and "3^8@19683 or 3^8@59049" in out.stderr, out.stderr[-2000:]
+
+
+@pytest.mark.parametrize("demo, key", [("width: 0", "demo.width: 0.0 is not a positive"),
+                                       ("width: wide", "demo.width: expected float"),
+                                       ("dataset: 800", "demo.dataset: expected dict"),
+                                       ("rows: [3^9]", "in 'demo'")])  # fmt: skip
+def test_a_bad_value_in_the_demo_section_is_refused_naming_the_key(tmp_path, demo, key):
+    config = tmp_path / "bad.yaml"
+    base = os.path.join(ROOT, "keras_samplecnn", "experiments", "configs", "mtat_mn_table.yaml")
+    config.write_text(f"extends: {base}\ndemo:\n  {demo}\n")
+    assert mn_table.load(str(config)).config.width == 1.0  # without --demo the section is not read
+    with pytest.raises(ConfigError, match=key):
+        mn_table.load(str(config), demo=True)

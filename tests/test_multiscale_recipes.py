@@ -1,4 +1,5 @@
-"""recipes/mtat_multiscale.py and transfer_multiscale.py on tiny data: the three steps, the table, resume, transfer."""
+"""The multi-scale experiments (`keras_samplecnn.experiments.multiscale`, `.transfer`; recipes/mtat_multiscale.py and
+transfer_multiscale.py) on tiny data: the three steps, the table, resume, transfer, the configs."""
 
 import json
 import os
@@ -10,7 +11,10 @@ import numpy as np
 import pytest
 
 import keras_samplecnn  # noqa: F401  (registers SampleCNN for loading)
+from keras_samplecnn.experiments import command, multiscale, transfer
+from keras_samplecnn.experiments.data import ExperimentError
 from keras_samplecnn.models.registry import EXTRACTOR_SETS, get_preset
+from keras_samplecnn.training.config import ConfigError
 from tfrecords_tools import synthetic
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -137,16 +141,10 @@ def test_transfer_to_a_folder_dataset_with_other_classes(demo_run, tmp_path):
 
 
 def test_missing_extractors_and_targets_are_clear_errors(tmp_path):
-    sys.path.insert(0, RECIPES)
-    try:
-        import transfer_multiscale
-    finally:
-        sys.path.remove(RECIPES)
-
     def fails(*args):  # in this process: the errors come before any work
-        with pytest.raises(SystemExit) as info:
-            transfer_multiscale.main([*args, "--out", str(tmp_path / "out")])
-        return str(info.value.code)
+        with pytest.raises(ExperimentError) as info:
+            transfer.main("transfer_multiscale", argv=[*args, "--out", str(tmp_path / "out")])
+        return str(info.value)
 
     assert "holds no trained extractor" in fails("--source", str(tmp_path), "--target", "folder", "--data",
                                                   str(tmp_path), "--labels", "x.csv")  # fmt: skip
@@ -156,23 +154,50 @@ def test_missing_extractors_and_targets_are_clear_errors(tmp_path):
 
 
 def test_families_choose_presets_and_layers():
-    sys.path.insert(0, RECIPES)
-    try:
-        import mtat_multiscale
-        import multiscale
-    finally:
-        sys.path.remove(RECIPES)
-    args = mtat_multiscale.parse_args(["--family", "icmlw2017"])
-    presets, layers, seeds, options, profile = multiscale.resolve(args, None)
-    assert presets == list(EXTRACTOR_SETS["icmlw2017"]) and layers == "top3" and seeds == [0]
-    assert options == {} and profile is None
-    args = mtat_multiscale.parse_args(["--extractors", "spl2017_27,smc2017_3_3_19683", "--seeds", "3,4",
-                                       "--classifier", "hidden=64", "--layers", "all"])  # fmt: skip
-    presets, layers, seeds, options, _ = multiscale.resolve(args, None)
-    assert presets == ["spl2017_27", "smc2017_3_3_19683"] and layers == "all" and seeds == [3, 4]
-    assert options == {"hidden": 64}
+    config = multiscale.load("mtat_multiscale").config
+    presets, layers = multiscale.choose_extractors(config, family="icmlw2017")
+    assert presets == list(EXTRACTOR_SETS["icmlw2017"]) and layers == "top3" and config.seeds == [0]
+    assert multiscale.options_of(config, None, {}) == {}
+    presets, layers = multiscale.choose_extractors(config, extractors=["spl2017_27", "smc2017_3_3_19683"],
+                                                   layers="all")  # fmt: skip
+    assert presets == ["spl2017_27", "smc2017_3_3_19683"] and layers == "all"
     assert multiscale.extractor_geometry(presets) == (19683, 22050)
-    with pytest.raises(SystemExit, match="unknown model"):
-        multiscale.resolve(mtat_multiscale.parse_args(["--extractors", "vggish"]), None)
-    with pytest.raises(SystemExit, match="KEY=VALUE"):
-        multiscale.resolve(mtat_multiscale.parse_args(["--classifier", "depth=3"]), None)
+    assert multiscale.choose_extractors(config) == (list(EXTRACTOR_SETS["spl2017"]), "all")
+    with pytest.raises(ExperimentError, match="unknown model"):
+        multiscale.choose_extractors(config, extractors=["vggish"])
+    with pytest.raises(ExperimentError, match="family: 'vgg'"):
+        multiscale.choose_extractors(config, family="vgg")
+    with pytest.raises(ExperimentError, match="KEY=VALUE"):
+        command.classifier_options(["depth=3"], {})
+
+
+def test_the_demo_sections_seeds_and_classifier_sit_under_the_options():
+    loaded = multiscale.load("mtat_multiscale", demo=True)
+    # the demo's classifier over the config's (none), the command line's over both
+    assert multiscale.options_of(loaded.config, loaded.demo, {"hidden": 64, "dropout": 0.25}) == {
+        "hidden": 64, "epochs": 100, "patience": 5, "dropout": 0.25}  # fmt: skip
+    assert loaded.demo.seeds == [0, 1, 2] and loaded.demo.profile == "cpu_multiscale"
+    # the transfer config extends mtat_multiscale's: the same extractors, their demo, and its target
+    loaded = multiscale.load("transfer_multiscale", True, ["target.dataset.clips_per_genre=10"], transfer.Transfer,
+                             transfer.TransferDemo)  # fmt: skip
+    assert loaded.experiment == "transfer" and loaded.dataset == "mtat" and loaded.config.target == "gtzan"
+    assert loaded.config.extractors == "multiscale_extractors" and loaded.demo.seeds == [0, 1, 2]
+    assert loaded.demo.target.dataset["clips_per_genre"] == 10 and loaded.demo.source == "runs/mtat_multiscale_demo"
+
+
+@pytest.mark.parametrize("demo, key", [("seeds: [0, one]", "demo.seeds"),
+                                       ("classifier: {hidden: wide}", "demo.classifier.hidden"),
+                                       ("classifier: {depth: 3}", "'demo.classifier'"),
+                                       ("target: {dataset: {clips_per_genre: 4}, split: 3}", "'demo.target'"),
+                                       ("source: 3", "demo.source")])  # fmt: skip
+def test_a_bad_value_in_the_demo_section_is_refused_naming_the_key(tmp_path, demo, key):
+    config = tmp_path / "bad.yaml"
+    base = os.path.join(ROOT, "keras_samplecnn", "experiments", "configs", "transfer_multiscale.yaml")
+    config.write_text(f"extends: {base}\ndemo:\n  {demo}\n")
+    multiscale.load(str(config), schema=transfer.Transfer)  # without --demo the section is not read
+    with pytest.raises(ConfigError, match=key.replace("[", r"\[")):
+        multiscale.load(str(config), True, (), transfer.Transfer, transfer.TransferDemo)
+    with pytest.raises(SystemExit, match=key.replace("[", r"\[")):  # the command says it before any work
+        from keras_samplecnn.experiments import main
+
+        main(str(config), argv=["--demo", "--out", str(tmp_path / "out")])
