@@ -394,7 +394,6 @@ def _draw_events(rng, labels, duration_ms):
     return tuple(sorted(events, key=lambda e: (e.onset_ms, CLASSES.index(e.label))))
 
 
-
 # ----------------------------------------------------------------------------------------------
 # Rendering and writing
 # ----------------------------------------------------------------------------------------------
@@ -488,16 +487,10 @@ def _download_list(clips):
     as in the release: ``"Train horn,Train"`` but also ``"Air horn, truck horn"``)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    for clip in clips:
-        writer.writerow(
-            [
-                clip.ytid,
-                clip.start,
-                clip.end,
-                ",".join(clip.labels),
-                ",".join(CLASS_MIDS[label] for label in clip.labels),
-            ]
-        )
+    writer.writerows(
+        (clip.ytid, clip.start, clip.end, ",".join(clip.labels), ",".join(CLASS_MIDS[label] for label in clip.labels))
+        for clip in clips
+    )
     return buffer.getvalue()
 
 

@@ -148,7 +148,21 @@ def _add_voice(parts, rng, female, male, kind="pop"):
     return parts
 
 
-# Each style: weight, tempo and loudness distributions, instrumentation builder, extra tags.
+def _parts(base, optional=(), voice=None):
+    """An instrumentation builder: the ``base`` parts, then each ``(probability, part, options)``
+    of ``optional`` in turn, then a singer by ``_add_voice(..., *voice)``; fresh dicts per call."""
+
+    def build(rng):
+        parts = {name: dict(options) for name, options in base.items()}
+        for probability, name, options in optional:
+            if rng.random() < probability:
+                parts[name] = dict(options)
+        return _add_voice(parts, rng, *voice) if voice else parts
+
+    return build
+
+
+# Each style's instrumentation builder (rng -> parts); the styles with other draws are functions.
 def _classical_orchestra(rng):
     parts = {"strings": {}}
     if rng.random() < 0.7:
@@ -162,22 +176,9 @@ def _classical_orchestra(rng):
     return parts
 
 
-def _solo_piano(rng):
-    return {"piano": {"kind": "classical"}}
-
-
 def _chamber(rng):
     partner = _pick(rng, {"violin": 0.45, "cello": 0.35, "flute": 0.2})
     return {"piano": {"kind": "classical", "accompany": True}, partner: {}}
-
-
-def _baroque(rng):
-    parts = {"harpsichord": {}}
-    if rng.random() < 0.5:
-        parts["strings"] = {}
-    if rng.random() < 0.35:
-        parts["cello"] = {}
-    return parts
 
 
 def _solo_instrument(rng):
@@ -192,57 +193,12 @@ def _opera(rng):
     return parts
 
 
-def _choir(rng):
-    parts = {"choir": {}}
-    if rng.random() < 0.3:
-        parts["strings"] = {}
-    return parts
-
-
-def _techno(rng):
-    parts = {"drum_machine": {"pattern": "techno"}, "synth_bass": {}, "synth_lead": {"kind": "arp"}}
-    if rng.random() < 0.4:
-        parts["synth_pad"] = {}
-    return parts
-
-
-def _dance(rng):
-    parts = {"drum_machine": {"pattern": "dance"}, "synth_bass": {}, "synth_pad": {}}
-    return _add_voice(parts, rng, 0.55, 0.2)
-
-
-def _electronic(rng):
-    parts = {"drum_machine": {"pattern": "broken"}, "synth_pad": {}}
-    if rng.random() < 0.6:
-        parts["synth_lead"] = {"kind": "lead"}
-    return parts
-
-
-def _ambient(rng):
-    # Pads alone: a melody instrument over them is what makes a track "new age" here.
-    return {"synth_pad": {"kind": "ambient"}}
-
-
 def _new_age(rng):
     parts = {"synth_pad": {"kind": "ambient"}}
     lead = _pick(rng, {"flute": 0.4, "harp": 0.35, "piano": 0.25})
-    parts[lead] = (
-        {"kind": "sparse", "level_db": 0.0} if lead == "piano" else {"level_db": 0.0}
-    )  # over the pads
+    parts[lead] = {"kind": "sparse", "level_db": 0.0} if lead == "piano" else {"level_db": 0.0}  # over the pads
     if rng.random() < 0.25:
         parts["voice"] = {"gender": "female", "kind": "ooh"}
-    return parts
-
-
-def _rock(rng):
-    parts = {"guitar": {"kind": "distorted"}, "bass": {}, "kit": {"pattern": "rock"}}
-    return _add_voice(parts, rng, 0.2, 0.5)
-
-
-def _metal(rng):
-    parts = {"guitar": {"kind": "metal"}, "bass": {}, "kit": {"pattern": "metal"}}
-    if rng.random() < 0.35:
-        parts["voice"] = {"gender": "male", "kind": "shout"}
     return parts
 
 
@@ -255,34 +211,27 @@ def _pop(rng):
     return _add_voice(parts, rng, 0.6, 0.3)
 
 
-def _country(rng):
-    parts = {"guitar": {"kind": "strum"}, "violin": {"kind": "fiddle", "level_db": 1.0}, "bass": {}}
-    if rng.random() < 0.6:
-        parts["banjo"] = {}
-    if rng.random() < 0.6:
-        parts["kit"] = {"pattern": "country"}
-    return _add_voice(parts, rng, 0.3, 0.6)
-
-
 def _folk_ballad(rng):
-    return {
-        "guitar": {"kind": "fingerpicked"},
-        "voice": {"gender": _pick(rng, {"male": 0.6, "female": 0.4}), "kind": "pop"},
-    }
+    gender = _pick(rng, {"male": 0.6, "female": 0.4})
+    return {"guitar": {"kind": "fingerpicked"}, "voice": {"gender": gender, "kind": "pop"}}
 
 
-def _indian(rng):
-    parts = {"sitar": {}, "tanpura": {}}
-    if rng.random() < 0.7:
-        parts["tabla"] = {}
-    return _add_voice(parts, rng, 0.3, 0.15, kind="indian")
-
-
-def _weird(rng):
-    parts = {"fx": {}}
-    if rng.random() < 0.4:
-        parts["synth_pad"] = {"kind": "dark"}
-    return parts
+_solo_piano = _parts({"piano": {"kind": "classical"}})
+_baroque = _parts({"harpsichord": {}}, [(0.5, "strings", {}), (0.35, "cello", {})])
+_choir = _parts({"choir": {}}, [(0.3, "strings", {})])
+_techno = _parts({"drum_machine": {"pattern": "techno"}, "synth_bass": {}, "synth_lead": {"kind": "arp"}},
+                 [(0.4, "synth_pad", {})])  # fmt: skip
+_dance = _parts({"drum_machine": {"pattern": "dance"}, "synth_bass": {}, "synth_pad": {}}, voice=(0.55, 0.2))
+_electronic = _parts({"drum_machine": {"pattern": "broken"}, "synth_pad": {}}, [(0.6, "synth_lead", {"kind": "lead"})])
+# Pads alone: a melody instrument over them is what makes a track "new age" here.
+_ambient = _parts({"synth_pad": {"kind": "ambient"}})
+_rock = _parts({"guitar": {"kind": "distorted"}, "bass": {}, "kit": {"pattern": "rock"}}, voice=(0.2, 0.5))
+_metal = _parts({"guitar": {"kind": "metal"}, "bass": {}, "kit": {"pattern": "metal"}},
+                [(0.35, "voice", {"gender": "male", "kind": "shout"})])  # fmt: skip
+_country = _parts({"guitar": {"kind": "strum"}, "violin": {"kind": "fiddle", "level_db": 1.0}, "bass": {}},
+                  [(0.6, "banjo", {}), (0.6, "kit", {"pattern": "country"})], voice=(0.3, 0.6))  # fmt: skip
+_indian = _parts({"sitar": {}, "tanpura": {}}, [(0.7, "tabla", {})], voice=(0.3, 0.15, "indian"))
+_weird = _parts({"fx": {}}, [(0.4, "synth_pad", {"kind": "dark"})])
 
 
 # name: (weight, builder, tempo probabilities, loudness probabilities, mode probabilities,
@@ -379,25 +328,14 @@ def track_tags(track, rng=None):
             tags.add("beats")
     voice = parts.get("voice")
     if voice:
-        opera = voice["kind"] == "opera"
-        female = voice["gender"] == "female"
-        tags.update(("vocal", "singing", "vocals" if drums else "voice"))
-        tags.add("female" if female else "male")
-        if not opera:
-            tags.add("woman" if female else "man")
-        else:
-            tags.add("opera")
-        tags.add(("female " if female else "male ") + ("vocal" if drums else "voice"))
+        gender, vocal = voice["gender"], "vocal" if drums else "voice"
+        tags.update(("vocal", "singing", "vocals" if drums else "voice", gender, f"{gender} {vocal}"))
+        tags.add("opera" if voice["kind"] == "opera" else {"female": "woman", "male": "man"}[gender])
     elif "choir" not in parts:
         tags.update(("no vocals", "no vocal" if drums else "no voice"))
     if track.tempo != "medium" and track.style != "weird":
         tags.add(track.tempo)
-    if track.loudness == "loud":
-        tags.add("loud")
-    elif track.loudness in ("soft", "quiet"):
-        tags.add("soft")
-        if track.loudness == "quiet":
-            tags.add("quiet")
+    tags.update({"loud": ("loud",), "soft": ("soft",), "quiet": ("soft", "quiet")}.get(track.loudness, ()))
     instruments = [p for p in parts if p not in ("tanpura",)]
     if len(instruments) == 1 and instruments[0] in ("piano", "violin", "cello", "flute", "guitar", "harp", "harpsichord"):
         tags.add("solo")

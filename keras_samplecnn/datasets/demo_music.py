@@ -136,30 +136,54 @@ def _density(score, slow, medium, fast):
     return {"slow": slow, "medium": medium, "fast": fast}[score.track.tempo]
 
 
+def _tables(amplitudes):
+    """Per-note wavetables of harmonic ``amplitudes``, each scaled to a peak of 1."""
+    tables = synth.harmonic_tables(amplitudes)
+    tables /= np.abs(tables).max(axis=1, keepdims=True) + 1e-9
+    return tables
+
+
 def _line(score, onsets_b, helds_b, midi, amplitudes_fn, **kwargs):
     """Render a sustained line with per-note tables built by ``amplitudes_fn(f0)``."""
     f0 = synth.midi_to_hz(midi)
-    tables = synth.harmonic_tables(amplitudes_fn(f0))
-    tables /= np.abs(tables).max(axis=1, keepdims=True) + 1e-9
-    return synth.render_line(
-        score.n,
-        score.sr,
-        score.samples(onsets_b),
-        np.asarray(helds_b) * score.spb,
-        f0,
-        tables,
-        rng=score.rng,
-        **kwargs,
-    )
+    return synth.render_line(score.n, score.sr, score.samples(onsets_b), np.asarray(helds_b) * score.spb, f0,
+                             _tables(amplitudes_fn(f0)), rng=score.rng, **kwargs)  # fmt: skip
+
+
+def _filtered_saw(score, onsets_b, held, midi, harmonics, dull_hz, bright_hz, **kwargs):
+    """A sawtooth line whose filter opens to ``bright_hz`` at each onset and closes to ``dull_hz``
+    (``held`` in samples)."""
+    f0 = synth.midi_to_hz(midi)
+    dull = synth.harmonic_tables(synth.sawtooth_amplitudes(f0, score.sr, harmonics, 1.0, dull_hz))
+    bright = synth.harmonic_tables(synth.sawtooth_amplitudes(f0, score.sr, harmonics, 1.0, bright_hz))
+    scale = np.abs(bright).max(axis=1, keepdims=True) + 1e-9
+    return synth.render_line(score.n, score.sr, score.samples(onsets_b), held, f0, dull / scale,
+                             bright_tables=bright / scale, rng=score.rng, **kwargs)  # fmt: skip
+
+
+def _arpeggio(score, step, lo, hi, pick):
+    """Broken chords: every ``step`` beats, the note ``pick(k, chord)`` of the chord's notes in
+    ``[lo, hi]`` (k counts the steps). Returns (onset beats, MIDI notes)."""
+    on = np.arange(0, score.n_beats, step)
+    return on, [pick(round(b / step), score.chord_notes(b, lo, hi)) for b in on]
+
+
+def _cycle(pattern):
+    """An `_arpeggio` pick: the chord tones ``pattern`` names, in turn."""
+    return lambda k, chord: chord[pattern[k % len(pattern)] % len(chord)]
 
 
 def _plucked(score, onsets_b, midi, kind, velocity=None, jitter=None, cut_b=None):
     """Scatter the one-shot templates of instrument ``kind`` at their onsets (in beats)."""
-    midi = np.asarray(midi, dtype=np.int64)
-    unique, index = np.unique(midi, return_inverse=True)
-    templates = [template(kind, int(m), score.variant, score.sr) for m in unique]
+    templates, index = _templates(score, kind, np.asarray(midi, dtype=np.int64))
     max_length = None if cut_b is None else (np.asarray(cut_b) * score.spb).astype(np.int64)
     return synth.scatter(score.n, score.samples(onsets_b, jitter), templates, index, velocity, max_length)
+
+
+def _templates(score, kind, midi):
+    """The templates of ``kind`` at the distinct pitches of ``midi``, and each note's index."""
+    unique, index = np.unique(midi, return_inverse=True)
+    return [template(kind, int(m), score.variant, score.sr) for m in unique], index
 
 
 def _velocity(score, count, base=0.8, spread=0.15):
@@ -171,56 +195,40 @@ def _velocity(score, count, base=0.8, spread=0.15):
 
 def _piano(score, opt):
     kind = opt.get("kind", "classical")
-    sound = "piano"
     if kind == "chords":  # pop: block chords on every beat, bass note on each chord
-        beats = np.arange(0, score.n_beats, 1.0)
-        on, mid = [], []
-        for b in beats:
-            for m in score.chord_notes(b, 55, 72)[:3]:
-                on.append(b)
-                mid.append(m)
-        left = [(c, score.chord_notes(c, 36, 47)[0]) for c in score.chord_starts()]
-        on += [b for b, _ in left]
-        mid += [m for _, m in left]
-        return _plucked(score, on, mid, sound, _velocity(score, len(on), 0.6))
+        notes = [(b, m) for b in np.arange(0, score.n_beats, 1.0) for m in score.chord_notes(b, 55, 72)[:3]]
+        notes += [(c, score.chord_notes(c, 36, 47)[0]) for c in score.chord_starts()]
+        on, mid = zip(*notes)
+        return _plucked(score, on, mid, "piano", _velocity(score, len(on), 0.6))
     if kind == "sparse":  # new age: a few notes over the pads
         on, _, mid = score.melody(60, 84, (2.0, 3.0, 4.0), (0.4, 0.3, 0.3), rest=0.1)
-        return _plucked(score, on, mid, sound, _velocity(score, len(on), 0.6))
+        return _plucked(score, on, mid, "piano", _velocity(score, len(on), 0.6))
     # Classical: right-hand melody over a left-hand broken-chord accompaniment.
-    step = _density(score, 1.0, 0.5, 0.25)
-    on, mid = [], []
-    for b in np.arange(0, score.n_beats, step):
-        chord = score.chord_notes(b, 40, 59)
-        pattern = (0, 2, 1, 2)
-        on.append(b)
-        mid.append(chord[pattern[round(b / step) % 4] % len(chord)])
+    on, mid = _arpeggio(score, _density(score, 1.0, 0.5, 0.25), 40, 59, _cycle((0, 2, 1, 2)))
+    on = list(on)
     vel = list(_velocity(score, len(on), 0.5, 0.1))
     if not opt.get("accompany"):
-        m_on, _, m_mid = score.melody(
-            62, 86, _density(score, (1.0, 2.0), (0.5, 1.0), (0.25, 0.5)), (0.6, 0.4)
-        )
+        m_on, _, m_mid = score.melody(62, 86, _density(score, (1.0, 2.0), (0.5, 1.0), (0.25, 0.5)), (0.6, 0.4))
         on += list(m_on)
         mid += list(m_mid)
         vel += list(_velocity(score, len(m_on), 0.8, 0.1))
-    return _plucked(score, on, mid, sound, np.array(vel))
+    return _plucked(score, on, mid, "piano", np.array(vel))
 
 
 def _harpsichord(score, opt):
-    sound = "harpsichord"
     step = _density(score, 0.5, 0.25, 0.25)
     m_on, _, m_mid = score.melody(60, 84, (step, 2 * step), (0.8, 0.2), rest=0.0, chord_pull=0.4)
     b_on = np.arange(0, score.n_beats, 2 * step)
     b_mid = [score.chord_notes(b, 43, 55)[int(i) % 2] for i, b in enumerate(b_on)]
     on = np.concatenate([m_on, b_on])
     mid = np.concatenate([m_mid, b_mid])
-    return _plucked(score, on, mid, sound, _velocity(score, len(on), 0.8, 0.05))
+    return _plucked(score, on, mid, "harpsichord", _velocity(score, len(on), 0.8, 0.05))
 
 
 def _guitar(score, opt):
     kind = opt.get("kind", "strum")
     if kind in ("distorted", "metal"):
         metal = kind == "metal"
-        sound = "electric_guitar"
         step = 0.25 if metal else 0.5
         on, mid, cut = [], [], []
         for b in np.arange(0, score.n_beats, step):
@@ -230,33 +238,20 @@ def _guitar(score, opt):
                 on.append(b)
                 mid.append(m)
                 cut.append(step * (0.5 if metal else 0.95))
-        dry = _plucked(score, on, mid, sound, _velocity(score, len(on), 0.9, 0.05), jitter=0.002, cut_b=cut)
+        dry = _plucked(score, on, mid, "electric_guitar", _velocity(score, len(on), 0.9, 0.05), jitter=0.002, cut_b=cut)
         drive = 30.0 if metal else 12.0
         wet = synth.soft_clip(dry / (np.abs(dry).max() + 1e-9), drive)
-        return synth.fft_filter(
-            wet, score.sr, lambda f: synth.lowpass(f, 3800.0, 3) * synth.highpass(f, 80.0)
-        )
+        return synth.fft_filter(wet, score.sr, lambda f: synth.lowpass(f, 3800.0, 3) * synth.highpass(f, 80.0))
     if kind == "fingerpicked":
-        sound = "nylon_guitar"
-        step = _density(score, 0.5, 0.5, 0.25)
-        on, mid = [], []
-        for b in np.arange(0, score.n_beats, step):
-            chord = score.chord_notes(b, 40, 67)
-            k = round(b / step) % 6
-            on.append(b)
-            mid.append(chord[(0, 3, 2, 4, 3, 2)[k] % len(chord)])
+        on, mid = _arpeggio(score, _density(score, 0.5, 0.5, 0.25), 40, 67, _cycle((0, 3, 2, 4, 3, 2)))
+        on = list(on)
         if opt.get("solo"):
-            m_on, _, m_mid = score.melody(
-                64,
-                79,
-                _density(score, (1.0, 2.0), (0.5, 1.0), (0.5,)),
-                (0.6, 0.4) if score.track.tempo != "fast" else (1.0,),
-            )
+            probs = (0.6, 0.4) if score.track.tempo != "fast" else (1.0,)
+            m_on, _, m_mid = score.melody(64, 79, _density(score, (1.0, 2.0), (0.5, 1.0), (0.5,)), probs)
             on += list(m_on)
             mid += list(m_mid)
-        return _plucked(score, on, mid, sound, _velocity(score, len(on), 0.7, 0.1))
+        return _plucked(score, on, mid, "nylon_guitar", _velocity(score, len(on), 0.7, 0.1))
     # Strummed chords (pop, country): six strings a few ms apart, down-up pattern on 8ths.
-    sound = "steel_guitar"
     on, mid, vel = [], [], []
     pattern = (1.0, 0.0, 0.6, 0.5, 0.0, 0.5, 0.8, 0.5)  # 8th-note strum strengths in a bar
     for b in np.arange(0, score.n_beats, 0.5):
@@ -269,27 +264,20 @@ def _guitar(score, opt):
             on.append(b + j * 0.012 * score.bpm / 60.0)
             mid.append(m)
             vel.append(strength * (0.8 if up else 1.0))
-    return _plucked(score, on, mid, sound, np.array(vel), cut_b=np.full(len(on), 0.6))
+    return _plucked(score, on, mid, "steel_guitar", np.array(vel), cut_b=np.full(len(on), 0.6))
 
 
 def _banjo(score, opt):
     """Three-finger rolls: 16th notes cycling through the chord, bright and short."""
-    on = np.arange(0, score.n_beats, 0.25)
-    mid = []
-    for k, b in enumerate(on):
-        chord = score.chord_notes(b, 55, 74)
-        mid.append(chord[(0, 2, 4, 1, 3, 5, 2, 4)[k % 8] % len(chord)])
+    on, mid = _arpeggio(score, 0.25, 55, 74, _cycle((0, 2, 4, 1, 3, 5, 2, 4)))
     return _plucked(score, on, mid, "banjo", _velocity(score, len(on), 0.75, 0.1))
 
 
 def _bass(score, opt):
-    sound = "bass_guitar"
     step = 0.5 if score.track.tempo == "fast" or score.track.style == "rock" else 1.0
     on = np.arange(0, score.n_beats, step)
     mid = [28 + (score.chord_pcs(b)[0] - 28) % 12 for b in on]
-    return _plucked(
-        score, on, mid, sound, _velocity(score, len(on), 0.9, 0.05), cut_b=np.full(len(on), step * 0.9)
-    )
+    return _plucked(score, on, mid, "bass_guitar", _velocity(score, len(on), 0.9, 0.05), cut_b=np.full(len(on), step * 0.9))
 
 
 _VIOLIN_BODY = ((480.0, 120.0, 1.5), (1100.0, 300.0, 0.8), (2700.0, 500.0, 1.2))
@@ -377,15 +365,12 @@ def _flute(score, opt):
 
 
 def _harp(score, opt):
-    sound = "harp"
-    step = _density(score, 0.5, 0.25, 0.25)
-    on, mid = [], []
-    for b in np.arange(0, score.n_beats, step):
-        chord = score.chord_notes(b, 48, 84)
-        k = round(b / step) % (2 * len(chord) - 2)
-        on.append(b)
-        mid.append(chord[k if k < len(chord) else 2 * len(chord) - 2 - k])
-    return _plucked(score, on, mid, sound, _velocity(score, len(on), 0.7, 0.1))
+    def up_and_down(k, chord):
+        k %= 2 * len(chord) - 2
+        return chord[k if k < len(chord) else 2 * len(chord) - 2 - k]
+
+    on, mid = _arpeggio(score, _density(score, 0.5, 0.25, 0.25), 48, 84, up_and_down)
+    return _plucked(score, on, mid, "harp", _velocity(score, len(on), 0.7, 0.1))
 
 
 def _buzz(template, amount=0.5):
@@ -405,12 +390,10 @@ def _sitar(score, opt):
     rng = score.rng
     durations = _density(score, (1.0, 2.0), (0.5, 1.0), (0.25, 0.5))
     on, _, mid = score.melody(60, 84, durations, (0.6, 0.4), rest=0.05)
-    unique, index = np.unique(mid, return_inverse=True)
-    plain = [template("sitar", int(m), score.variant, score.sr) for m in unique]
-    slid = [template("sitar_meend", int(m), score.variant, score.sr) for m in unique]
-    templates = plain + slid
-    which = index + len(unique) * (rng.random(len(index)) < 0.35)
-    out = synth.scatter(score.n, score.samples(on), templates, which, _velocity(score, len(on), 0.85, 0.1))
+    plain, index = _templates(score, "sitar", mid)
+    slid, _ = _templates(score, "sitar_meend", mid)
+    which = index + len(plain) * (rng.random(len(index)) < 0.35)
+    out = synth.scatter(score.n, score.samples(on), plain + slid, which, _velocity(score, len(on), 0.85, 0.1))
     return synth.fft_filter(out, score.sr, lambda f: 1.0 + 1.5 * synth.bandpass(f, 1500.0, 4500.0))
 
 
@@ -420,8 +403,7 @@ def _tanpura(score, opt):
     period = 0.9 * score.sr  # a pluck every 0.9 s, independent of the tala
     onsets = np.arange(0, score.n, period).astype(np.int64)
     mid = [cycle[i % 4] for i in range(len(onsets))]
-    unique, index = np.unique(mid, return_inverse=True)
-    templates = [template("tanpura", int(m), score.variant, score.sr) for m in unique]
+    templates, index = _templates(score, "tanpura", mid)
     return synth.scatter(score.n, onsets, templates, index, np.full(len(onsets), 0.5))
 
 
@@ -450,20 +432,9 @@ def _synth_lead(score, opt):
     kind = opt.get("kind", "lead")
     sr = score.sr
     if kind == "arp":  # techno: 16th-note arpeggio with a plucky filter envelope
-        on = np.arange(0, score.n_beats, 0.25)
-        mid = []
-        for b in on:
-            chord = score.chord_notes(b, 57, 81)
-            mid.append(chord[round(b * 4) % len(chord)])
-        held = np.full(len(on), 0.2)
-        f0 = synth.midi_to_hz(mid)
-        dull = synth.harmonic_tables(synth.sawtooth_amplitudes(f0, sr, 64, 1.0, 700.0))
-        bright = synth.harmonic_tables(synth.sawtooth_amplitudes(f0, sr, 64, 1.0, 5000.0))
-        scale = np.abs(bright).max(axis=1, keepdims=True) + 1e-9
-        return synth.render_line(
-            score.n, sr, score.samples(on), held * score.spb, f0, dull / scale, bright_tables=bright / scale,
-            bright_tau=0.05, attack=0.003, decay=0.12, sustain=0.2, release=0.05, rng=score.rng,
-        )  # fmt: skip
+        on, mid = _arpeggio(score, 0.25, 57, 81, lambda k, chord: chord[k % len(chord)])
+        return _filtered_saw(score, on, np.full(len(on), 0.2) * score.spb, mid, 64, 700.0, 5000.0,
+                             bright_tau=0.05, attack=0.003, decay=0.12, sustain=0.2, release=0.05)  # fmt: skip
     on, held, mid = score.melody(
         60, 84, _density(score, (1.0, 2.0), (0.5, 1.0), (0.25, 0.5)), (0.6, 0.4), rest=0.1
     )
@@ -479,15 +450,8 @@ def _synth_lead(score, opt):
 def _synth_bass(score, opt):
     on = np.arange(0.5, score.n_beats, 1.0)  # off-beat 8ths: the techno / house bass
     mid = [36 + (score.chord_pcs(b)[0] - 36) % 12 for b in on]
-    f0 = synth.midi_to_hz(mid)
-    dull = synth.harmonic_tables(synth.sawtooth_amplitudes(f0, score.sr, 32, 1.0, 400.0))
-    bright = synth.harmonic_tables(synth.sawtooth_amplitudes(f0, score.sr, 32, 1.0, 2000.0))
-    scale = np.abs(bright).max(axis=1, keepdims=True) + 1e-9
-    return synth.render_line(
-        score.n, score.sr, score.samples(on), np.full(len(on), 0.4 * score.spb), f0, dull / scale,
-        bright_tables=bright / scale, bright_tau=0.04, attack=0.005, decay=0.2, sustain=0.5, release=0.05,
-        rng=score.rng,
-    )  # fmt: skip
+    return _filtered_saw(score, on, np.full(len(on), 0.4 * score.spb), mid, 32, 400.0, 2000.0,
+                         bright_tau=0.04, attack=0.005, decay=0.2, sustain=0.5, release=0.05)  # fmt: skip
 
 
 def _voice(score, opt):
@@ -514,10 +478,7 @@ def _voice(score, opt):
     if kind == "opera":
         vowels = [("a", "o", "e")[i] for i in rng.integers(0, 3, len(mid))]
     f0 = synth.midi_to_hz(mid)
-    tables = synth.harmonic_tables(
-        synth.voice_amplitudes(f0, vowels, score.sr, female, operatic=kind == "opera", breathy=breathy)
-    )
-    tables /= np.abs(tables).max(axis=1, keepdims=True) + 1e-9
+    tables = _tables(synth.voice_amplitudes(f0, vowels, score.sr, female, operatic=kind == "opera", breathy=breathy))
     onsets = score.samples(on)
     envelope = {"attack": 0.04, "decay": 0.5, "sustain": 0.85, "release": 0.12}
     out = synth.render_line(
@@ -557,8 +518,7 @@ def _choir(score, opt):
     ):
         mid = [score.chord_notes(b, lo, hi)[voice % 2] for b in starts]
         f0 = synth.midi_to_hz(mid)
-        tables = synth.harmonic_tables(synth.voice_amplitudes(f0, vowels, score.sr, female, breathy=0.3))
-        tables /= np.abs(tables).max(axis=1, keepdims=True) + 1e-9
+        tables = _tables(synth.voice_amplitudes(f0, vowels, score.sr, female, breathy=0.3))
         for singer in range(2):
             out += synth.render_line(
                 score.n, score.sr, score.samples(starts, 0.02), np.full(len(starts), score.beats_per_chord * score.spb * 0.97),
@@ -585,7 +545,8 @@ _KIT_PATTERNS = {
 }
 
 
-def _drums(score, pattern_name, electronic):
+def _drums(score, opt, electronic):
+    pattern_name = opt["pattern"]
     rng = score.rng
     sr = score.sr
     sounds = {
@@ -608,14 +569,6 @@ def _drums(score, pattern_name, electronic):
     return synth.scatter(
         score.n, onsets, [sounds[n] for n in names], np.concatenate(which), np.concatenate(vel)
     )
-
-
-def _kit(score, opt):
-    return _drums(score, opt["pattern"], electronic=False)
-
-
-def _drum_machine(score, opt):
-    return _drums(score, opt["pattern"], electronic=True)
 
 
 def _tabla(score, opt):
@@ -669,7 +622,8 @@ RENDERERS = {
     "piano": _piano, "harpsichord": _harpsichord, "guitar": _guitar, "banjo": _banjo, "bass": _bass, "violin": _violin,
     "cello": _cello, "strings": _strings, "flute": _flute, "harp": _harp, "sitar": _sitar, "tanpura": _tanpura,
     "synth_pad": _synth_pad, "synth_lead": _synth_lead, "synth_bass": _synth_bass, "voice": _voice,
-    "choir": _choir, "kit": _kit, "drum_machine": _drum_machine, "tabla": _tabla, "fx": _fx,
+    "choir": _choir, "kit": functools.partial(_drums, electronic=False),
+    "drum_machine": functools.partial(_drums, electronic=True), "tabla": _tabla, "fx": _fx,
 }  # fmt: skip
 
 # Relative RMS level of each part in the mix (dB); the lead (voice, solo) sits on top.

@@ -335,10 +335,6 @@ def make_speaker(speaker_id, seed=0):
     )
 
 
-def _speaker_id(*parts):
-    return synth.digest(*parts).hex()[:8]
-
-
 def plan(clips_per_word=60, words=None, seed=0):
     """Decide every file: its word, speaker, repetition number, split and length.
 
@@ -360,11 +356,8 @@ def plan(clips_per_word=60, words=None, seed=0):
         raise ValueError(f"clips_per_word must be a positive integer, got {clips_per_word!r}")
     clips_per_word = int(clips_per_word)
     pool_size = max(1, round(clips_per_word * len(words) / CLIPS_PER_POOL_SPEAKER))
-    pool = []
     used = set()
-    for k in range(pool_size):
-        sid = _fresh_id(used, "pool", seed, k)
-        pool.append(sid)
+    pool = [_fresh_id(used, "pool", seed, k) for k in range(pool_size)]
     utterances = []
     for word in words:
         rng = synth.hashed_rng("plan", seed, word)
@@ -400,7 +393,7 @@ def _fresh_id(used, *parts):
     """An 8-hex-digit id from ``parts`` that no other speaker has (a suffix on a collision)."""
     attempt = 0
     while True:
-        sid = _speaker_id(*parts, attempt) if attempt else _speaker_id(*parts)
+        sid = synth.digest(*parts, *([attempt] if attempt else [])).hex()[:8]
         if sid not in used:
             used.add(sid)
             return sid

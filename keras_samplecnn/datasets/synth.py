@@ -417,8 +417,7 @@ def kick(sample_rate, rng, electronic=False):
     phase = 2 * np.pi * np.cumsum(freq) / sample_rate
     body = np.sin(phase) * decay(n, sample_rate, 0.18 if electronic else 0.1)
     click = rng.standard_normal(n) * decay(n, sample_rate, 0.004) * (0.15 if electronic else 0.4)
-    out = body + click
-    return peak_normalised(out)
+    return peak_normalised(body + click)
 
 
 def snare(sample_rate, rng, brush=False):
@@ -441,8 +440,7 @@ def hihat(sample_rate, rng, open_=False):
     noise = coloured_noise(n, sample_rate, rng, lambda f: highpass(f, 5000.0))
     metal = sum(np.sign(np.sin(2 * np.pi * f * t)) for f in (3140.0, 4270.0, 5190.0)) * 0.15
     metal = fft_filter(metal, sample_rate, lambda f: highpass(f, 4000.0))
-    out = (noise + metal) * decay(n, sample_rate, 0.12 if open_ else 0.018)
-    return peak_normalised(out)
+    return peak_normalised((noise + metal) * decay(n, sample_rate, 0.12 if open_ else 0.018))
 
 
 def clap(sample_rate, rng):
@@ -453,8 +451,7 @@ def clap(sample_rate, rng):
     for offset in (0.0, 0.011, 0.022):
         k = int(offset * sample_rate)
         env[k:] += decay(n - k, sample_rate, 0.004)
-    out = noise * env
-    return peak_normalised(out)
+    return peak_normalised(noise * env)
 
 
 def tabla_strokes(sample_rate, rng, tonic_hz):
