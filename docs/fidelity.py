@@ -10,7 +10,7 @@ column cannot drift from the code:
 - `code MODULE:NAME`: a module attribute (dotted for an attribute of it, `DCUE.levels` no);
 - `default MODULE:CALLABLE:ARGUMENT`: a function's or class's default argument.
 
-`expected` lists the authors' values in the same order, for `tests/test_fidelity.py` to compare;
+`expected` lists the authors' values in the same order, for `tests/package/test_fidelity.py` to compare;
 a deliberate difference has `differs: <reason>` instead (and appears in the table with it).
 """
 

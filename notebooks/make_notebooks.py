@@ -3,7 +3,7 @@
     python notebooks/make_notebooks.py
 
 Editing a notebook in Jupyter is fine too; this script is how they were first written and
-keeps them free of outputs. `tests/test_notebooks.py` executes every notebook.
+keeps them free of outputs. `tests/package/test_notebooks.py` executes every notebook.
 """
 
 import os

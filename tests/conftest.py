@@ -25,3 +25,12 @@ def pytest_runtest_logreport(report):
     if path and report.skipped and not hasattr(report, "wasxfail"):
         with open(path, "a", encoding="utf-8") as handle:
             handle.write(report.nodeid + "\n")
+
+
+@pytest.fixture(scope="session")
+def tiny_mtat(tmp_path_factory):
+    """The tiny MTAT-layout dataset of audible tag tones, converted once per test session
+    (`tests/tiny_data.py`); tests read it and write their runs elsewhere."""
+    from tests.tiny_data import make_tiny_mtat
+
+    return make_tiny_mtat(str(tmp_path_factory.mktemp("tiny_mtat")))

@@ -9,7 +9,7 @@
 - `auto` (the default): `tf_data` where TensorFlow is installed, else `portable`.
 
 Both read the same converted shards and give the same evaluation segments and clip-level
-scores (tests/test_portable_pipeline.py); their random training crops are drawn from different
+scores (tests/data/test_portable_pipeline.py); their random training crops are drawn from different
 generators (TensorFlow's and NumPy's), equally uniform.
 """
 

@@ -8,7 +8,7 @@ holding an excerpt of the anchor's artist is dropped. No Python runs per step, a
 seed gives the same examples. Memory: at most one waiting excerpt per artist. Each track is
 read once per pass, so the positive is another track of the artist except where a pair
 straddles two passes: 30 of 300 pairs came from one track with 3 training tracks per artist
-(tests/test_siamese_data.py's data), fewer with the paper's 15.
+(tests/data/test_siamese_data.py's data), fewer with the paper's 15.
 
 Reference: Park, Lee, Park, Ha, Nam, ISMIR 2018 (arXiv:1710.06648); jongpillee/ismir2018-artist
 `data_generator.py` draws the positive and the 4 negatives per anchor in Python.

@@ -124,7 +124,7 @@ class LogMelSpectrogram(keras.layers.Layer):
     log10(1 + 10·mel). Keras' `ops.stft(center=True, window="hann")` pads by
     reflection and uses the periodic window on TensorFlow, JAX and PyTorch alike
     (checked in Keras 3.15's backends), so these values match librosa's on every
-    backend (tests/test_mel.py compares them). The STFT always runs in float32 (a
+    backend (tests/layers/test_mel.py compares them). The STFT always runs in float32 (a
     half-precision STFT loses the quiet bins); the output is cast to the layer's
     compute dtype.
 

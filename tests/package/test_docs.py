@@ -1,0 +1,159 @@
+"""The documentation site: `mkdocs build --strict` and what the hooks of docs/hooks.py generate."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+import types
+
+import pytest
+
+from tests.helpers import unavailable
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DOCS_PACKAGES = ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.python", "mkdocs_jupyter")
+
+
+def _load(name, filename):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "docs", filename))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _require_mkdocs():
+    for package in DOCS_PACKAGES:
+        try:
+            found = importlib.util.find_spec(package)
+        except ModuleNotFoundError:
+            found = None
+        if found is None:
+            unavailable("mkdocs is not installed (pip install -e '.[docs]')")
+
+
+def _read(site, page):
+    path = os.path.join(site, page, "index.html")
+    assert os.path.exists(path), f"{page} was not built"
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+@pytest.mark.large
+def test_site_builds_strict_with_generated_pages(tmp_path):
+    _require_mkdocs()
+    site = str(tmp_path / "site")
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", site],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-6000:]
+
+    import keras_samplecnn
+    from keras_samplecnn.cli import build_parser as samplecnn_parser
+    from keras_samplecnn.models import smc2017_table
+    from tfrecords_tools.cli import build_parser as converter_parser
+
+    hooks = _load("docs_hooks_for_test", "hooks.py")
+
+    cli = _read(site, "cli")
+    assert "usage: samplecnn train" in cli
+    for parser in (samplecnn_parser(), converter_parser()):
+        names = list(hooks.subcommands(parser))
+        assert names, parser.prog
+        for name in names:
+            assert f"usage: {parser.prog} {name}" in cli, name
+
+    models = _read(site, "models")
+    assert "<!-- generated" not in models
+    for name in keras_samplecnn.list_models():
+        assert f"<td><code>{name}</code></td>" in models, name
+
+    pretrained = _read(site, "pretrained")
+    assert "<!-- generated" not in pretrained
+    for name, preset in keras_samplecnn.presets.PRESETS.items():
+        assert f"<code>{name}</code>" in pretrained and preset.sha256 in pretrained, name
+
+    smc = _read(site, "papers/smc2017")
+    for preset in smc2017_table():
+        assert f"<code>{preset.name}</code>" in smc, preset.name
+
+    layers = _read(site, "api/layers")
+    assert "SampleConv" in layers
+    for name in keras_samplecnn.layers.__all__:
+        assert f'id="keras_samplecnn.layers.{name}"' in layers, name
+    assert "&gt;&gt;&gt;" in layers  # the doctest examples, rendered as code
+
+    for notebook in ("filter_spectra", "se_excitations", "tagging_a_song"):
+        _read(site, f"notebooks/{notebook}")
+    for page in ("index", "data", "training", "benchmarks", "differences", "tagging"):
+        assert os.path.exists(os.path.join(site, "index.html" if page == "index" else f"{page}/index.html"))
+    # The README's own quick start and table of differences, included (pymdownx.snippets).
+    with open(os.path.join(site, "index.html"), encoding="utf-8") as handle:
+        index = handle.read()
+    assert "recipes/mtat_se.py" in index and "Clip-level results on the test split" in index
+    assert "Bias of the convolutions" in _read(site, "differences") and "--8&lt;--" not in index
+
+
+def _fake_module():
+    module = types.ModuleType("fake_docs_module")
+
+    def documented():
+        """Has a docstring."""
+
+    def undocumented():
+        pass
+
+    class Base:
+        """A documented base class."""
+
+    class Child(Base):  # inherits Base's docstring through inspect.getdoc, but has none itself
+        pass
+
+    for value in (documented, undocumented, Base, Child):
+        value.__module__ = module.__name__
+        setattr(module, value.__name__, value)
+    module._private = undocumented
+    return module
+
+
+def test_missing_docstring_check_reports_public_names_without_one(tmp_path, monkeypatch):
+    hooks = _load("docs_hooks_for_test", "hooks.py")
+    module = _fake_module()
+
+    assert hooks.missing_docstrings(module) == ["fake_docs_module.Child", "fake_docs_module.undocumented"]
+
+    module.__all__ = ["documented", "undocumented", "absent"]
+    missing = hooks.missing_docstrings(module)
+    assert "fake_docs_module.undocumented" in missing
+    assert any(entry.startswith("fake_docs_module.absent") for entry in missing)
+    assert "fake_docs_module.documented" not in missing
+
+    # what the build runs: every `::: name` of the API pages, a module without a docstring too
+    api = tmp_path / "api"
+    api.mkdir()
+    (api / "fake.md").write_text("# Fake\n\n::: fake_docs_module\n")
+    monkeypatch.setitem(sys.modules, "fake_docs_module", module)
+    reported = hooks.check_documented(str(api))
+    assert "fake_docs_module (module docstring)" in reported
+    assert "fake_docs_module.undocumented" in reported
+
+
+def test_missing_docstring_check_passes_on_the_documented_modules():
+    # Module attributes' docstrings are the string after the assignment, which only griffe reads.
+    if importlib.util.find_spec("griffe") is None:
+        unavailable("griffe is not installed (pip install -e '.[docs]')")
+    hooks = _load("docs_hooks_for_test", "hooks.py")
+    assert hooks.documented_targets(), "no ::: directives found in docs/api"
+    assert hooks.check_documented() == []
+
+
+def test_example_headings_become_examples_sections():
+    try:
+        extensions = _load("docs_griffe_extensions_for_test", "griffe_extensions.py")
+    except ModuleNotFoundError:
+        unavailable("griffe is not installed (pip install -e '.[docs]')")
+    text = "Summary.\n\nExample:\n>>> 1 + 1\n2\n\nMore text.\n    Example:\n        >>> f()\n"
+    assert extensions.examples_sections(text) == (
+        "Summary.\n\nExamples:\n    >>> 1 + 1\n    2\n\nMore text.\n    Examples:\n        >>> f()\n"
+    )
