@@ -100,6 +100,7 @@ def check_run(folder, data, out, tags, facts, backend):
     np.testing.assert_allclose(scores, saved["scores"], atol=2e-5)
 
 
+@pytest.mark.large  # an end-to-end run: `python -m pytest -m large` (CI runs it)
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_train_evaluate_tag_without_tensorflow(tiny, tmp_path, backend):
     require(backend)

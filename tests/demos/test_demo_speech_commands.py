@@ -228,6 +228,7 @@ def clip_features(audio, segments=5):
     return logmel.mean(axis=0), temporal, np.array([level, len(span), len(audio)])
 
 
+@pytest.mark.large  # an end-to-end run: `python -m pytest -m large` (CI runs it)
 def test_words_need_more_than_level_length_or_a_time_averaged_spectrum(tmp_path):
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold, cross_val_predict

@@ -40,6 +40,7 @@ def demo_run(tmp_path_factory):
     return out, _run(*TINY, "--out", str(out)).stdout
 
 
+@pytest.mark.large  # an end-to-end run: `python -m pytest -m large` (CI runs it)
 def test_both_objectives_and_the_random_network_on_three_targets(demo_run):
     out, stdout = demo_run
     table = json.loads((out / "artist_table.json").read_text())
@@ -68,6 +69,7 @@ def test_both_objectives_and_the_random_network_on_three_targets(demo_run):
     assert [manifest["splits"][s]["clips"] for s in ("train", "valid", "test")] == [10, 5, 5]
 
 
+@pytest.mark.large  # an end-to-end run: `python -m pytest -m large` (CI runs it)
 def test_a_second_run_reuses_training_and_features(demo_run):
     out, _ = demo_run
     mtimes = {o: os.path.getmtime(out / "seed1" / o / "best.keras") for o in ("basic", "siamese")}
@@ -174,6 +176,7 @@ def test_bad_input_is_a_clear_error(tmp_path, args, message):
     assert not (tmp_path / "out" / "seed0").exists()  # stopped before any training
 
 
+@pytest.mark.large  # an end-to-end run: `python -m pytest -m large` (CI runs it)
 def test_a_pretrained_preset_is_one_more_row_and_draws_the_genres(tmp_path):
     from tests.helpers import preset_weights_dir
 

@@ -36,6 +36,7 @@ def _table_lines(stdout):
     return {line.split("|")[1].strip(): line for line in stdout.splitlines() if line.startswith("| smc2017_")}
 
 
+@pytest.mark.large  # an end-to-end run: `python -m pytest -m large` (CI runs it)
 def test_rows_train_on_the_demo_and_the_table_reads_them_back(tmp_path):
     out = tmp_path / "mn"
     stdout = _run(*TINY, "--out", str(out), "--rows", "3^3,2^6")

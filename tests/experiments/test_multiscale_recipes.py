@@ -43,6 +43,7 @@ def demo_run(tmp_path_factory):
     return out, stdout
 
 
+@pytest.mark.large  # an end-to-end run: `python -m pytest -m large` (CI runs it)
 def test_the_three_steps_give_the_table_over_seeds(demo_run):
     out, stdout = demo_run
     table = json.loads((out / "multiscale_table.json").read_text())
@@ -81,6 +82,7 @@ def test_the_three_steps_give_the_table_over_seeds(demo_run):
     assert "matmul peak" in stdout
 
 
+@pytest.mark.large  # an end-to-end run: `python -m pytest -m large` (CI runs it)
 def test_a_rerun_trains_nothing_and_reads_the_runs_back(demo_run):
     out, _ = demo_run
     mtimes = {p: os.path.getmtime(out / "seed0" / "extractors" / p / "best.keras") for p in SPL}
@@ -105,6 +107,7 @@ def _genre_folder(root):
     return root / "audio", labels
 
 
+@pytest.mark.large  # an end-to-end run: `python -m pytest -m large` (CI runs it)
 def test_transfer_to_a_folder_dataset_with_other_classes(demo_run, tmp_path):
     source, _ = demo_run
     audio, labels = _genre_folder(tmp_path)

@@ -41,6 +41,8 @@ def test_without_data_it_says_what_to_download(tmp_path):
 
 
 JSTSP_RECIPES = ["speech_commands_basic.py", "speech_commands_resse.py", "dcase2017_basic.py", "dcase2017_resse.py"]
+# The ReSE-2 recipes differ from the basic ones by their config only: their end-to-end runs are `large`.
+END_TO_END = [pytest.param(r, marks=pytest.mark.large) if "resse" in r else r for r in JSTSP_RECIPES]
 # A few seconds of work: the recipe's whole path (synthesis in the real layout, the real
 # converter, training, evaluation) with a 3-block model, one short epoch and a tiny demo.
 TINY_PROFILE = """\
@@ -59,7 +61,7 @@ TINY_DEMO = {
 }
 
 
-@pytest.mark.parametrize("recipe", JSTSP_RECIPES)
+@pytest.mark.parametrize("recipe", END_TO_END)
 def test_jstsp_recipe_runs_end_to_end_on_a_tiny_demo(recipe, tmp_path):
     profile = tmp_path / "tiny.yaml"
     profile.write_text(TINY_PROFILE)

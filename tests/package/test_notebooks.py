@@ -14,6 +14,7 @@ def shared_run(tmp_path_factory):
     return tmp_path_factory.mktemp("demo_run") / "run"
 
 
+@pytest.mark.large  # an end-to-end run: `python -m pytest -m large` (CI runs it)
 @pytest.mark.parametrize("name", sorted(f for f in os.listdir(NOTEBOOKS) if f.endswith(".ipynb")))
 def test_notebook_runs(name, tmp_path, monkeypatch, shared_run):
     with open(os.path.join(NOTEBOOKS, name), encoding="utf-8") as f:

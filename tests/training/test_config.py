@@ -152,11 +152,13 @@ def test_yaml_aliases_are_refused_before_they_grow(tmp_path):
         config_lib.load(str(tmp_path / "empty.yaml"), overlays=[bomb])
     with pytest.raises(config_lib.ConfigError, match="aliases"):  # a --set value too
         config_lib.load(str(tmp_path / "empty.yaml"), ["model.overrides.filters=[&w 8, *w]"])
-    # The demo and profile files of the recipes are read the same way.
-    import recipes.common
+    # Experiment configs (their demo: sections included) and profiles are read the same way.
+    from keras_samplecnn.experiments import settings
 
-    with pytest.raises(Exception, match="aliases"):
-        recipes.common.read_yaml(bomb)
+    with pytest.raises(config_lib.ConfigError, match="aliases"):
+        settings.load(bomb, demo=True)
+    with pytest.raises(config_lib.ConfigError, match="aliases"):
+        settings.load("mtat_se", demo=True, profile=bomb)
 
 
 def test_deeply_nested_yaml_is_a_config_error(tmp_path):

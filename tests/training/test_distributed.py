@@ -118,6 +118,7 @@ def losses(log, key="loss"):
     return np.array([row[key] for row in log])
 
 
+@pytest.mark.large  # an end-to-end run: `python -m pytest -m large` (CI runs it)
 def test_mirrored_on_two_logical_cpus_follows_one_device(runs):
     logs, stdout = runs["tensorflow"]
     assert "mirrored over 2 devices" in stdout and "steps of 23 per epoch" in stdout
