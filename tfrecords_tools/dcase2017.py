@@ -54,6 +54,7 @@ import os
 import random
 import re
 
+from tfrecords_tools import dcase2017_layout as layout
 from tfrecords_tools.common import SPLITS, require_dir, source_in_root, utf8_errors
 from tfrecords_tools.errors import DatasetError
 from tfrecords_tools.writer import ClipJob, DatasetPlan, Rejected
@@ -68,31 +69,12 @@ DEFAULTS = {
     "short": "tile",
     "min_seconds": 10.0,
 }
-# The authors' class order (dcs.py CLASSES), used as the tag order.
-CLASSES = (
-    "Train horn",
-    "Air horn, truck horn",
-    "Car alarm",
-    "Reversing beeps",
-    "Ambulance (siren)",
-    "Police car (siren)",
-    "Fire engine, fire truck (siren)",
-    "Civil defense siren",
-    "Screaming",
-    "Bicycle",
-    "Skateboard",
-    "Car",
-    "Car passing by",
-    "Bus",
-    "Truck",
-    "Motorcycle",
-    "Train",
-)
-CLASS_LIST = "sound_event_list_17_classes.txt"
-GROUNDTRUTH_DIR = "groundtruth_release"
-TRAIN_AUDIO = "unbalanced_train_segments_training_set_audio_formatted_and_segmented_downloads"
-TEST_AUDIO = "unbalanced_train_segments_testing_set_audio_formatted_and_segmented_downloads"
-EVAL_AUDIO = "evaluation_set_formatted_audio_segments"
+CLASSES = layout.JSTSP_CLASS_ORDER  # the tag order
+CLASS_LIST = layout.CLASS_LIST_FILE
+GROUNDTRUTH_DIR = layout.GROUNDTRUTH_DIR
+TRAIN_AUDIO = layout.AUDIO_FOLDERS["training"]
+TEST_AUDIO = layout.AUDIO_FOLDERS["testing"]
+EVAL_AUDIO = layout.AUDIO_FOLDERS["evaluation"]
 SPLIT_RULES = ("jstsp", "official")
 VALID_FRACTION = 0.1
 DEFAULT_SEED = 123
@@ -110,9 +92,9 @@ class _Set:
 
 
 SETS = (
-    _Set("training", "groundtruth_weak_label_training_set.csv", ("", GROUNDTRUTH_DIR)),
-    _Set("testing", "groundtruth_weak_label_testing_set.csv", ("", GROUNDTRUTH_DIR)),
-    _Set("evaluation", "groundtruth_weak_label_evaluation_set.csv", (GROUNDTRUTH_DIR, "")),
+    _Set("training", layout.WEAK_LABEL_CSVS["training"], ("", GROUNDTRUTH_DIR)),
+    _Set("testing", layout.WEAK_LABEL_CSVS["testing"], ("", GROUNDTRUTH_DIR)),
+    _Set("evaluation", layout.WEAK_LABEL_CSVS["evaluation"], (GROUNDTRUTH_DIR, "")),
 )
 _OFFICIAL_SPLIT = {"training": "train", "testing": "valid", "evaluation": "test"}
 # <ytid>_<start>_<end>.wav; YouTube ids themselves may contain "_" and "-".

@@ -74,47 +74,42 @@ import numpy as np
 
 from keras_samplecnn.datasets import dcase2017_sounds, synth
 from keras_samplecnn.datasets.writing import command_line, write_audio, write_lines, write_text
+from tfrecords_tools import dcase2017_layout as layout
 
-# One row per class, in the class-list order of sound_event_list_17_classes.txt (also the order
-# of the ground-truth rows): its AudioSet MID and Google's annotation confidence (as in the real
-# class list), its clips in the real training set (training_set_num_files_per_class.csv) and its
-# typical event duration in seconds in a 10-s clip (shorter clips cap it).
-CLASS_TABLE = (
-    ("Train horn", "/m/0284vy3", 10, 345, (1.5, 5.0)),
-    ("Air horn, truck horn", "/m/05x_td", 9, 313, (1.2, 3.5)),
-    ("Car alarm", "/m/02mfyn", 7, 180, (3.0, 10.0)),
-    ("Reversing beeps", "/m/02rhddq", 5, 245, (2.5, 10.0)),
-    ("Bicycle", "/m/0199g", 7, 1897, (2.0, 6.0)),
-    ("Skateboard", "/m/06_fw", 8, 1516, (2.5, 8.0)),
-    ("Ambulance (siren)", "/m/012n7d", 6, 524, (3.0, 10.0)),
-    ("Fire engine, fire truck (siren)", "/m/012ndj", 8, 2288, (4.0, 10.0)),
-    ("Civil defense siren", "/m/0dgbq", 9, 1409, (5.0, 10.0)),
-    ("Police car (siren)", "/m/04qvtq", 8, 2364, (3.0, 10.0)),
-    ("Screaming", "/m/03qc9zr", 8, 636, (1.2, 4.0)),
-    ("Car", "/m/0k4j", 10, 25077, (3.0, 10.0)),
-    ("Car passing by", "/t/dd00134", 5, 3598, (3.0, 7.0)),
-    ("Bus", "/m/01bjv", 7, 3617, (3.0, 10.0)),
-    ("Truck", "/m/07r04", 8, 6885, (3.0, 10.0)),
-    ("Motorcycle", "/m/04_sv", 9, 3162, (3.0, 10.0)),
-    ("Train", "/m/07jdr", 6, 2075, (4.0, 10.0)),
-)
-CLASSES = tuple(row[0] for row in CLASS_TABLE)
-CLASS_MIDS = {row[0]: row[1] for row in CLASS_TABLE}
-CLASS_CONFIDENCE = {row[0]: row[2] for row in CLASS_TABLE}
-REAL_TRAINING_COUNTS = {row[0]: row[3] for row in CLASS_TABLE}
-DURATIONS = {row[0]: row[4] for row in CLASS_TABLE}
-
-SPLITS = ("training", "testing", "evaluation")
-# Audio folders, named as lib/data/dcs.py (DIR_TRAIN, DIR_TEST, DIR_EVAL) expects them.
-AUDIO_FOLDERS = {
-    "training": "unbalanced_train_segments_training_set_audio_formatted_and_segmented_downloads",
-    "testing": "unbalanced_train_segments_testing_set_audio_formatted_and_segmented_downloads",
-    "evaluation": "evaluation_set_formatted_audio_segments",
+# Per class of the release's class list (tfrecords_tools.dcase2017_layout, in its order): its
+# clips in the real training set (training_set_num_files_per_class.csv) and its typical event
+# duration in seconds in a 10-s clip (shorter clips cap it).
+CLASS_STATS = {
+    "Train horn": (345, (1.5, 5.0)),
+    "Air horn, truck horn": (313, (1.2, 3.5)),
+    "Car alarm": (180, (3.0, 10.0)),
+    "Reversing beeps": (245, (2.5, 10.0)),
+    "Bicycle": (1897, (2.0, 6.0)),
+    "Skateboard": (1516, (2.5, 8.0)),
+    "Ambulance (siren)": (524, (3.0, 10.0)),
+    "Fire engine, fire truck (siren)": (2288, (4.0, 10.0)),
+    "Civil defense siren": (1409, (5.0, 10.0)),
+    "Police car (siren)": (2364, (3.0, 10.0)),
+    "Screaming": (636, (1.2, 4.0)),
+    "Car": (25077, (3.0, 10.0)),
+    "Car passing by": (3598, (3.0, 7.0)),
+    "Bus": (3617, (3.0, 10.0)),
+    "Truck": (6885, (3.0, 10.0)),
+    "Motorcycle": (3162, (3.0, 10.0)),
+    "Train": (2075, (4.0, 10.0)),
 }
+CLASSES = layout.CLASS_LIST_ORDER
+CLASS_MIDS = {label: mid for label, mid, _ in layout.CLASS_LIST}
+CLASS_CONFIDENCE = {label: confidence for label, _, confidence in layout.CLASS_LIST}
+REAL_TRAINING_COUNTS = {label: CLASS_STATS[label][0] for label in CLASSES}
+DURATIONS = {label: CLASS_STATS[label][1] for label in CLASSES}
+
+SPLITS = layout.SETS
+AUDIO_FOLDERS = layout.AUDIO_FOLDERS
 DOWNLOAD_LISTS = {s: f"{s}_set.csv" for s in SPLITS}
-RELEASE_FOLDER = "groundtruth_release"
-CLASS_LIST_FILE = "sound_event_list_17_classes.txt"
-CLASS_LIST_HEADER = "Class_ID        ConfidenceofAnnotation(by Google)       Class_Label"
+RELEASE_FOLDER = layout.GROUNDTRUTH_DIR
+CLASS_LIST_FILE = layout.CLASS_LIST_FILE
+CLASS_LIST_HEADER = layout.CLASS_LIST_HEADER
 
 # At the default sizes every class gets at least this many clips per split (with audio). The
 # real testing set is nearly balanced (30-35 clips a class, 50-60 for Car, Truck, Train), so
@@ -520,11 +515,11 @@ def write_metadata(directory, clips):
         write_text(os.path.join(directory, DOWNLOAD_LISTS[split]), _download_list(by_split[split]))
     for folder in (directory, release):
         for split in ("training", "testing"):
-            write_lines(os.path.join(folder, f"groundtruth_weak_label_{split}_set.csv"), _weak_rows(by_split[split]))
+            write_lines(os.path.join(folder, layout.WEAK_LABEL_CSVS[split]), _weak_rows(by_split[split]))
         write_lines(os.path.join(folder, "groundtruth_strong_label_testing_set.csv"), _strong_rows(by_split["testing"]))
     # The evaluation ground truth came later, with Windows line ends.
     evaluation = by_split["evaluation"]
-    write_lines(os.path.join(release, "groundtruth_weak_label_evaluation_set.csv"), _weak_rows(evaluation), "\r\n")
+    write_lines(os.path.join(release, layout.WEAK_LABEL_CSVS["evaluation"]), _weak_rows(evaluation), "\r\n")
     write_lines(os.path.join(release, "groundtruth_strong_label_evaluation_set.csv"), _strong_rows(evaluation), "\r\n")
     lines = [CLASS_LIST_HEADER] + [f"{CLASS_MIDS[c]}\t{CLASS_CONFIDENCE[c]}\t{c}" for c in CLASSES]
     write_lines(os.path.join(directory, CLASS_LIST_FILE), lines)
