@@ -14,10 +14,10 @@ end-to-end rows; recipes add them with `end_to_end_row`.
 
 import dataclasses
 
-import numpy as np
-
 from keras_samplecnn.aggregation.classifier import evaluate_classifier, train_classifier
 from keras_samplecnn.aggregation.features import feature_columns, read_features_manifest
+from keras_samplecnn.evaluation.seeds import cell, over_seeds
+from keras_samplecnn.evaluation.seeds import markdown_table as seeds_table
 
 __all__ = [
     "FeatureVariant",
@@ -139,9 +139,8 @@ def summarise(rows):
             values = [r[metric] for r in group if r.get(metric) is not None]
             if not values:
                 continue
-            entry[f"{metric}_values"] = values
-            entry[f"{metric}_mean"] = float(np.mean(values))
-            entry[f"{metric}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else None
+            stats = over_seeds(values)
+            entry.update({f"{metric}_{key}": stats[key] for key in ("values", "mean", "std")})
         summary.append(entry)
     summary.sort(key=lambda e: KINDS.index(e["kind"]) if e["kind"] in KINDS else len(KINDS))
     return summary
@@ -160,23 +159,16 @@ def best_single(summary, task):
 
 
 def _cell(entry, metric):
-    mean = entry.get(f"{metric}_mean")
-    if mean is None:
+    if entry.get(f"{metric}_mean") is None:
         return "—"
-    std = entry.get(f"{metric}_std")
-    return f"{mean:.4f}" if std is None else f"{mean:.4f} ± {std:.4f}"
+    return cell({"mean": entry[f"{metric}_mean"], "std": entry.get(f"{metric}_std")})
 
 
 def markdown_table(summary, task="multi_label"):
     """The summary as a Markdown table (mean ± standard deviation over seeds)."""
     metrics = ["accuracy", "roc_auc"] if task == "single_label" else ["roc_auc", "pr_auc"]
     titles = {"accuracy": "accuracy", "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC"}
-    lines = [
-        "| features | kind | dim | seeds | " + " | ".join(titles[m] for m in metrics) + " |",
-        "|---|---|---|---|" + "---|" * len(metrics),
-    ]
-    for entry in summary:
-        dim = "—" if entry["dim"] is None else str(entry["dim"])
-        cells = " | ".join(_cell(entry, m) for m in metrics)
-        lines.append(f"| {entry['variant']} | {entry['kind']} | {dim} | {entry['seeds']} | {cells} |")
-    return "\n".join(lines) + "\n"
+    header = ["features", "kind", "dim", "seeds", *(titles[m] for m in metrics)]
+    rows = [[entry["variant"], entry["kind"], "—" if entry["dim"] is None else str(entry["dim"]), entry["seeds"],
+             *(_cell(entry, m) for m in metrics)] for entry in summary]  # fmt: skip
+    return seeds_table(header, rows) + "\n"

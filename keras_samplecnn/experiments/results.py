@@ -8,9 +8,11 @@ import dataclasses
 import os
 import time
 
-import numpy as np
-
+from keras_samplecnn.evaluation.seeds import cell, markdown_table, over_seeds
 from keras_samplecnn.files import write_json_atomic
+
+__all__ = ["Results", "Timings", "cell", "markdown_table", "over_seeds", "save_table", "seed_wins", "summarise",
+           "verdict"]  # fmt: skip
 
 
 @dataclasses.dataclass
@@ -32,13 +34,6 @@ class Results:
     extra: dict = dataclasses.field(default_factory=dict)
 
 
-def over_seeds(values):
-    """`{"values", "mean", "std"}` of one number over seeds (std, with ddof 1, is None for one seed)."""
-    values = [float(v) for v in values]
-    return {"values": values, "mean": float(np.mean(values)),
-            "std": float(np.std(values, ddof=1)) if len(values) > 1 else None}  # fmt: skip
-
-
 def summarise(rows, key, value="value"):
     """`{key(row): over_seeds(...)}` of the rows' `value` (rows whose value is None left out)."""
     grouped = {}
@@ -46,22 +41,6 @@ def summarise(rows, key, value="value"):
         if row.get(value) is not None:
             grouped.setdefault(key(row), []).append(row[value])
     return {k: over_seeds(values) for k, values in grouped.items()}
-
-
-def cell(entry, missing="—"):
-    """A table cell: `mean ± std` with four decimals, the mean alone for one seed, `missing` for none."""
-    if entry is None:
-        return missing
-    if entry["std"] is None:
-        return f"{entry['mean']:.4f}"
-    return f"{entry['mean']:.4f} ± {entry['std']:.4f}"
-
-
-def markdown_table(header, rows):
-    """A Markdown table: `header` a list of column names, `rows` lists of cells (strings)."""
-    lines = ["| " + " | ".join(header) + " |", "|---|" + "---|" * (len(header) - 1)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def seed_wins(ours, theirs):

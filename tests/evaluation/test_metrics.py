@@ -145,3 +145,16 @@ def test_thresholded_accuracy_differs_from_argmax_accuracy():
     assert thresholded_accuracy(labels, scores, 0.5) == pytest.approx(1 / 3)
     with pytest.raises(ValueError, match="clips, K"):
         thresholded_accuracy(labels, scores[:2], 0.5)
+
+
+def test_seed_statistics_are_the_sample_mean_and_deviation():
+    from keras_samplecnn.evaluation.seeds import cell, markdown_table, over_seeds
+
+    values = [0.90, 0.94, 0.95]
+    entry = over_seeds(values)
+    mean = sum(values) / 3
+    std = (sum((v - mean) ** 2 for v in values) / 2) ** 0.5  # sample deviation, n - 1
+    assert entry["values"] == values and abs(entry["mean"] - mean) < 1e-12 and abs(entry["std"] - std) < 1e-12
+    assert over_seeds([0.5])["std"] is None
+    assert cell(entry) == f"{mean:.4f} ± {std:.4f}" and cell(over_seeds([0.5])) == "0.5000" and cell(None) == "—"
+    assert markdown_table(["a", "b"], [["x", 1]]).splitlines() == ["| a | b |", "|---|---|", "| x | 1 |"]
