@@ -103,7 +103,7 @@ class ModelSettings:
     """`models.DCUE`'s arguments (the authors' `model.py`, `train.py`; the front end's: DCUE's defaults)."""
 
     num_frames: int = _field(130, lambda v: v >= 128, "an int >= 128 (4·4·4·2 poolings to one frame)")
-    num_negatives: int = _field(20, *POSITIVE_INT)
+    num_negatives: int = _field(20, *POSITIVE_INT)  # models.dcue.NUM_NEGATIVES (this module imports no Keras)
     user_dim: int = _field(300, *POSITIVE_INT)
     embedding_dim: int = _field(256, *POSITIVE_INT)
     conv_filters: list = _field(
@@ -130,7 +130,7 @@ class TrainingSettings:
     loss_reduction: str = _field("sum", choices=("sum", "sum_over_batch_size"))
     epoch_divisor: int = _field(10, *POSITIVE_INT)
     batch_size: int = _field(10, *POSITIVE_INT)
-    margin: float = _field(0.2, *POSITIVE)
+    margin: float = _field(0.2, *POSITIVE)  # models.dcue.MARGIN
     epochs: typing.Union[int, dict] = _field(
         {"basic": 561, "multi": 285, "multi_mean": 561},
         _epochs_ok,

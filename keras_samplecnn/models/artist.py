@@ -17,6 +17,10 @@ from keras_samplecnn.layers.sample_conv import PACKAGE
 
 ISMIR2018 = "Park, Lee, Park, Ha, Nam, ISMIR 2018, arXiv:1710.06648"
 # (filters, kernel, pool) of the five conv layers (jongpillee/ismir2018-artist model.py).
+# The Siamese objective's settings (train.py --N-negs 4, --margin 0.4): defaults of the model, its
+# loss and the training config's `siamese` section.
+NUM_NEGATIVES = 4
+MARGIN = 0.4
 ENCODER_LAYERS = ((128, 4, 4), (128, 4, 4), (128, 4, 4), (128, 2, 2), (256, 1, None))
 # The authors' log-mel statistics of their training set (train.py --mel-mean / --mel-std).
 MEL_MEAN, MEL_STD = 0.22620339, 0.25794547
@@ -248,7 +252,7 @@ class SiameseArtistModel(_EncoderArguments, keras.Model):
 
     def __init__(
         self,
-        num_negatives=4,
+        num_negatives=NUM_NEGATIVES,
         num_frames=129,
         sample_rate=22050,
         fft_length=1024,
@@ -312,7 +316,7 @@ class ArtistHingeLoss(keras.losses.Loss):
         reduction, name: as for any Keras loss.
     """
 
-    def __init__(self, margin=0.4, reduction="sum", name="artist_hinge", **kwargs):
+    def __init__(self, margin=MARGIN, reduction="sum", name="artist_hinge", **kwargs):
         super().__init__(reduction=reduction, name=name, **kwargs)
         self.margin = margin
 
@@ -337,7 +341,7 @@ def positive_ranked_first(y_true, y_pred):
 ARTIST_MODELS = {"artist_basic": ArtistCNN, "artist_siamese": SiameseArtistModel}
 
 
-def build_artist_model(name, num_classes=None, tags=None, num_negatives=4, **arguments):
+def build_artist_model(name, num_classes=None, tags=None, num_negatives=NUM_NEGATIVES, **arguments):
     """`ArtistCNN` ("artist_basic") or `SiameseArtistModel` ("artist_siamese") by name.
 
     Args:

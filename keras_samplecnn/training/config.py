@@ -149,7 +149,7 @@ class SiameseConfig:
     """The Siamese artist model's sampling and loss (`model.name: artist_siamese`; Park, Lee,
     Park, Ha, Nam, ISMIR 2018): negatives of other artists per anchor, hinge margin."""
 
-    num_negatives: int = 4
+    num_negatives: int = 4  # models.artist.NUM_NEGATIVES and MARGIN (kept Keras-free here; a test ties them)
     margin: float = 0.4
 
 

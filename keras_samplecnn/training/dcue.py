@@ -28,7 +28,7 @@ import numpy as np
 
 from keras_samplecnn.data.song_mels import dcue_batches
 from keras_samplecnn.files import write_json_atomic
-from keras_samplecnn.models.dcue import DCUE, dcue_loss
+from keras_samplecnn.models.dcue import DCUE, MARGIN, dcue_loss
 from keras_samplecnn.models.loading import load_model
 from keras_samplecnn.training.optimizers import StepDecaySGD
 
@@ -43,7 +43,7 @@ class RunMismatchError(ValueError):
 
 
 def train_dcue(model, table, frames, user, song, *, epochs, learning_rate=0.2, momentum=0.9, nesterov=True,
-               step_decay=1e-6, loss_reduction="sum", epoch_divisor=10, batch_size=10, margin=0.2, seed=0,
+               step_decay=1e-6, loss_reduction="sum", epoch_divisor=10, batch_size=10, margin=MARGIN, seed=0,
                run_dir=None, verbose=1):  # fmt: skip
     """Trains `model` (a `DCUE`) on the training interactions; returns the trained model.
 

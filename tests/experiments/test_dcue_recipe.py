@@ -325,3 +325,14 @@ def test_bad_tagging_options_name_the_key(changes, key):
     assert dcue.settings.build(dcue.DcueConfig, {"tagging": {"split": [0.7, 0.1, 0.2]}}).tagging.split == [0.7, 0.1, 0.2]
     with pytest.raises(ConfigError, match=key):
         dcue.settings.build(dcue.DcueConfig, {**values, "tagging": {**values["tagging"], **changes}})
+
+
+def test_the_schemas_defaults_are_the_models():
+    # The margin and negatives are the models' constants; the Keras-free schemas repeat them.
+    from keras_samplecnn.models import artist as artist_model
+    from keras_samplecnn.models import dcue as dcue_model
+    from keras_samplecnn.training.config import SiameseConfig
+
+    assert (dcue.ModelSettings().num_negatives, dcue.TrainingSettings().margin) == (
+        dcue_model.NUM_NEGATIVES, dcue_model.MARGIN)  # fmt: skip
+    assert (SiameseConfig().num_negatives, SiameseConfig().margin) == (artist_model.NUM_NEGATIVES, artist_model.MARGIN)
