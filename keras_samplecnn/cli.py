@@ -34,6 +34,7 @@ import json
 import os
 import sys
 
+from keras_samplecnn.data.schema import READERS
 from keras_samplecnn.messages import one_line
 
 
@@ -391,7 +392,7 @@ def build_parser():
                    "(default 0.1 for DCASE 2017, else 0.5)")  # fmt: skip
     p.add_argument("--tune-on", metavar="SPLIT",
                    help="multi-label: also report F1 at per-class thresholds tuned on SPLIT (e.g. valid)")  # fmt: skip
-    p.add_argument("--reader", choices=("auto", "tf_data", "portable"), default="auto",
+    p.add_argument("--reader", choices=READERS, default="auto",
                    help="who reads the shards: tf_data, portable (NumPy, no TensorFlow), or auto: tf_data "
                    "where TensorFlow is installed (the same scores either way)")  # fmt: skip
     p.set_defaults(run=_evaluate)

@@ -17,8 +17,8 @@ import keras
 import numpy as np
 
 from keras_samplecnn.backend_choice import installed
+from keras_samplecnn.data.schema import READERS
 
-READERS = ("auto", "tf_data", "portable")
 
 
 def tensorflow_installed():

@@ -73,3 +73,7 @@ def serialize_example(pcm, sample_rate, labels, clip_id="", path=""):
     # Sorted map keys: the same clip gives the same bytes in every process, so a resumed
     # or parallel conversion is byte-identical to a single uninterrupted one.
     return example.SerializeToString(deterministic=True)
+
+# The ways a split can be read: tf.data (TensorFlow), the NumPy reader of `data.portable`, or
+# whichever the backend can use (`data.feed.choose_reader`).
+READERS = ("auto", "tf_data", "portable")

@@ -32,6 +32,7 @@ import typing
 import yaml
 
 from keras_samplecnn import safe_yaml
+from keras_samplecnn.data.schema import READERS
 from keras_samplecnn.files import atomic_file
 from keras_samplecnn.messages import one_line
 
@@ -193,7 +194,7 @@ CHOICES = {
     ("precision", "policy"): ("auto", "float32", "mixed_bfloat16", "mixed_float16"),
     ("precision", "xla"): ("auto", True, False),
     ("distribution", "strategy"): ("auto", "none", "mirrored", "data_parallel"),
-    ("data", "reader"): ("auto", "tf_data", "portable"),
+    ("data", "reader"): READERS,
 }
 
 # The Keras backend each explicit strategy runs on.
