@@ -106,3 +106,9 @@ def test_the_wheel_installs_and_runs_outside_the_repository(tmp_path):
                   "print(*sorted(p.name for p in files('keras_samplecnn').joinpath('resources').iterdir()))"],
                  cwd=work, env=env).split()  # fmt: skip
     assert set(RESOURCES) <= set(listed)
+    # The experiments' configs travel in the wheel: `samplecnn run` lists and validates them there.
+    experiments = run([str(bin_dir / "samplecnn"), "run", "--help"], cwd=work, env=env)
+    assert all(name in experiments for name in ("mtat_se", "dcue", "artist_representation", "mtat_multiscale"))
+    bad = subprocess.run([str(bin_dir / "samplecnn"), "run", "mtat_se", "--demo", "--set", "optimization.patience=0"],
+                         cwd=work, env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert bad.returncode == 2 and "optimization.patience" in bad.stderr, bad.stderr[-2000:]
