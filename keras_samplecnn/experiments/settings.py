@@ -77,8 +77,8 @@ def config_path(name):
 
 
 def list_configs():
-    """The names of the packaged experiment configs that run on their own (bases and those
-    whose `experiment:` is only a part of another left out)."""
+    """The names of the packaged experiment configs (the `*_base.yaml` files, which only other
+    configs extend, left out)."""
     names = []
     for file in sorted(os.listdir(CONFIGS)):
         if file.endswith(".yaml") and not file.endswith("_base.yaml"):

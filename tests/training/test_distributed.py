@@ -137,6 +137,7 @@ def test_mirrored_on_two_logical_cpus_follows_one_device(runs):
     np.testing.assert_allclose(val_two, val_one, rtol=0.04)
 
 
+@pytest.mark.large  # an end-to-end run: `python -m pytest -m large` (CI runs it)
 def test_data_parallel_on_two_host_devices_follows_one_device(runs):
     if "jax" not in runs:
         unavailable("jax is not installed (pip install -e '.[backends]')")
