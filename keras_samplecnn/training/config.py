@@ -455,11 +455,20 @@ def load(path, overrides=(), overlays=()):
         A `TrainConfig`.
     """
     values = read_values(path)
+    experiment = values.get("experiment", "tagging")
     for key in EXPERIMENT_KEYS:  # what runs the config (keras_samplecnn.experiments), not training
         values.pop(key, None)
     for overlay in overlays:
         values = merge(values, read_values(overlay))
-    return from_dict(apply_overrides(values, overrides))
+    try:
+        return from_dict(apply_overrides(values, overrides))
+    except ConfigError as error:
+        if experiment == "tagging":
+            raise
+        # Most experiments are not one training run: say what runs this file.
+        name = os.path.basename(path).rsplit(".", 1)[0]
+        raise ConfigError(f"{error} ({path} configures the {show(experiment)} experiment: run it with "
+                          f"`samplecnn run {name}`)") from None  # fmt: skip
 
 
 def save(config, path):

@@ -195,3 +195,14 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert config_lib.load(str(path)) == first  # the previous copy is whole
     assert os.listdir(tmp_path) == ["config.yaml"]  # no temporary file left behind
+
+
+def test_an_experiment_config_is_not_a_training_config():
+    # `samplecnn train` on the DCUE experiment's config says what runs it instead.
+    from keras_samplecnn.experiments.settings import config_path
+
+    with pytest.raises(config_lib.ConfigError, match=r"unknown key.*configures the 'dcue' experiment: run it with `samplecnn run dcue`"):
+        config_lib.load(config_path("dcue"))
+    assert config_lib.load(config_path("mtat_se")).model.name == "se"  # a tagging config trains
+    # The artist experiment's config is also the training config of each of its two models.
+    assert config_lib.load(config_path("artist_representation")).siamese.margin == 0.4
