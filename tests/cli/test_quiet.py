@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.tiny_data import SAMPLE_RATE, SEGMENT, make_tiny_mtat
+from tests.tiny_data import SAMPLE_RATE, SEGMENT
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CHATTER = ("absl::InitializeLog", "oneDNN", "cudart_stub", "cuInit", "cpu_feature_guard", "rebuild TensorFlow", "DT_")
@@ -81,8 +81,8 @@ def test_package_import_and_commands_are_quiet(tmp_path):
 
 
 @pytest.mark.large
-def test_conversion_workers_are_quiet(tmp_path):
-    raw = os.path.join(os.path.dirname(make_tiny_mtat(str(tmp_path))), "raw")
+def test_conversion_workers_are_quiet(tmp_path, tiny_mtat):
+    raw = os.path.join(os.path.dirname(tiny_mtat), "raw")  # read only: the output goes to tmp_path
     result = run(sys.executable, "-m", "tfrecords_tools", "mtat", "--root", raw, "--out", str(tmp_path / "out"),
                  "--workers", "2", "--sample-rate", str(SAMPLE_RATE), "--segment-length", str(SEGMENT),
                  "--num-tags", "3")  # fmt: skip
