@@ -14,7 +14,7 @@ import pytest
 from keras_samplecnn.data import pipeline
 from keras_samplecnn.data import service as service_module
 from keras_samplecnn.data.service import local_service
-from tests.data.test_pipeline import LENGTHS, SEGMENT, write_dataset
+from tests.ramp_data import LENGTHS, SEGMENT, write_dataset
 
 
 @pytest.fixture(scope="module")

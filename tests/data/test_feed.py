@@ -15,7 +15,7 @@ from keras_samplecnn.data import feed
 from keras_samplecnn.training import config as config_lib
 from keras_samplecnn.training.trainer import train
 from tests.helpers import unavailable
-from tests.data.test_pipeline import LENGTHS, SEGMENT, write_dataset
+from tests.ramp_data import LENGTHS, SEGMENT, write_dataset
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

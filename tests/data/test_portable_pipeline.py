@@ -19,7 +19,7 @@ import pytest
 from keras_samplecnn.data import pipeline, portable
 from keras_samplecnn.evaluation.metrics import tagging_metrics
 from tests.helpers import unavailable
-from tests.data.test_pipeline import LENGTHS, OFFSET, SEGMENT, locate, write_dataset
+from tests.ramp_data import LENGTHS, OFFSET, SEGMENT, locate, write_dataset
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
