@@ -32,7 +32,7 @@ def test_model_zoo_on_backend(backend):
         timeout=900,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    from tests.backend_smoke import smoke_models
+    from tests.models.backend_smoke import smoke_models
 
     for name in smoke_models():
         assert f"{backend} {name}: ok" in result.stdout
