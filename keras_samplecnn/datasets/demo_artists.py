@@ -61,13 +61,11 @@ version), whatever the number of workers.
 Every sound here is synthetic: accuracies on it say nothing about real artists.
 """
 
-import csv
 import dataclasses
-import io
 import os
 
 from keras_samplecnn.datasets import demo_mtat, demo_music, synth
-from keras_samplecnn.datasets.writing import command_line, write_audio, write_text
+from keras_samplecnn.datasets.writing import command_line, write_audio, write_csv, write_text
 from tfrecords_tools import mtat_layout
 
 SAMPLE_RATE = 22050
@@ -249,18 +247,10 @@ def make_demo_artists(
     items = [item for artist in artists for item in artist.tracks]
     jobs = [(f"{AUDIO_FOLDER}/{item.path}", render, (item, sample_rate, clip_seconds)) for item in items]
     write_audio(directory, jobs, sample_rate, workers, progress, "demo artist tracks", "track")
-    write_text(os.path.join(directory, LABELS_FILE), _labels_csv(items))
+    rows = ((item.path, item.artist, item.track_id, item.album) for item in items)
+    write_csv(os.path.join(directory, LABELS_FILE), rows, CSV_COLUMNS)  # one row per track
     write_text(os.path.join(directory, "README.md"), README)  # last: a finished dataset
     return artists
-
-
-def _labels_csv(items):
-    """``artists.csv``'s text: `CSV_COLUMNS`, one row per track, ``\\n`` line ends."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    writer.writerows((item.path, item.artist, item.track_id, item.album) for item in items)
-    return out.getvalue()
 
 
 def add_arguments(parser):

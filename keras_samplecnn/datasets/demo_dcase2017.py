@@ -65,15 +65,13 @@ library versions), whatever the number of workers. Each clip's random stream is 
 SHA-256 of (seed, split, index), not Python's salted ``hash``.
 """
 
-import csv
 import dataclasses
-import io
 import os
 
 import numpy as np
 
 from keras_samplecnn.datasets import dcase2017_sounds, synth
-from keras_samplecnn.datasets.writing import command_line, write_audio, write_lines, write_text
+from keras_samplecnn.datasets.writing import command_line, write_audio, write_csv, write_lines
 from tfrecords_tools import dcase2017_layout as layout
 
 # Per class of the release's class list (tfrecords_tools.dcase2017_layout, in its order): its
@@ -270,18 +268,15 @@ def _class_weights():
 
 def _ytids(count, seed):
     """``count`` distinct ids; about one in eight starts with "-" (they exist, and need "Y")."""
-    rng = _rng(seed, "ytids")
-    ids, seen = [], set()
     alphabet = np.array(list(YTID_ALPHABET))
-    while len(ids) < count:
+
+    def ytid(rng):
         chars = alphabet[rng.integers(0, 64, 10)]
         if rng.uniform() < 0.125:
             chars[0] = "-"
-        ytid = "".join(chars) + YTID_LAST[rng.integers(0, 16)]
-        if ytid not in seen:
-            seen.add(ytid)
-            ids.append(ytid)
-    return ids
+        return "".join(chars) + YTID_LAST[rng.integers(0, 16)]
+
+    return synth.draw_ids(_rng(seed, "ytids"), count, ytid, set())
 
 
 def plan(n_train=400, n_test=60, n_eval=120, clip_seconds=10.0, seed=0):
@@ -477,50 +472,40 @@ def make_demo_dcase2017(
     return DemoDcase2017(directory=directory, clips=tuple(clips), sample_rate=sample_rate)
 
 
-def _download_list(clips):
-    """YTID,start,end,labels,MIDs with csv's minimal quoting (a field with a comma is quoted,
-    as in the release: ``"Train horn,Train"`` but also ``"Air horn, truck horn"``)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerows(
-        (clip.ytid, clip.start, clip.end, ",".join(clip.labels), ",".join(CLASS_MIDS[label] for label in clip.labels))
-        for clip in clips
-    )
-    return buffer.getvalue()
+def _download_rows(clips):
+    """YTID,start,end,labels,MIDs (csv's minimal quoting quotes a field with a comma, as in the
+    release: ``"Train horn,Train"`` but also ``"Air horn, truck horn"``)."""
+    return [(c.ytid, c.start, c.end, ",".join(c.labels), ",".join(map(CLASS_MIDS.get, c.labels))) for c in clips]
 
 
-def _weak_rows(clips):
-    rows = [
-        (CLASSES.index(label), clip.name, clip.start, clip.end, label)
-        for clip in clips
-        for label in clip.labels
-    ]
-    return ["\t".join(row[1:]) for row in sorted(rows)]
+def _label_rows(clips, strong=False):
+    """Ground-truth lines ``name<TAB>start<TAB>end<TAB>label``, sorted by class (class-list order),
+    then name, then start: a clip's segment per label (weak) or its events' times (strong)."""
 
+    def spans(clip):
+        if strong:
+            return [(e.label, e.onset_ms, e.offset_ms) for e in clip.events]
+        return [(label, clip.start_ms, clip.end_ms) for label in clip.labels]
 
-def _strong_rows(clips):
-    rows = [
-        (CLASSES.index(e.label), clip.name, e.onset_ms, e.offset_ms, e.label)
-        for clip in clips
-        for e in clip.events
-    ]
-    return [f"{name}\t{_seconds(on)}\t{_seconds(off)}\t{label}" for _, name, on, off, label in sorted(rows)]
+    rows = sorted((CLASSES.index(label), clip.name, a, b, label) for clip in clips
+                  for label, a, b in spans(clip))  # fmt: skip
+    return [f"{name}\t{_seconds(a)}\t{_seconds(b)}\t{label}" for _, name, a, b, label in rows]
 
 
 def write_metadata(directory, clips):
     """Write the download lists, the ground truth and the class list for ``clips``."""
     by_split = {s: [c for c in clips if c.split == s] for s in SPLITS}
     release = os.path.join(directory, RELEASE_FOLDER)
-    for split in SPLITS:
-        write_text(os.path.join(directory, DOWNLOAD_LISTS[split]), _download_list(by_split[split]))
+    for split, path in DOWNLOAD_LISTS.items():
+        write_csv(os.path.join(directory, path), _download_rows(by_split[split]), newline="\r\n")
+    testing, evaluation = by_split["testing"], by_split["evaluation"]
     for folder in (directory, release):
         for split in ("training", "testing"):
-            write_lines(os.path.join(folder, layout.WEAK_LABEL_CSVS[split]), _weak_rows(by_split[split]))
-        write_lines(os.path.join(folder, "groundtruth_strong_label_testing_set.csv"), _strong_rows(by_split["testing"]))
+            write_lines(os.path.join(folder, layout.WEAK_LABEL_CSVS[split]), _label_rows(by_split[split]))
+        write_lines(os.path.join(folder, "groundtruth_strong_label_testing_set.csv"), _label_rows(testing, True))
     # The evaluation ground truth came later, with Windows line ends.
-    evaluation = by_split["evaluation"]
-    write_lines(os.path.join(release, layout.WEAK_LABEL_CSVS["evaluation"]), _weak_rows(evaluation), "\r\n")
-    write_lines(os.path.join(release, "groundtruth_strong_label_evaluation_set.csv"), _strong_rows(evaluation), "\r\n")
+    write_lines(os.path.join(release, layout.WEAK_LABEL_CSVS["evaluation"]), _label_rows(evaluation), "\r\n")
+    write_lines(os.path.join(release, "groundtruth_strong_label_evaluation_set.csv"), _label_rows(evaluation, True), "\r\n")
     lines = [CLASS_LIST_HEADER] + [f"{CLASS_MIDS[c]}\t{CLASS_CONFIDENCE[c]}\t{c}" for c in CLASSES]
     write_lines(os.path.join(directory, CLASS_LIST_FILE), lines)
 

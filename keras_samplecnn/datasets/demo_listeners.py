@@ -83,15 +83,13 @@ the number of workers. Every sound and every listener here is synthetic: recomme
 accuracies on it say nothing about real listeners.
 """
 
-import csv
 import dataclasses
-import io
 import os
 
 import numpy as np
 
 from keras_samplecnn.datasets import demo_artists, demo_mtat, synth
-from keras_samplecnn.datasets.writing import command_line, write_audio, write_lines, write_text
+from keras_samplecnn.datasets.writing import command_line, write_audio, write_csv, write_lines, write_text
 
 SAMPLE_RATE = 22050
 CLIP_SECONDS = 5.0
@@ -223,17 +221,6 @@ def msd_path(track_id, extension=".wav"):
     return f"{track_id[2]}/{track_id[3]}/{track_id[4]}/{track_id}{extension}"
 
 
-def _draw_ids(rng, count, make, used):
-    """``count`` new ids from ``make(rng)``, none in ``used`` (updated)."""
-    ids = []
-    while len(ids) < count:
-        candidate = make(rng)
-        if candidate not in used:
-            used.add(candidate)
-            ids.append(candidate)
-    return ids
-
-
 def _track_id(rng):
     # Like TRMMMYQ128F932D901: 5 letters, then hex digits that mostly start with 128F.
     return "TR" + "".join(rng.choice(_LETTERS, 5)) + "128F" + "".join(rng.choice(_HEX, 7))
@@ -295,8 +282,8 @@ def plan(
     # The catalogue: one track per song, ids in the real formats, Zipf-like popularity.
     items = [item for artist in artists for item in artist.tracks]
     used = set()
-    track_ids = _draw_ids(rng, len(items), _track_id, used)
-    song_ids = _draw_ids(rng, len(items), _song_id, used)
+    track_ids = synth.draw_ids(rng, len(items), _track_id, used)
+    song_ids = synth.draw_ids(rng, len(items), _song_id, used)
     artist_term = rng.normal(0.0, ARTIST_POPULARITY_SIGMA, len(artists))
     song_term = rng.normal(0.0, SONG_POPULARITY_SIGMA, len(items))
     artist_of = np.repeat(np.arange(len(artists)), tracks_per_artist)
@@ -315,7 +302,7 @@ def plan(
     artist_popularity = np.exp(artist_term)
 
     # The listeners and their plays (Gumbel top-k: without replacement, probability ∝ exp(score)).
-    user_ids = _draw_ids(rng, num_users, _user_id, set())
+    user_ids = synth.draw_ids(rng, num_users, _user_id, set())
     users, plays = [], []
     for user_id in user_ids:
         style_taste = rng.dirichlet(np.full(len(styles), style_concentration))
@@ -346,7 +333,7 @@ def plan(
 
     # Songs outside the catalogue, each played by a few users (as in the real triplets).
     num_unknown = max(1, round(unknown_song_fraction * len(songs))) if unknown_song_fraction > 0 else 0
-    unknown_songs = _draw_ids(rng, num_unknown, _song_id, used)
+    unknown_songs = synth.draw_ids(rng, num_unknown, _song_id, used)
     for song_id in unknown_songs:
         low, high = UNKNOWN_SONG_LISTENERS
         listeners = rng.choice(num_users, min(int(rng.integers(low, high + 1)), num_users), replace=False)
@@ -413,7 +400,9 @@ def make_demo_listeners(
     write_lines(os.path.join(directory, TRACKS_FILE),
                 (SEPARATOR.join((song.track_id, song.song_id, song.artist, song.title)) for song in drawn.songs))  # fmt: skip
     write_lines(os.path.join(directory, TRIPLETS_FILE), (f"{u}\t{s}\t{c}" for u, s, c in drawn.triplets))
-    write_text(os.path.join(directory, SONGS_FILE), _songs_csv(drawn.songs))
+    rows = ((s.song_id, s.track_id, s.artist, s.style, "|".join(s.tags), f"{s.popularity:.4f}",
+             int(s.has_audio)) for s in drawn.songs)  # fmt: skip
+    write_csv(os.path.join(directory, SONGS_FILE), rows, SONGS_COLUMNS)
     counts = drawn.counts()
     readme = README.format(
         seconds=seconds, users=counts["users"], songs=counts["songs"], triplets=counts["triplets"],
@@ -422,17 +411,6 @@ def make_demo_listeners(
     )  # fmt: skip
     write_text(os.path.join(directory, "README.md"), readme)  # last: a finished dataset
     return drawn
-
-
-def _songs_csv(songs):
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(SONGS_COLUMNS)
-    writer.writerows(
-        (s.song_id, s.track_id, s.artist, s.style, "|".join(s.tags), f"{s.popularity:.4f}", int(s.has_audio))
-        for s in songs
-    )
-    return out.getvalue()
 
 
 def add_arguments(parser):

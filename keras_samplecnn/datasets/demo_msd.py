@@ -45,6 +45,7 @@ import sqlite3
 import numpy as np
 
 from keras_samplecnn.datasets import synth
+from keras_samplecnn.datasets.demo_listeners import msd_path
 from keras_samplecnn.datasets.writing import command_line, write_audio, write_bytes, write_lines, write_text
 
 SAMPLE_RATE = 22050
@@ -129,13 +130,14 @@ class DemoMsd:
         return os.path.join(self.directory, name)
 
 
-def seven_digital_path(number):
+def seven_digital_path(number, extension=".clip.mp3"):
     """The 7digital preview path `<d1>/<d2>/<id>.clip.mp3`.
 
     Args:
         number: the 7digital id as a string of at least 2 digits.
+        extension: the file name's ending (Choi's lists name `.npy` files).
     """
-    return f"{number[0]}/{number[1]}/{number}.clip.mp3"
+    return f"{number[0]}/{number[1]}/{number}{extension}"
 
 
 def msd_tree_path(track_id):
@@ -144,7 +146,7 @@ def msd_tree_path(track_id):
     Args:
         track_id: the MSD track id.
     """
-    return f"{track_id[2]}/{track_id[3]}/{track_id[4]}/{track_id}.mp3"
+    return msd_path(track_id, ".mp3")
 
 
 def plan(n_tracks=48, seed=0, tags=None):
@@ -167,15 +169,10 @@ def plan(n_tracks=48, seed=0, tags=None):
     order = rng.permutation(n_tracks)  # Choi's split: 70 / 10 / 20 % of a shuffle
     num_train, num_valid = round(0.7 * n_tracks), max(2, round(0.1 * n_tracks))
     for i in range(n_tracks):
-        track_id = "TR" + "".join(rng.choice(alphabet, 16))
-        while track_id in ids:
-            track_id = "TR" + "".join(rng.choice(alphabet, 16))
+        (track_id,) = synth.draw_ids(rng, 1, lambda r: "TR" + "".join(r.choice(alphabet, 16)), ids)
         digits = int(rng.integers(2, 7)) if i % 9 == 4 else 7
-        number = str(int(rng.integers(10 ** (digits - 1), 10**digits)))
-        while number in numbers:
-            number = str(int(rng.integers(10 ** (digits - 1), 10**digits)))
-        ids.add(track_id)
-        numbers.add(number)
+        low = 10 ** (digits - 1)
+        (number,) = synth.draw_ids(rng, 1, lambda r: str(int(r.integers(low, 10 * low))), numbers)
         position = int(np.nonzero(order == i)[0][0])
         choi = "train" if position < num_train else "valid" if position < num_train + num_valid else "test"
         if i % 17 == 3:  # only tags outside the top 50, or at value 0, or in another case
@@ -384,10 +381,8 @@ def _write_choi(folder, tracks):
         listed = sorted((t for t in tracks if t.choi_split == split), key=lambda t: t.track_id)
         write_lines(os.path.join(folder, f"{split}_x_msd_id.txt"), [t.track_id for t in listed])
         write_lines(os.path.join(folder, f"{split}_x_7d_id.txt"), [t.seven_digital_id for t in listed])
-        write_lines(
-            os.path.join(folder, f"{split}_x_filename.txt"),
-            [f"{t.seven_digital_id[0]}/{t.seven_digital_id[1]}/{t.seven_digital_id}.npy" for t in listed],
-        )
+        filenames = [seven_digital_path(t.seven_digital_id, ".npy") for t in listed]
+        write_lines(os.path.join(folder, f"{split}_x_filename.txt"), filenames)
 
 
 def _write_lee(folder, tracks, tags, seed):
@@ -401,12 +396,9 @@ def _write_lee(folder, tracks, tags, seed):
     write_bytes(os.path.join(folder, "filtered_list_train.cP"), _Py2Pickle().list_of_strings(train + valid))
     write_bytes(os.path.join(folder, "filtered_list_test.cP"), _Py2Pickle().list_of_strings(test))
     ids = {t.track_id: t.seven_digital_id for t in tracks}
-    write_bytes(os.path.join(folder, "MSD_id_to_7D_id.pkl"),
-                 _Py2Pickle().dict_of(ids, lambda p, v: p.string(v)))  # fmt: skip
+    write_bytes(os.path.join(folder, "MSD_id_to_7D_id.pkl"), _Py2Pickle().dict_of(ids, _Py2Pickle.string))
     paths = {t.seven_digital_id: seven_digital_path(t.seven_digital_id) for t in tracks}
-    write_bytes(
-        os.path.join(folder, "7D_id_to_path.pkl"), _Py2Pickle().dict_of(paths, lambda p, v: p.string(v))
-    )
+    write_bytes(os.path.join(folder, "7D_id_to_path.pkl"), _Py2Pickle().dict_of(paths, _Py2Pickle.string))
     vectors = {}
     for track in tracks:
         if track.in_tag_source:
@@ -452,7 +444,7 @@ def _write_lastfm_json(folder, tracks):
         if not track.in_tag_source:
             continue
         tid = track.track_id
-        path = os.path.join(folder, track.lastfm_folder, tid[2], tid[3], tid[4], tid + ".json")
+        path = os.path.join(folder, track.lastfm_folder, *msd_path(tid, ".json").split("/"))
         os.makedirs(os.path.dirname(path), exist_ok=True)
         record = {
             "artist": f"Demo Artist {number % 7}",

@@ -443,26 +443,25 @@ def _word_style(word):
     return units, factors, shifts, contour
 
 
+# Nominal unit durations (ms at rate 1) when long (a stressed vowel, a word-final nasal, s and
+# sh) and otherwise, and whether the unit stretches with the word. Plosives: `_plosive_ms`.
+_UNIT_MS = (
+    (VOWELS, 170.0, 120.0, True), (DIPHTHONGS, 220.0, 160.0, True), (GLIDES, 75.0, 75.0, True),
+    (NASALS, 110.0, 75.0, True), (FRICATIVES, 140.0, 105.0, False), (("hh",), 70.0, 70.0, False),
+)  # fmt: skip
+
+
 def _nominal_ms(units):
     """Nominal unit durations (ms, at rate 1) and whether each one stretches with the word."""
     stressed = next(i for i, u in enumerate(units) if _is_vowel(u))
     out = []
     for i, unit in enumerate(units):
-        final = i == len(units) - 1
-        if unit in VOWELS:
-            out.append((170.0 if i == stressed else 120.0, True))
-        elif unit in DIPHTHONGS:
-            out.append((220.0 if i == stressed else 160.0, True))
-        elif unit in GLIDES:
-            out.append((75.0, True))
-        elif unit in NASALS:
-            out.append((110.0 if final else 75.0, True))
-        elif unit in FRICATIVES:
-            out.append((140.0 if unit in ("s", "sh") else 105.0, False))
-        elif unit == "hh":
-            out.append((70.0, False))
-        else:
+        if unit in PLOSIVES:
             out.append((sum(_plosive_ms(unit, i == 0)), False))
+            continue
+        long = i == stressed or unit in ("s", "sh") or (unit in NASALS and i == len(units) - 1)
+        long_ms, ms, elastic = next(row[1:] for row in _UNIT_MS if unit in row[0])
+        out.append((long_ms if long else ms, elastic))
     return out, stressed
 
 

@@ -52,6 +52,17 @@ def hashed_rng(*parts, size=16):
     return np.random.default_rng(int.from_bytes(digest(*parts)[:size], "little"))
 
 
+def draw_ids(rng, count, make, used):
+    """``count`` new ids from ``make(rng)`` (redrawn on a repeat), none in ``used`` (updated)."""
+    ids = []
+    while len(ids) < count:
+        candidate = make(rng)
+        if candidate not in used:
+            used.add(candidate)
+            ids.append(candidate)
+    return ids
+
+
 def midi_to_hz(midi):
     """Equal-tempered frequency of MIDI note number(s), A4 = 69 = 440 Hz."""
     return 440.0 * 2.0 ** ((np.asarray(midi, dtype=np.float64) - 69.0) / 12.0)

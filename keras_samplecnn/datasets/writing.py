@@ -5,6 +5,8 @@ Every file is written to `path.part` and then moved into place, so an interrupte
 half file under a real name."""
 
 import argparse
+import csv
+import io
 import os
 import wave
 from concurrent.futures import ProcessPoolExecutor
@@ -85,6 +87,17 @@ def write_text(path, text):
 def write_lines(path, lines, newline="\n"):
     """`lines`, each ended by `newline`, as UTF-8 text."""
     write_text(path, "".join(f"{line}{newline}" for line in lines))
+
+
+def write_csv(path, rows, header=None, newline="\n"):
+    """``header`` (if any), then ``rows``, as CSV text with the csv module's minimal quoting (a
+    field with a comma, a quote or a line end is double-quoted)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator=newline)
+    if header is not None:
+        writer.writerow(header)
+    writer.writerows(rows)
+    write_text(path, out.getvalue())
 
 
 def write_bytes(path, data):
