@@ -23,7 +23,6 @@ import dataclasses
 import os
 import re
 import time
-from typing import Optional
 
 from keras_samplecnn.experiments import STARTED, command, results, settings
 from keras_samplecnn.experiments.data import (
@@ -54,41 +53,6 @@ def _is_split(text):
 
 
 @dataclasses.dataclass
-class Classifier:
-    """The `aggregation.train_classifier` options of the demo's classifiers (None: its default).
-
-    Args:
-        hidden: units of its hidden layers (0: the authors' linear classifier).
-        dropout: dropout after each hidden layer.
-        epochs: most epochs.
-        batch_size: clips per step.
-        learning_rate: Adam's learning rate.
-        patience: epochs without a better validation loss before stopping.
-    """
-
-    hidden: int = dataclasses.field(default=0, metadata={"check": (lambda v: v >= 0, "an int >= 0")})
-    dropout: Optional[float] = dataclasses.field(
-        default=None, metadata={"check": (lambda v: v is None or 0 <= v < 1, "null or a number in [0, 1)")}
-    )
-    epochs: Optional[int] = dataclasses.field(
-        default=None, metadata={"check": (lambda v: v is None or v >= 1, "null or an int >= 1")}
-    )
-    batch_size: Optional[int] = dataclasses.field(
-        default=None, metadata={"check": (lambda v: v is None or v >= 1, "null or an int >= 1")}
-    )
-    learning_rate: Optional[float] = dataclasses.field(
-        default=None, metadata={"check": (lambda v: v is None or v > 0, "null or a number > 0")}
-    )
-    patience: Optional[int] = dataclasses.field(
-        default=None, metadata={"check": (lambda v: v is None or v >= 1, "null or an int >= 1")}
-    )
-
-    def options(self):
-        """The options given, as `train_classifier` keyword arguments."""
-        return {key: value for key, value in dataclasses.asdict(self).items() if value is not None}
-
-
-@dataclasses.dataclass
 class ArtistDemo(settings.Demo):
     """The `demo:` section of the artist experiment (`--demo-size KEY=VALUE` changes any key;
     `artists.KEY` is `dataset.KEY`).
@@ -114,11 +78,8 @@ class ArtistDemo(settings.Demo):
         default_factory=list,
         metadata={"check": (lambda v: all(isinstance(s, str) for s in v), "a list of strings")},
     )
-    seeds: list = dataclasses.field(
-        default_factory=lambda: [0],
-        metadata={"check": (lambda v: v and all(type(s) is int for s in v), "a non-empty list of ints")},
-    )
-    classifier: Classifier = dataclasses.field(default_factory=Classifier)
+    seeds: list = dataclasses.field(default_factory=lambda: [0], metadata=settings.SEEDS)
+    classifier: settings.Classifier = dataclasses.field(default_factory=settings.Classifier)
     models: dict = dataclasses.field(
         default_factory=dict,
         metadata={"check": (lambda v: set(v) <= set(OBJECTIVES) and all(isinstance(s, list) for s in v.values()),
@@ -396,7 +357,8 @@ def run(config="artist_representation", artists=None, artist_labels=None, msd_tr
     section = loaded.demo
     objectives = objectives_of(objectives)
     seeds = list(seeds) if seeds is not None else (list(section.seeds) if section else [0])
-    options = command.classifier_options(classifier, section.classifier.options() if section else LINEAR)
+    # The authors' linear classifier unless the config or --classifier says otherwise.
+    options = command.classifier_options(classifier, {**LINEAR, **(section.classifier.options() if section else {})})
     check_pretrained(pretrained)
     out = out or (loaded.config.output.dir + ("_demo" if demo else ""))
     timings = results.Timings({"start-up": time.monotonic() - (STARTED if started is None else started)})

@@ -2,11 +2,13 @@
 `--demo`, `--demo-size`, `--workers`); an experiment adds its own."""
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
 
 from keras_samplecnn.experiments.data import ExperimentError
+from keras_samplecnn.training.config import ConfigError
 
 
 def parser(doc, prog=None, data_help="converted TFRecords (manifest.json) or the raw dataset folder",
@@ -81,21 +83,20 @@ def seeds(text, default=(0,)):
         raise ExperimentError(f"error: --seeds takes comma-separated integers, got {text!r}") from None
 
 
-CLASSIFIER_OPTIONS = {"hidden": int, "dropout": float, "epochs": int, "batch_size": int, "learning_rate": float,
-                      "patience": int}  # fmt: skip
-
-
 def classifier_options(items, defaults):
-    """`aggregation.train_classifier` options: `defaults` with `--classifier KEY=VALUE` items over them."""
-    options = dict(defaults)
+    """`aggregation.train_classifier` options: `defaults` with `--classifier KEY=VALUE` items over
+    them, each checked as a config's `classifier` section is (`settings.Classifier`)."""
+    from keras_samplecnn.experiments.settings import Classifier, build
+    from keras_samplecnn.safe_yaml import load
+
+    keys = [field.name for field in dataclasses.fields(Classifier)]
+    given = {}
     for item in items:
         key, _, value = item.partition("=")
-        if key not in CLASSIFIER_OPTIONS or not value:
-            raise ExperimentError(
-                f"error: --classifier {item!r}: use KEY=VALUE with KEY one of {sorted(CLASSIFIER_OPTIONS)}"
-            )
-        try:
-            options[key] = CLASSIFIER_OPTIONS[key](value)
-        except ValueError:
-            raise ExperimentError(f"error: --classifier {item!r}: {key} takes a number") from None
-    return options
+        if key not in keys or not value:
+            raise ExperimentError(f"error: --classifier {item!r}: use KEY=VALUE with KEY one of {sorted(keys)}")
+        given[key] = load(value)
+    try:
+        return {**defaults, **build(Classifier, given, "--classifier").options()}
+    except ConfigError as error:
+        raise ExperimentError(f"error: {error}") from None

@@ -24,30 +24,10 @@ import dataclasses
 import json
 import os
 import time
-import typing
 
 from keras_samplecnn.experiments import command, settings, tagging
 from keras_samplecnn.experiments.data import ExperimentError, dataset_of, demo_data, find_data, require_splits
 from keras_samplecnn.experiments.results import Results, Timings, save_table
-
-SEEDS = {"check": (lambda v: bool(v) and all(type(s) is int for s in v), "a non-empty list of ints")}
-
-
-@dataclasses.dataclass
-class Classifier:
-    """`aggregation.train_classifier` options; null keeps its default (2 x Dense(512), 100 epochs)."""
-
-    hidden: typing.Optional[int] = None
-    dropout: typing.Optional[float] = None
-    epochs: typing.Optional[int] = None
-    batch_size: typing.Optional[int] = None
-    learning_rate: typing.Optional[float] = None
-    patience: typing.Optional[int] = None
-
-    def options(self):
-        """The options given, as `train_classifier` keyword arguments."""
-        return {key: value for key, value in dataclasses.asdict(self).items() if value is not None}
-
 
 @dataclasses.dataclass
 class Multiscale:
@@ -68,8 +48,8 @@ class Multiscale:
     family: str = "spl2017"
     presets: list = dataclasses.field(default_factory=list)
     layers: str = ""
-    seeds: list = dataclasses.field(default_factory=lambda: [0], metadata=SEEDS)
-    classifier: Classifier = dataclasses.field(default_factory=Classifier)
+    seeds: list = dataclasses.field(default_factory=lambda: [0], metadata=settings.SEEDS)
+    classifier: settings.Classifier = dataclasses.field(default_factory=settings.Classifier)
     out: str = "runs/mtat_multiscale"
 
 
@@ -79,8 +59,8 @@ class MultiscaleDemo(settings.Demo):
     TrainConfig), `dataset` the demo MTAT data's size; `seeds` and `classifier` replace the
     experiment's."""
 
-    seeds: list = dataclasses.field(default_factory=lambda: [0], metadata=SEEDS)
-    classifier: Classifier = dataclasses.field(default_factory=Classifier)
+    seeds: list = dataclasses.field(default_factory=lambda: [0], metadata=settings.SEEDS)
+    classifier: settings.Classifier = dataclasses.field(default_factory=settings.Classifier)
 
 
 def load(config, demo=False, demo_sizes=(), schema=Multiscale, demo_schema=MultiscaleDemo):

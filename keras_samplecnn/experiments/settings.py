@@ -20,6 +20,7 @@ An experiment may keep more keys in its `demo:` section (seeds, a second dataset
 
 import dataclasses
 import os
+import typing
 
 from keras_samplecnn.training import config as config_lib
 from keras_samplecnn.training.config import ConfigError
@@ -41,6 +42,44 @@ class Demo:
     profile: str = ""
     dataset: dict = dataclasses.field(default_factory=dict)
     settings: dict = dataclasses.field(default_factory=dict)
+
+
+# `metadata` of a config field holding the seeds an experiment runs.
+SEEDS = {"check": (lambda v: bool(v) and all(type(s) is int for s in v), "a non-empty list of ints")}
+
+
+def _optional(test, what):
+    return {"check": (lambda v: v is None or test(v), f"null or {what}")}
+
+
+@dataclasses.dataclass
+class Classifier:
+    """A config's `aggregation.train_classifier` options (null or absent: that function's default);
+    `--classifier KEY=VALUE` items go over them (`command.classifier_options`).
+
+    Args:
+        hidden: units of each hidden layer (0: a linear classifier).
+        dropout: dropout after each hidden layer.
+        epochs: most epochs.
+        batch_size: clips per step.
+        learning_rate: Adam's learning rate.
+        patience: epochs without a better validation loss before stopping.
+    """
+
+    hidden: typing.Optional[int] = dataclasses.field(default=None, metadata=_optional(lambda v: v >= 0, "an int >= 0"))
+    dropout: typing.Optional[float] = dataclasses.field(
+        default=None, metadata=_optional(lambda v: 0 <= v < 1, "a number in [0, 1)"))
+    epochs: typing.Optional[int] = dataclasses.field(default=None, metadata=_optional(lambda v: v >= 1, "an int >= 1"))
+    batch_size: typing.Optional[int] = dataclasses.field(
+        default=None, metadata=_optional(lambda v: v >= 1, "an int >= 1"))
+    learning_rate: typing.Optional[float] = dataclasses.field(
+        default=None, metadata=_optional(lambda v: v > 0, "a number > 0"))
+    patience: typing.Optional[int] = dataclasses.field(
+        default=None, metadata=_optional(lambda v: v >= 1, "an int >= 1"))  # fmt: skip
+
+    def options(self):
+        """The options given, as `train_classifier` keyword arguments."""
+        return {key: value for key, value in dataclasses.asdict(self).items() if value is not None}
 
 
 @dataclasses.dataclass

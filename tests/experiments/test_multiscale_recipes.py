@@ -3,6 +3,7 @@ transfer_multiscale.py) on tiny data: the three steps, the table, resume, transf
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -204,3 +205,16 @@ def test_a_bad_value_in_the_demo_section_is_refused_naming_the_key(tmp_path, dem
         from keras_samplecnn.experiments import main
 
         main(str(config), argv=["--demo", "--out", str(tmp_path / "out")])
+
+
+@pytest.mark.parametrize("item, message", [("hidden=-1", "--classifier.hidden: -1 is not null or an int >= 0"),
+                                           ("dropout=1.5", "--classifier.dropout"), ("epochs=two", "expected int"),
+                                           ("depth=2", "KEY one of")])  # fmt: skip
+def test_classifier_options_are_checked_as_the_config_section_is(item, message):
+    from keras_samplecnn.experiments import command
+    from keras_samplecnn.experiments.data import ExperimentError
+
+    assert command.classifier_options(["hidden=0", "learning_rate=0.01"], {"epochs": 5}) == {
+        "epochs": 5, "hidden": 0, "learning_rate": 0.01}  # fmt: skip
+    with pytest.raises(ExperimentError, match=re.escape(message)):
+        command.classifier_options([item], {})
