@@ -2,13 +2,18 @@
 
 - `on_pre_build` fails the build when a public name of a module documented under `docs/api/`
   has no docstring (`missing_docstrings`).
-- `on_files` adds the notebooks of `notebooks/` as pages (rendered by mkdocs-jupyter).
+- `on_pre_build` also makes the figures and command outputs of `docs/figures.py` (from cached
+  demo runs) and executes the notebooks (`executed_notebooks`, cached by their source).
+- `on_files` adds those figures (`figures/NAME.png`) and the executed notebooks as pages
+  (rendered by mkdocs-jupyter).
 - `on_page_markdown` replaces the markers below with text generated from the code:
   `<!-- generated: model-zoo -->` (the parameter table of `samplecnn models`),
   `<!-- generated: smc2017-table -->` (the SMC 2017 m^n presets with the paper's AUCs),
   `<!-- generated: presets -->` (the pretrained models of `keras_samplecnn.from_preset`),
   `<!-- generated: cli -->` (every subcommand's help, from the argparse parsers),
-  `<!-- generated: fidelity -->` (the fidelity tables, `docs/fidelity.py` over `docs/fidelity.yaml`).
+  `<!-- generated: fidelity -->` (the fidelity tables, `docs/fidelity.py` over `docs/fidelity.yaml`),
+  `<!-- figure: NAME -->` (a figure of `docs/figures.py` with its caption),
+  `<!-- output: NAME -->` (a command of `docs/figures.py` and what it printed).
 
 The check is importable on its own: `missing_docstrings(module)` takes any module object.
 """
@@ -16,15 +21,21 @@ The check is importable on its own: `missing_docstrings(module)` takes any modul
 import argparse
 import contextlib
 import glob
+import hashlib
 import importlib
 import inspect
+import json
 import os
 import re
+import subprocess
+import sys
 import types
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 API_DIR = os.path.join(ROOT, "docs", "api")
 NOTEBOOKS_DIR = os.path.join(ROOT, "notebooks")
+ASSETS = os.path.join(ROOT, "build", "docs_assets")
+EXECUTED_DIR = os.path.join(ASSETS, "notebooks")
 
 MARKERS = {
     "model-zoo": "_model_zoo",
@@ -34,6 +45,7 @@ MARKERS = {
     "fidelity": "_fidelity_tables",
 }
 _MARKER = re.compile(r"<!-- generated: ([a-z0-9-]+) -->")
+_ASSET = re.compile(r"^<!-- (figure|output): ([a-z0-9-]+) -->$", re.MULTILINE)
 _DIRECTIVE = re.compile(r"^:::\s+([\w.]+)\s*$", re.MULTILINE)
 
 
@@ -227,6 +239,96 @@ def _cli_reference():
     return "\n".join(sections)
 
 
+# --- figures, command outputs and notebooks ------------------------------------------------------
+
+WEIGHTS_NOTE = (
+    '!!! info "Not in this build of the site"\n'
+    "    This {kind} comes from the ISMIR 2018 authors' released encoder, whose weights were not\n"
+    "    found when the site was built: set `SAMPLECNN_WEIGHTS_DIR` to a folder holding them (see\n"
+    "    [where the weights come from]({root}pretrained.md#where-the-weights-come-from)) and build again.\n"
+)
+
+
+def _asset(kind, name, src_uri):
+    """The Markdown of `<!-- figure: NAME -->` or `<!-- output: NAME -->` on page `src_uri`."""
+    from mkdocs.exceptions import PluginError
+
+    root = "../" * src_uri.count("/")
+    folder = os.path.join(ASSETS, "figures" if kind == "figure" else "outputs")
+    meta = os.path.join(folder, f"{name}.json")
+    if not os.path.exists(meta):
+        sys.path.insert(0, os.path.join(ROOT, "docs"))
+        import figures
+
+        known = set(figures.FIGURES) | {n for names in figures.OUTPUT_NAMES.values() for n in names}
+        if name not in known:
+            raise PluginError(f"{src_uri}: unknown {kind} {name!r}; known: {sorted(known)}")
+        if name in figures.NEEDS_WEIGHTS or name.startswith("pretrained"):
+            return WEIGHTS_NOTE.format(kind=kind, root=root)
+        raise PluginError(f"{src_uri}: the {kind} {name!r} was not made (run python docs/figures.py)")
+    with open(meta, encoding="utf-8") as handle:
+        made = json.load(handle)
+    if kind == "figure":
+        return f"![{name}]({root}figures/{name}.png)\n\n*{made['caption']}*\n"
+    language = "python" if "\n" in made["command"] else "bash"
+    where = f"Printed on a {made['machine']} when this site was built ({made['made']})."
+    return f"```{language}\n{made['command']}\n```\n\n```text\n{made['text'].rstrip()}\n```\n\n{where}\n"
+
+
+def _notebook_key(path, run_dir):
+    """Source bytes of the notebook and the model it analyses: a change of either reruns it."""
+    digest = hashlib.sha256(open(path, "rb").read())
+    model = os.path.join(run_dir, "best.keras")
+    if os.path.exists(model):
+        digest.update(str(os.path.getmtime(model)).encode())
+    return digest.hexdigest()
+
+
+def executed_notebooks(force=False):
+    """Executes every notebook of `notebooks/` into `build/docs_assets/notebooks/`, so the site
+    shows their figures: in their quick mode, on the quick start's demo model
+    (`runs/mtat_se_demo`, which `docs/figures.py` makes). A notebook whose source and model
+    have not changed since its last run is not run again.
+
+    Returns:
+        the paths of the executed notebooks.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    os.makedirs(EXECUTED_DIR, exist_ok=True)
+    run_dir = os.path.join(ROOT, "runs", "mtat_se_demo")
+    env = {"SAMPLECNN_NOTEBOOK_QUICK": "1", "SAMPLECNN_REPO": ROOT, "SAMPLECNN_RUN": run_dir,
+           "TF_CPP_MIN_LOG_LEVEL": "3"}  # fmt: skip
+    written = []
+    for path in sorted(glob.glob(os.path.join(NOTEBOOKS_DIR, "*.ipynb"))):
+        target = os.path.join(EXECUTED_DIR, os.path.basename(path))
+        key = _notebook_key(path, run_dir)
+        stamp = target + ".key"
+        if not force and os.path.exists(target) and os.path.exists(stamp) and open(stamp).read() == key:
+            written.append(target)
+            continue
+        notebook = nbformat.read(path, as_version=4)
+        old = {name: os.environ.get(name) for name in (*env, "SAMPLECNN_MODEL", "SAMPLECNN_SONG")}
+        os.environ.update(env)  # the kernel inherits this process's environment
+        os.environ.pop("SAMPLECNN_MODEL", None)  # the demo model, not one a reader set
+        os.environ.pop("SAMPLECNN_SONG", None)
+        try:
+            NotebookClient(notebook, timeout=900, kernel_name="python3",
+                           resources={"metadata": {"path": NOTEBOOKS_DIR}}).execute()  # fmt: skip
+        finally:
+            for name, value in old.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        nbformat.write(notebook, target)
+        with open(stamp, "w") as handle:
+            handle.write(key)
+        written.append(target)
+    return written
+
+
 # --- MkDocs events -----------------------------------------------------------------------------
 
 
@@ -238,6 +340,14 @@ def on_pre_build(config, **kwargs):
         raise PluginError(
             "public names without a docstring (documented in docs/api/):\n  " + "\n  ".join(missing)
         )
+    # In a subprocess: the demos and models load TensorFlow, which this process need not hold.
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "docs", "figures.py")], cwd=ROOT, check=False)
+    if done.returncode:
+        raise PluginError("docs/figures.py failed (its output is above)")
+    try:
+        executed_notebooks()
+    except Exception as error:  # a notebook that no longer runs fails the build
+        raise PluginError(f"a notebook failed to run: {error}") from error
 
 
 try:
@@ -255,8 +365,12 @@ def on_files(files, config, **kwargs):
     for path in sorted(glob.glob(os.path.join(NOTEBOOKS_DIR, "*.ipynb"))):
         src_uri = f"notebooks/{os.path.basename(path)}"
         if files.get_file_from_path(src_uri) is None:
-            # a File whose source folder is the repository root (mkdocs-jupyter reads it by path)
-            files.append(File(src_uri, ROOT, config["site_dir"], config["use_directory_urls"]))
+            # the executed copy, whose source folder is build/docs_assets (mkdocs-jupyter reads it by path)
+            files.append(File(src_uri, ASSETS, config["site_dir"], config["use_directory_urls"]))
+    for path in sorted(glob.glob(os.path.join(ASSETS, "figures", "*.png"))):
+        src_uri = f"figures/{os.path.basename(path)}"
+        if files.get_file_from_path(src_uri) is None:
+            files.append(File(src_uri, ASSETS, config["site_dir"], config["use_directory_urls"]))
     return files
 
 
@@ -269,4 +383,5 @@ def on_page_markdown(markdown, page, config, files, **kwargs):
             raise PluginError(f"{page.file.src_uri}: unknown marker {match.group(0)}; known: {sorted(MARKERS)}")
         return globals()[MARKERS[name]]()
 
-    return _MARKER.sub(replace, markdown)
+    markdown = _MARKER.sub(replace, markdown)
+    return _ASSET.sub(lambda match: _asset(match.group(1), match.group(2), page.file.src_uri), markdown)

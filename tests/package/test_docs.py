@@ -157,3 +157,86 @@ def test_example_headings_become_examples_sections():
     assert extensions.examples_sections(text) == (
         "Summary.\n\nExamples:\n    >>> 1 + 1\n    2\n\nMore text.\n    Examples:\n        >>> f()\n"
     )
+
+
+# --- figures and command outputs (docs/figures.py through the hooks' markers) --------------------
+
+
+def _markers(kind):
+    """`{name: [page, ...]}` of every `<!-- figure: NAME -->` (or output) in docs/."""
+    import glob
+    import re
+
+    found = {}
+    for path in glob.glob(os.path.join(ROOT, "docs", "**", "*.md"), recursive=True):
+        with open(path, encoding="utf-8") as handle:
+            for name in re.findall(rf"^<!-- {kind}: ([a-z0-9-]+) -->$", handle.read(), re.MULTILINE):
+                found.setdefault(name, []).append(os.path.relpath(path, ROOT))
+    return found
+
+
+def test_every_figure_and_output_is_on_a_page_and_every_marker_is_known():
+    figures = _load("docs_figures_for_test", "figures.py")
+    outputs = {name for names in figures.OUTPUT_NAMES.values() for name in names}
+    assert set(_markers("figure")) == set(figures.FIGURES), "figures drawn but not shown, or shown but never drawn"
+    assert set(_markers("output")) == outputs
+    assert figures.NEEDS_WEIGHTS <= set(figures.FIGURES)
+
+
+def test_asset_markers_become_figures_with_captions_or_say_what_is_missing(tmp_path, monkeypatch):
+    _require_mkdocs()
+    from mkdocs.exceptions import PluginError
+
+    hooks = _load("docs_hooks_for_test", "hooks.py")
+    monkeypatch.setattr(hooks, "ASSETS", str(tmp_path))
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "taggram.json").write_text('{"caption": "A caption with 0.9504.", "made": "2026-12-06"}')
+    (tmp_path / "outputs").mkdir()
+    (tmp_path / "outputs" / "pretrained-embed.json").write_text(
+        '{"command": "samplecnn embed x.wav", "text": "1 embeddings\\n", "machine": "2-core CPU", "made": "2026-12-06"}'
+    )
+
+    page = "papers/icassp2018.md"
+    markdown = "Before\n<!-- figure: taggram -->\n<!-- output: pretrained-embed -->\nAfter <!-- figure: taggram --> inline\n"
+    done = hooks._ASSET.sub(lambda m: hooks._asset(m.group(1), m.group(2), page), markdown)
+    assert "![taggram](../figures/taggram.png)" in done and "*A caption with 0.9504.*" in done
+    assert "```bash\nsamplecnn embed x.wav\n```" in done and "```text\n1 embeddings\n```" in done
+    assert "Printed on a 2-core CPU" in done
+    assert "After <!-- figure: taggram --> inline" in done  # only a marker on its own line counts
+
+    # the pretrained figure without the weights: a note with a working link, not a broken image
+    note = hooks._asset("figure", "pretrained-projection", "index.md")
+    assert "SAMPLECNN_WEIGHTS_DIR" in note and "(pretrained.md#where-the-weights-come-from)" in note
+    with pytest.raises(PluginError, match="was not made"):
+        hooks._asset("figure", "speech-confusion", page)
+    with pytest.raises(PluginError, match="unknown figure"):
+        hooks._asset("figure", "no-such-figure", page)
+
+
+def test_dcue_figure_bars_are_the_held_out_means_per_method(tmp_path, monkeypatch):
+    import json
+
+    import numpy as np
+
+    figures = _load("docs_figures_for_test", "figures.py")
+    rows = []
+    values = {("DCUE basic", "warm"): [0.61, 0.65], ("DCUE basic", "cold"): [0.6, 0.7],
+              ("DCUE multi (conv3)", "warm"): [0.9, 0.9], ("popularity", "warm"): [0.64, 0.64],
+              ("popularity", "cold"): [0.5, 0.5], ("ALS (implicit)", "warm"): [0.76, 0.78]}  # fmt: skip
+    for (method, task), pair in values.items():
+        for seed, value in enumerate(pair):
+            rows.append({"method": method, "seed": seed, "protocol": "heldout", "task": task, "value": value})
+            rows.append({"method": method, "seed": seed, "protocol": "authors", "task": task, "value": 0.1})
+    (tmp_path / "dcue_table.json").write_text(json.dumps({"seeds": [0, 1], "rows": rows}))
+    (tmp_path / "timings.json").write_text(json.dumps({"float32_matmul_peak_flops": 2e11, "total_seconds": 120}))
+    monkeypatch.setattr(figures, "demo_run", lambda name, refresh=False: str(tmp_path))
+
+    figure, caption = figures.dcue_cold_warm(False)
+    ax = figure.axes[0]
+    labels = [tick.get_text() for tick in ax.get_xticklabels()]
+    assert labels == ["DCUE basic", "popularity", "ALS (implicit)"]  # per-level rows left out
+    heights = [patch.get_height() for patch in ax.patches]
+    expected_warm = [np.mean(values[(m, "warm")]) for m in labels]
+    expected_cold = [np.mean(values[("DCUE basic", "cold")]), 0.5, np.nan]
+    np.testing.assert_allclose(heights, expected_warm + expected_cold)
+    assert "seed 0, 1" in caption and "200 GFLOP/s" in caption and "2.0 min" in caption
