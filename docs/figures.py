@@ -77,12 +77,17 @@ def _where(run_dir):
     return text
 
 
+_REFRESHED = set()  # runs already redone by this process: several figures share one run
+
+
 def demo_run(name, refresh=False):
-    """The folder of demo run `name` (RUNS), running it first when it has not finished."""
+    """The folder of demo run `name` (RUNS), running it first when it has not finished (or,
+    with `refresh`, once per process whatever it holds)."""
     argv, out, done = RUNS[name]
     run_dir = os.path.join(ROOT, out)
-    if refresh and os.path.isdir(run_dir):
+    if refresh and name not in _REFRESHED and os.path.isdir(run_dir):
         shutil.rmtree(run_dir)
+    _REFRESHED.add(name)
     if not os.path.exists(os.path.join(run_dir, done)):
         print(f"docs: running `python {' '.join(argv)}` for the figures ...", flush=True)
         subprocess.run([sys.executable, *argv], cwd=ROOT, check=True)
@@ -285,6 +290,13 @@ def genre_folder():
     return os.path.join(folder, "genres_original")
 
 
+EMBED_SNIPPET = """\
+import keras_samplecnn
+
+tagger = keras_samplecnn.Tagger(keras_samplecnn.from_preset("ismir2018_siamese_msd10k"))
+embedding = tagger.embed("genres_original/rock/rock.00000.wav")   # any file soundfile reads
+print(embedding.shape, embedding.dtype, "first values:", embedding[:5].round(3))"""
+
 TRANSFER_SNIPPET = """\
 import glob, os
 import numpy as np
@@ -334,15 +346,13 @@ def pretrained_outputs(refresh):
     folder = genre_folder()
     base = os.path.dirname(folder)
     samplecnn = [sys.executable, "-m", "keras_samplecnn.cli"]  # the `samplecnn` command
-    if refresh:
-        shutil.rmtree(os.path.join(base, "genre_index"), ignore_errors=True)
+    shutil.rmtree(os.path.join(base, "genre_index"), ignore_errors=True)  # its output shows a fresh index
     query = "genres_original/rock/rock.00000.wav"
     commands = {
-        "pretrained-embed": ["embed", query, "--model", PRESET, "--out", "one.npz"],
         "pretrained-index": ["index", "genres_original", "--model", PRESET, "--out", "genre_index", "--no-progress"],
         "pretrained-similar": ["similar", query, "--index", "genre_index", "--top-k", "5"],
     }
-    outputs = {}
+    outputs = {"pretrained-embed": (EMBED_SNIPPET, _run_text([sys.executable, "-c", EMBED_SNIPPET], base))}
     for name, argv in commands.items():
         text = _run_text([*samplecnn, *argv], base).replace(base + os.sep, "")
         outputs[name] = ("samplecnn " + " ".join(argv), text)

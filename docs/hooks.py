@@ -286,7 +286,8 @@ def _notebook_key(path, run_dir):
 
 def executed_notebooks(force=False):
     """Executes every notebook of `notebooks/` into `build/docs_assets/notebooks/`, so the site
-    shows their figures: in their quick mode, on the quick start's demo model
+    shows their figures and printed results (what they write to stderr, TensorFlow's start-up
+    log among it, is left out): in their quick mode, on the quick start's demo model
     (`runs/mtat_se_demo`, which `docs/figures.py` makes). A notebook whose source and model
     have not changed since its last run is not run again.
 
@@ -322,6 +323,12 @@ def executed_notebooks(force=False):
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
+        for cell in notebook.cells:  # TensorFlow's start-up log lines and library warnings, not results
+            if cell.cell_type == "code":
+                cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")]
+                for output in cell.outputs:  # paths relative to the repository, not to this machine
+                    if output.output_type == "stream":
+                        output.text = output.text.replace(ROOT + os.sep, "")
         nbformat.write(notebook, target)
         with open(stamp, "w") as handle:
             handle.write(key)

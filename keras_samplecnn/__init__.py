@@ -33,7 +33,7 @@ _ATTRIBUTES = {
     "list_presets": "keras_samplecnn.presets",
     "Tagger": "keras_samplecnn.tagger",
 }
-_SUBPACKAGES = ("layers", "models", "data", "datasets", "training", "evaluation", "viz", "experiments")
+_SUBPACKAGES = ("layers", "models", "data", "datasets", "training", "evaluation", "viz", "experiments", "presets")
 
 __all__ = [
     "SampleCNN",

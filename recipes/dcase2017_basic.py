@@ -4,8 +4,8 @@
     python recipes/dcase2017_basic.py --data data/dcase2017 --split official  # training/testing/evaluation
     python recipes/dcase2017_basic.py --demo        # synthetic demo data in the real layout, end to end
 
-Paper: results not found (README, "Speech commands and sound events"). Hardware and time: the
-full run needs a GPU (1.8 PFLOP per epoch). --demo (the cpu_1s profile: 16 kHz, 7 blocks at a
+Paper: no result table of the paper is recorded in this package (docs/papers/jstsp2019.md).
+Hardware and time: the full run needs a GPU (1.8 PFLOP per epoch). --demo (the cpu_1s profile: 16 kHz, 7 blocks at a
 quarter of the widths, at most 20 epochs on 474 synthetic 10-s clips, the authors'
 taejun_uniform initialiser) gave clip-level macro ROC-AUC 0.9642 in 3.1 minutes on a 2-core CPU
 shared with other jobs, whose printed float32 matmul peak was 193 GFLOP/s, predicted 7.1 minutes

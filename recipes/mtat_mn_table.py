@@ -36,7 +36,7 @@ out, the rows' config) the options override.
 
 Paper's numbers: the m^n table (MTAT clip-level ROC-AUC per m, n and input length) of Lee,
 Park, Kim, Nam, "Sample-level Deep Convolutional Neural Networks for Music Auto-tagging
-Using Raw Waveforms", SMC 2017, arXiv:1703.01789 (papers.md section 1; in the code:
+Using Raw Waveforms", SMC 2017, arXiv:1703.01789 (in the code:
 `keras_samplecnn.models.smc2017_table()`, each row's `mtat_auc`). The frame baseline is
 that table's 3^4 row on 59049 samples (.8655); the paper's mel model (.9059) does not
 publish its frame sizes, so no paper number is given for `mel`.

@@ -4,8 +4,8 @@
     python recipes/speech_commands_basic.py --data data/speech_commands_v0.02 --variant 12   # yes/no/.../_silence_/_unknown_
     python recipes/speech_commands_basic.py --demo        # synthetic demo data in the real layout, end to end
 
-Paper: results not found (README, "Speech commands and sound events"). Hardware and time: the
-full run needs a GPU (330 TFLOP per epoch). --demo (the cpu_1s profile: 16 kHz, 7 blocks at a
+Paper: no result table of the paper is recorded in this package (docs/papers/jstsp2019.md).
+Hardware and time: the full run needs a GPU (330 TFLOP per epoch). --demo (the cpu_1s profile: 16 kHz, 7 blocks at a
 quarter of the widths, 20 epochs on 3,500 synthetic clips of 35 words, the authors'
 taejun_uniform initialiser) gave test argmax accuracy 0.9113 (thresholded accuracy, the authors'
 "acc" at score > 0.5: 0.8669) in 2.6 minutes on a 2-core CPU shared with other jobs, whose printed

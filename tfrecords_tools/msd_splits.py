@@ -16,8 +16,8 @@ the `msd` converter reads, at pinned commits, into one folder (the names do not 
       msd_id_to_tag_vector.cP             only with --tag-vectors: dict MSD id -> 50-tag vector
 
 Lee's lists keep the tracks whose audio is longer than 29.1 s; the papers' MSD numbers use them.
-The counts above are the published ones (repository READMEs, checked in
-`../shared/datasets.md`); a download whose counts differ is refused and nothing is written.
+The counts above are the published ones (the two repositories' READMEs); a download whose
+counts differ is refused and nothing is written.
 Choi's `*_x_filename.txt` (`<d1>/<d2>/<7d_id>.npy`) and `*_y.npy` are not needed: the audio path
 follows from the 7digital id and the labels come from a tag source (see `tfrecords_tools.msd`).
 

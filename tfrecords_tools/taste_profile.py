@@ -27,6 +27,7 @@ skipped) that has an audio file; `tracks` in the npz names that track.
 Any CSV (`--interactions`) with a header naming `user`, `item` and `count` columns, and
 an audio folder. An item is matched to an audio file under `--audio-dir` (any of
 AUDIO_EXTENSIONS, at any depth) by the first rule that matches any file:
+
 1. the item is the file's path relative to the folder (`/`-separated), e.g. `rock/x.mp3`;
 2. the item is that path without its extension, e.g. `rock/x`;
 3. the item is the file's name without its extension (`.clip.mp3` counts as one extension),
@@ -35,6 +36,7 @@ A rule that matches two or more files (`rock/x.wav` and `rock/x.mp3`; `a/x.wav` 
 for the item `x`) is an error (exit code 2) naming them. `tracks` in the npz holds the path.
 
 Order of work, each step counted in `interactions.json` and the log:
+
 1. read the interactions: malformed lines (wrong field count, empty id, a count that is not a
    positive integer) are skipped and counted; repeated (user, song) pairs are summed;
 2. with `--users users.txt` (one user id per line), interactions of other users are dropped

@@ -12,6 +12,7 @@ score of a (user, song) pair is the cosine of the two embeddings, trained with a
 has played yet (cold start) still gets an embedding from its audio alone.
 
 Variants (`variant`):
+
 - "basic": the above (`model_basic`).
 - "multi": the authors' `model_multi`: five levels, each scored and trained on its own (five
   outputs, five hinge losses summed): level "embedding" is the Dense(256) song embedding, levels

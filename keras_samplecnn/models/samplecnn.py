@@ -24,6 +24,7 @@ class SampleCNN(keras.Model):
     """Sample-level CNN (m^n-DCNN) with basic, SE, Res or ReSE blocks and a tagging head.
 
     Waveform `(batch, input_length)` → [standardisation] → stem → n blocks → features → head:
+
     - standardisation (when `input_mean`/`input_std` are given): `(x - mean) / std`
       with the training set's statistics, as the JSTSP 2019 code does to every segment
       (tae-jun/sampleaudio `lib/data/batch.py`); inside the model, so a saved model

@@ -45,8 +45,8 @@ def test_site_builds_strict_with_generated_pages(tmp_path):
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
     done = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", site],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800, check=False,
+    )  # fmt: skip  # the first build runs the speech and DCUE demos for the figures
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-6000:]
 
     import keras_samplecnn
@@ -84,8 +84,25 @@ def test_site_builds_strict_with_generated_pages(tmp_path):
         assert f'id="keras_samplecnn.layers.{name}"' in layers, name
     assert "&gt;&gt;&gt;" in layers  # the doctest examples, rendered as code
 
+    # Notebooks executed by the build: each page shows its figures as stored outputs.
     for notebook in ("filter_spectra", "se_excitations", "tagging_a_song"):
-        _read(site, f"notebooks/{notebook}")
+        assert "data:image/png;base64" in _read(site, f"notebooks/{notebook}"), notebook
+    # Every figure marker became an image the site holds, with its caption.
+    figures = _load("docs_figures_for_test", "figures.py")
+    for name, pages in _markers("figure").items():
+        weights_missing = name in figures.NEEDS_WEIGHTS and not figures.weights_available()
+        for page in pages:
+            html = _read(site, page[len("docs/"):-len(".md")].removesuffix("index"))
+            if weights_missing:
+                assert "SAMPLECNN_WEIGHTS_DIR" in html, page
+                continue
+            assert f'figures/{name}.png"' in html, (name, page)
+        if not weights_missing:
+            assert os.path.getsize(os.path.join(site, "figures", f"{name}.png")) > 10_000, name
+    pretrained = _read(site, "pretrained")
+    if figures.weights_available():
+        assert "180 tracks of 256 dims indexed" in pretrained and "genres: accuracy" in pretrained
+    assert "<!-- figure" not in pretrained and "<!-- output" not in pretrained
     for page in ("index", "data", "training", "benchmarks", "differences", "tagging"):
         assert os.path.exists(os.path.join(site, "index.html" if page == "index" else f"{page}/index.html"))
     # The README's own quick start and table of differences, included (pymdownx.snippets).
