@@ -74,6 +74,7 @@ class Timings(dict):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.peak = None
+        self.policy = None  # the dtype policy training ran in, where there was training
 
     @contextlib.contextmanager
     def __call__(self, phase):
@@ -93,13 +94,17 @@ class Timings(dict):
 
     def save(self, path):
         """Writes the phases, their total and the peak as JSON."""
-        write_json_atomic(path, {"seconds": dict(self), "total_seconds": sum(self.values()),
-                                 "float32_matmul_peak_flops": self.measure_peak()})  # fmt: skip
+        content = {"seconds": dict(self), "total_seconds": sum(self.values()),
+                   "float32_matmul_peak_flops": self.measure_peak()}  # fmt: skip
+        if self.policy:
+            content["policy"] = self.policy
+        write_json_atomic(path, content)
 
     def line(self):
         """`Time: phase N s, ...; total M min on this machine (peak)`."""
         from keras_samplecnn.benchmarking import describe_peak
 
         phases = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in self.items())
+        policy = f", training in {self.policy}" if self.policy else ""
         return (f"Time: {phases}; total {sum(self.values()) / 60:.1f} min on this machine "
-                f"({describe_peak(self.measure_peak())})")  # fmt: skip
+                f"({describe_peak(self.measure_peak())}{policy})")  # fmt: skip

@@ -166,7 +166,7 @@ def _train(config, plan, extra_callbacks):
     except ImportError as error:
         raise config_lib.ConfigError(f"data.reader: {error}") from None
     task = manifest.get("task", "multi_label")
-    policy, jit_compile = precision.resolve(config.precision.policy, config.precision.xla)
+    policy, jit_compile, why = precision.choose(config.precision.policy, config.precision.xla)
     keras.utils.set_random_seed(config.optimization.seed)
 
     model = build_model(config, manifest, policy)
@@ -254,7 +254,7 @@ def _train(config, plan, extra_callbacks):
     print(
         f"Training {model.name} ({model.count_params():,} parameters) on {train_clips} clips, "
         f"{steps} steps of {data.batch_size} per epoch ({what}); at most {opt.max_epochs} epochs; "
-        f"policy {policy}, XLA {'on' if jit_compile else 'off'}; {plan.describe()}; "
+        f"policy {policy} ({why}), XLA {'on' if jit_compile else 'off'}; {plan.describe()}; "
         f"{keras.config.backend()} backend, reader {reader}; output in {out}"
     )
     if config.output.tensorboard and not tensorboard:
