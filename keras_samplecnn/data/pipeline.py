@@ -70,6 +70,13 @@ AUTOTUNE = tf.data.AUTOTUNE
 # system call instead of 256-kB pieces.
 READ_BUFFER_BYTES = 8 << 20
 INT16_SCALE = 32768.0
+# Batches the training and evaluation pipelines keep ready, at a fixed depth with tf.data's
+# autotuning off (`ready`): destroying an autotuned iterator, which Keras does at the end of
+# every `fit` and of every validation pass, was seen to wait 40-48 s for the root iterator's
+# autotuning thread (native stack: RootDataset::Iterator::~Iterator waiting on an
+# UnboundedThreadPool thread). Without autotuning, an AUTOTUNE parallel stage runs
+# min(16, cores) calls at once.
+PREFETCH_BATCHES = 4
 
 __all__ = [
     "Manifest",
@@ -341,6 +348,14 @@ def train_dataset(
     return _decode_batches(batches.with_options(options), segment_length, deterministic, service, service_job)
 
 
+def ready(dataset, prefetch=PREFETCH_BATCHES):
+    """`dataset` prefetched `prefetch` deep, with tf.data's autotuning (and its thread) off; see
+    `PREFETCH_BATCHES`."""
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.prefetch(prefetch).with_options(options)
+
+
 def _decode_batches(batches, segment_length, deterministic, service, service_job):
     """Decodes batches of PCM bytes to float32 and prefetches them.
 
@@ -354,7 +369,7 @@ def _decode_batches(batches, segment_length, deterministic, service, service_job
         num_parallel_calls=AUTOTUNE,
         deterministic=deterministic,
     )
-    return batches.prefetch(AUTOTUNE)
+    return ready(batches)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -434,7 +449,7 @@ def eval_dataset(
     )
     options = tf.data.Options()
     options.deterministic = False
-    return segments.with_options(options).prefetch(AUTOTUNE)
+    return ready(segments.with_options(options))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -581,4 +596,4 @@ def audio_file_dataset(
         segments = clips.map(frames, num_parallel_calls=AUTOTUNE).rebatch(batch_size)
     options = tf.data.Options()
     options.deterministic = not training
-    return segments.with_options(options).prefetch(AUTOTUNE)
+    return ready(segments.with_options(options))

@@ -49,7 +49,8 @@ def siamese_dataset(
         del anchor_artist, negative_artists
         return {"anchor": anchor, "positive": positive, "negatives": negatives}, tf.zeros([1 + num_negatives])
 
-    return examples.map(to_inputs).batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    # no autotuning thread to wait for at the end of fit (pipeline.PREFETCH_BATCHES)
+    return pipeline.ready(examples.map(to_inputs).batch(batch_size, drop_remainder=True))
 
 
 def siamese_examples(
