@@ -6,9 +6,11 @@
 Trains the quick start's demo config (`runs/mtat_se_demo/config.yaml`, on its converted data;
 the demo is run first when it is missing) `--runs` times in this process, each into a fresh
 folder, and prints for each run the seconds between the last callback (`on_train_end`) and
-`fit` returning, when Keras lets go of the training and validation iterators. TensorFlow has
-been seen to wait there for tens of seconds in some runs (tf.data's iterator destructor
-waiting on one of its threads); a healthy run takes milliseconds.
+`fit` returning, when Keras lets go of the training and validation iterators; exits 1 when a
+run took more than `--threshold`. With tf.data's autotuning on, that wait reached 40-48 s in
+about half of the README command's runs (`keras_samplecnn.data.pipeline.PREFETCH_BATCHES`);
+a healthy run takes milliseconds. This script, with no synthesis or conversion before the
+trainings, did not reproduce that wait even then (docs/benchmarks.md).
 """
 
 import argparse

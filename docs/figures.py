@@ -22,7 +22,6 @@ import argparse
 import glob
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -46,20 +45,6 @@ RUNS = {
 }
 
 
-def machine():
-    """`"2-core AMD EPYC 9R14"`: the CPU the figures were made on (Linux's model name)."""
-    name = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    name = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{os.cpu_count()}-core {name}"
-
-
 def _peak_of(run_dir):
     with open(os.path.join(run_dir, "timings.json"), encoding="utf-8") as handle:
         timings = json.load(handle)
@@ -68,10 +53,10 @@ def _peak_of(run_dir):
 
 def _where(run_dir):
     """`"on a 2-core ... (float32 matmul peak 480 GFLOP/s), 2.4 min"`."""
+    from keras_samplecnn.benchmarking import describe_machine
+
     peak, seconds = _peak_of(run_dir)
-    text = f"on a {machine()}"
-    if peak:
-        text += f" (float32 matmul peak {peak / 1e9:.0f} GFLOP/s)"
+    text = f"on a {describe_machine(peak)}"
     if seconds:
         text += f", {seconds / 60:.1f} min for the whole command"
     return text
@@ -272,12 +257,9 @@ def dcue_cold_warm(refresh):
 
 def weights_available():
     """Whether `from_preset(PRESET)` can load without a download."""
-    from keras_samplecnn.presets import PRESETS
+    from keras_samplecnn.presets import local_weights
 
-    name = PRESETS[PRESET].file_name
-    keras_home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
-    folders = [os.environ.get("SAMPLECNN_WEIGHTS_DIR"), os.path.join(keras_home, "keras_samplecnn")]
-    return any(folder and os.path.exists(os.path.join(folder, name)) for folder in folders)
+    return local_weights(PRESET) is not None
 
 
 def genre_folder():
@@ -382,19 +364,24 @@ def _have(path):
 def build(refresh=False, only=None):
     """Makes every figure and output that is missing (all of them with `refresh`).
 
+    Args:
+        refresh: rerun the demos and redraw everything.
+        only: names of figures or outputs to make (default: all).
+
     Returns:
         the names left out because the authors' weights were not found.
     """
+    outputs = {name for names in OUTPUT_NAMES.values() for name in names}
+    unknown = sorted(set(only or ()) - set(FIGURES) - outputs)
+    if unknown:
+        raise SystemExit(f"unknown figure or output {', '.join(unknown)}; known: {', '.join(sorted({*FIGURES, *outputs}))}")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     left_out = []
-    weights = weights_available()
     for name, make in FIGURES.items():
-        if only and name not in only:
-            continue
         png = os.path.join(ASSETS, "figures", f"{name}.png")
-        if not refresh and _have(png) and _have(png[:-4] + ".json"):
+        if (only and name not in only) or (not refresh and _have(png) and _have(png[:-4] + ".json")):
             continue
-        if name in NEEDS_WEIGHTS and not weights:
+        if name in NEEDS_WEIGHTS and not weights_available():
             left_out.append(name)
             continue
         started = time.perf_counter()
@@ -408,13 +395,17 @@ def build(refresh=False, only=None):
             continue
         if not refresh and all(_have(os.path.join(folder, f"{n}.json")) for n in names):
             continue
-        if not weights:
+        if not weights_available():
             left_out += list(names)
             continue
+        from keras_samplecnn.benchmarking import describe_machine
+
+        made = make(refresh)
+        machine = describe_machine()  # measured after the commands, on the machine that ran them
         os.makedirs(folder, exist_ok=True)
-        for name, (command, text) in make(refresh).items():
+        for name, (command, text) in made.items():
             with open(os.path.join(folder, f"{name}.json"), "w", encoding="utf-8") as handle:
-                json.dump({"command": command, "text": text, "machine": machine(),
+                json.dump({"command": command, "text": text, "machine": machine,
                            "made": time.strftime("%Y-%m-%d")}, handle, indent=1)  # fmt: skip
     return left_out
 

@@ -181,13 +181,21 @@ def _smc2017_table():
     return "\n".join(rows)
 
 
-def _fidelity_tables():
+def _docs_module(name):
+    """A module of docs/ (`fidelity`, `figures`), loaded by path once."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("docs_fidelity", os.path.join(ROOT, "docs", "fidelity.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.tables()
+    key = f"docs_{name}"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, os.path.join(ROOT, "docs", f"{name}.py"))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[key] = module
+    return sys.modules[key]
+
+
+def _fidelity_tables():
+    return _docs_module("fidelity").tables()
 
 
 def _presets_table():
@@ -257,9 +265,7 @@ def _asset(kind, name, src_uri):
     folder = os.path.join(ASSETS, "figures" if kind == "figure" else "outputs")
     meta = os.path.join(folder, f"{name}.json")
     if not os.path.exists(meta):
-        sys.path.insert(0, os.path.join(ROOT, "docs"))
-        import figures
-
+        figures = _docs_module("figures")
         known = set(figures.FIGURES) | {n for names in figures.OUTPUT_NAMES.values() for n in names}
         if name not in known:
             raise PluginError(f"{src_uri}: unknown {kind} {name!r}; known: {sorted(known)}")
@@ -277,11 +283,20 @@ def _asset(kind, name, src_uri):
 
 def _notebook_key(path, run_dir):
     """Source bytes of the notebook and the model it analyses: a change of either reruns it."""
-    digest = hashlib.sha256(open(path, "rb").read())
+    with open(path, "rb") as handle:
+        digest = hashlib.sha256(handle.read())
     model = os.path.join(run_dir, "best.keras")
     if os.path.exists(model):
         digest.update(str(os.path.getmtime(model)).encode())
     return digest.hexdigest()
+
+
+def _read_text(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError:
+        return None
 
 
 def executed_notebooks(force=False):
@@ -306,7 +321,7 @@ def executed_notebooks(force=False):
         target = os.path.join(EXECUTED_DIR, os.path.basename(path))
         key = _notebook_key(path, run_dir)
         stamp = target + ".key"
-        if not force and os.path.exists(target) and os.path.exists(stamp) and open(stamp).read() == key:
+        if not force and os.path.exists(target) and _read_text(stamp) == key:
             written.append(target)
             continue
         notebook = nbformat.read(path, as_version=4)
@@ -330,7 +345,7 @@ def executed_notebooks(force=False):
                     if output.output_type == "stream":
                         output.text = output.text.replace(ROOT + os.sep, "")
         nbformat.write(notebook, target)
-        with open(stamp, "w") as handle:
+        with open(stamp, "w", encoding="utf-8") as handle:
             handle.write(key)
         written.append(target)
     return written

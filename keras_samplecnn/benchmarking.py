@@ -7,7 +7,43 @@ counts a model's work per segment, so that a run's time on another machine can b
 from the ratio of the peaks.
 """
 
+import functools
+import os
+import platform
 import time
+
+
+@functools.lru_cache(maxsize=1)
+def _cpuinfo():
+    """`(model name, flags)` of the first CPU in Linux's /proc/cpuinfo (elsewhere: the platform's
+    processor name and no flags)."""
+    model, flags = platform.processor() or platform.machine(), frozenset()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags"):
+                    flags = frozenset(line.split(":", 1)[1].split())
+                    break
+    except OSError:
+        pass
+    return model, flags
+
+
+def cpu_model():
+    """The CPU's model name, e.g. "AMD EPYC" (what the bfloat16/float32 ratio depends on)."""
+    return _cpuinfo()[0]
+
+
+def cpu_flags():
+    """The CPU's feature flags (e.g. `amx_bf16`, `avx512_bf16`), empty where unknown."""
+    return _cpuinfo()[1]
+
+
+def describe_machine(flops_per_second=None):
+    """`"2-core AMD EPYC (float32 matmul peak 486 GFLOP/s)"`, measuring the peak when not given."""
+    return f"{os.cpu_count()}-core {cpu_model()} ({describe_peak(flops_per_second)})"
 
 
 def matmul_peak(dtype="float32", size=2048, repeats=5):

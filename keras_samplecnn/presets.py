@@ -227,6 +227,23 @@ def preset_weights(name, weights_dir=None, cache_dir=None):
     return _download(preset, cache_dir)
 
 
+def cache_folder():
+    """The package's folder in Keras' cache: `$KERAS_HOME/keras_samplecnn`, by default
+    `~/.keras/keras_samplecnn` (where `keras.utils.get_file` puts downloaded presets)."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return os.path.join(home, CACHE_SUBDIR)
+
+
+def local_weights(name):
+    """The path of a preset's weight file where `preset_weights` finds it without a download
+    (`$SAMPLECNN_WEIGHTS_DIR`, then Keras' cache), or None; its checksum is checked on loading."""
+    preset = get_preset(name)
+    for folder in (os.environ.get(WEIGHTS_DIR_VARIABLE), cache_folder()):
+        if folder and os.path.isfile(os.path.join(folder, preset.file_name)):
+            return os.path.join(folder, preset.file_name)
+    return None
+
+
 def _download(preset, cache_dir):
     """The cached or freshly downloaded file of `preset`, its sha256 checked: a cached copy
     that does not match (cut short by an interrupted run, changed) is downloaded again, and a

@@ -81,9 +81,7 @@ def run(config, data=None, out=None, demo=False, profile=None, sets=(), demo_siz
 
     with timings("training"):
         best = train(train_config)
-    from keras_samplecnn.training.precision import resolve  # measured once per machine, then cached
-
-    timings.policy = resolve(train_config.precision.policy, train_config.precision.xla)[0]
+    timings.policy = read_state(out_dir).get("policy")  # what training chose (precision: auto)
     with timings("evaluation"):
         results = evaluate(best, data_dir, split=data_cfg.test_split, out_dir=os.path.join(out_dir, "evaluation"),
                            training_log=os.path.join(out_dir, LOG), threshold=train_config.evaluation.threshold,

@@ -49,32 +49,22 @@ CACHE_FILE = "cpu_precision.json"
 def cpu_fingerprint():
     """What the bfloat16/float32 ratio depends on: the CPU model and its matrix flags, the core
     count and the TensorFlow version (its oneDNN kernels)."""
-    import platform
+    from keras_samplecnn.benchmarking import cpu_flags, cpu_model
 
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                elif line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    break
-    except OSError:
-        pass
-    matrix = sorted(flags & {"avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16", "amx_fp16"})
+    matrix = sorted(cpu_flags() & {"avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16", "amx_fp16"})
     try:
         import tensorflow as tf
 
         version = tf.__version__
     except ImportError:
         version = "none"
-    return f"{model} | {','.join(matrix)} | {os.cpu_count()} cores | tensorflow {version}"
+    return f"{cpu_model()} | {','.join(matrix)} | {os.cpu_count()} cores | tensorflow {version}"
 
 
 def _cache_path():
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    return os.path.join(home, "keras_samplecnn", CACHE_FILE)
+    from keras_samplecnn.presets import cache_folder
+
+    return os.path.join(cache_folder(), CACHE_FILE)
 
 
 def cpu_matmul_rates(size=1024, cache=True):

@@ -270,7 +270,7 @@ def _train(config, plan, extra_callbacks):
         shuffle=False,  # the pipeline shuffles
         verbose=config.output.verbose,
     )
-    _mark_finished(out, cut_short=bool(budget and budget.stopped))
+    _mark_finished(out, cut_short=bool(budget and budget.stopped), policy=policy)
     return best_path
 
 
@@ -294,11 +294,14 @@ def _siamese_data(config, segment_length):
     return train_ds, valid_ds, valid_steps
 
 
-def _mark_finished(out, cut_short=False):
-    """Records that `fit` returned (epochs done, schedule ended, or cut short by the time budget)."""
+def _mark_finished(out, cut_short=False, policy=None):
+    """Records that `fit` returned (epochs done, schedule ended, or cut short by the time budget)
+    and the dtype policy it trained in."""
     state = read_state(out)
     state["finished"] = True
     state["cut_short_by_time_budget"] = cut_short
+    if policy:
+        state["policy"] = policy
     write_json_atomic(os.path.join(out, SCHEDULE_STATE), state)
 
 
