@@ -4,7 +4,8 @@ Times, on one activation of the 3^9 SampleCNN, the convolution (Keras Conv1D, th
 Conv1D with per-tap matmuls for the weight gradient, and the whole convolution written as
 im2col or three matmuls), Keras's BatchNormalization against TensorFlow's fused kernel (what
 `keras_samplecnn.layers.BatchNorm` runs in training), ReLU + max-pooling, ReLU alone,
-dropout, the SE block's excitation and scaling, and a residual addition. Each part runs in a
+dropout, ReLU + dropout as Keras's two layers and as `relu_dropout` (what the Res-2 blocks
+run), the SE block's excitation and scaling, and a residual addition. Each part runs in a
 `tf.function` with `tf.GradientTape` (loss = sum of squares); the best of 5 runs is kept.
 
     python benchmarks/bench_block_ops.py                     # the first block, 23 x 19683 x 128
@@ -25,6 +26,7 @@ import tensorflow as tf  # noqa: E402
 
 from keras_samplecnn.benchmarking import matmul_peak  # noqa: E402
 from keras_samplecnn.layers import BatchNorm, Conv1D, SEBlock  # noqa: E402
+from keras_samplecnn.layers.relu_dropout import relu_dropout  # noqa: E402
 
 
 def best_ms(function, x, runs=5):
@@ -85,6 +87,7 @@ def main():
     keras_bn.build(x.shape)
     fused_bn.build(x.shape)
     pool, dropout = keras.layers.MaxPooling1D(3, dtype=policy), keras.layers.Dropout(0.2, dtype=policy)
+    relu = keras.layers.ReLU(dtype=policy)
     se = SEBlock(ratio=16, dtype=policy)
     se.build(x.shape)
     shortcut = tf.cast(tf.random.normal(x.shape), x.dtype)
@@ -100,6 +103,10 @@ def main():
         "max-pooling then ReLU": with_gradient(lambda v: tf.nn.relu(pool(v))),
         "ReLU alone": with_gradient(tf.nn.relu),
         "dropout 0.2 (Keras)": with_gradient(lambda v: dropout(v, training=True)),
+        "ReLU then dropout 0.2 (Keras layers)": with_gradient(lambda v: dropout(relu(v), training=True)),
+        "ReLU + dropout 0.2 (keras_samplecnn relu_dropout)": with_gradient(
+            lambda v: relu_dropout(v, relu, dropout, training=True)
+        ),
         "SE excitation and scaling (keras_samplecnn SEBlock)": with_gradient(se, se.trainable_weights),
         "residual addition": with_gradient(lambda v: v + shortcut),
     }

@@ -5,6 +5,7 @@ import keras
 from keras_samplecnn.layers.batch_norm import BatchNorm
 from keras_samplecnn.layers.conv1d import Conv1D
 from keras_samplecnn.layers.initializers import get as get_initializer
+from keras_samplecnn.layers.relu_dropout import relu_dropout
 from keras_samplecnn.layers.sample_conv import PACKAGE
 from keras_samplecnn.layers.se_block import SEBlock
 
@@ -130,7 +131,7 @@ class ResBlock(keras.layers.Layer):
     def _main_path(self, inputs, training=None):
         x = self.bn1(self.conv1(inputs), training=training)
         if self.conv2 is not None:
-            x = self.drop(self.relu1(x), training=training)
+            x = relu_dropout(x, self.relu1, self.drop, training=training)
             x = self.bn2(self.conv2(x), training=training)
         return x
 

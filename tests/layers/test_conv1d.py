@@ -43,6 +43,35 @@ def test_outputs_and_gradients_equal_keras(taps, padding, use_bias, activation):
         np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.parametrize("taps", [2, 3, 5, 9])
+@pytest.mark.parametrize("length", [1, 2, 3, 4, 6])
+def test_short_sequences_and_example_boundaries(taps, length):
+    """`same` over shifts as long as the sequence (padded fallback) and just shorter (flat rows
+    minus the pairs across examples), with 4 examples so every boundary is crossed."""
+    reference, ours = pair(3, taps, padding="same", use_bias=False)
+    x = tf.random.stateless_normal((4, length, 5), [taps, length])
+    upstream = tf.random.stateless_normal((4, length, 3), [length, taps])
+    for expected, got in zip(outputs_and_gradients(reference, x, upstream), outputs_and_gradients(ours, x, upstream),
+                             strict=True):  # fmt: skip
+        np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-4)
+
+
+def test_no_padded_copy_in_the_gradient_of_a_same_convolution():
+    _, ours = pair(4, 3, padding="same", use_bias=False)
+
+    @tf.function
+    def step(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(ours(x) ** 2)
+        return tape.gradient(loss, [x, ours.kernel])
+
+    graph = step.get_concrete_function(tf.TensorSpec((2, 16, 5))).graph
+    types = [op.type for f in graph._functions.values() for op in f.graph.get_operations()]
+    types += [op.type for op in graph.get_operations()]
+    assert "MatMul" in types and not {"Pad", "PadV2", "MirrorPad"} & set(types)
+
+
 def test_weight_gradient_against_numpy():
     """dW[j] = sum_t x_padded[t + j]^T dy[t], computed here with NumPy loops."""
     _, ours = pair(2, 3, padding="same", use_bias=False)
