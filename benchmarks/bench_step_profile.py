@@ -22,6 +22,7 @@ import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ["KERAS_BACKEND"] = "tensorflow"  # it traces TensorFlow's ops, whatever the default backend
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

@@ -17,9 +17,18 @@ def _require_jax():
 
 
 def _load():
+    # The script picks JAX in os.environ when it is imported; keep that out of later tests'
+    # subprocesses.
+    backend = os.environ.get("KERAS_BACKEND")
     spec = importlib.util.spec_from_file_location("bench_gpu_for_test", SCRIPT)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        if backend is None:
+            os.environ.pop("KERAS_BACKEND", None)
+        else:
+            os.environ["KERAS_BACKEND"] = backend
     return module
 
 
