@@ -119,15 +119,15 @@ def _shifted_product(x, dy, shift):
     length = x.shape[1]
     x_rows = tf.reshape(x, [-1, x.shape[-1]])
     dy_rows = tf.reshape(dy, [-1, dy.shape[-1]])
+    if shift == 0:
+        return tf.matmul(x_rows, dy_rows, transpose_a=True)
     n = tf.shape(x_rows)[0] - abs(shift)
-    if shift >= 0:
+    if shift > 0:
         full = tf.matmul(x_rows[shift:], dy_rows[:n], transpose_a=True)
         x_wrong, dy_wrong = x[1:, :shift], dy[:-1, length - shift :]
     else:
         full = tf.matmul(x_rows[:n], dy_rows[-shift:], transpose_a=True)
         x_wrong, dy_wrong = x[:-1, length + shift :], dy[1:, :-shift]
-    if shift == 0:
-        return full
     wrong = tf.matmul(
         tf.reshape(x_wrong, [-1, x.shape[-1]]), tf.reshape(dy_wrong, [-1, dy.shape[-1]]), transpose_a=True
     )
