@@ -26,7 +26,7 @@ import tensorflow as tf  # noqa: E402
 
 from keras_samplecnn.benchmarking import matmul_peak  # noqa: E402
 from keras_samplecnn.layers import BatchNorm, Conv1D, SEBlock  # noqa: E402
-from keras_samplecnn.layers.relu_dropout import relu_dropout  # noqa: E402
+from keras_samplecnn.layers.dropout import relu_dropout  # noqa: E402
 
 
 def best_ms(function, x, runs=5):

@@ -5,7 +5,7 @@ import keras
 from keras_samplecnn.layers.batch_norm import BatchNorm
 from keras_samplecnn.layers.conv1d import Conv1D
 from keras_samplecnn.layers.initializers import get as get_initializer
-from keras_samplecnn.layers.relu_dropout import relu_dropout
+from keras_samplecnn.layers.dropout import relu_dropout
 from keras_samplecnn.layers.sample_conv import PACKAGE
 from keras_samplecnn.layers.se_block import SEBlock
 

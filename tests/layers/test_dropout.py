@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_samplecnn.layers.relu_dropout import BITS, relu_dropout
+from keras_samplecnn.layers.dropout import BITS, relu_dropout
 from keras_samplecnn.layers.res_block import ResBlock
 
 tensorflow_only = pytest.mark.skipif(keras.config.backend() != "tensorflow", reason="the fused path is TensorFlow's")
@@ -70,7 +70,7 @@ def test_the_seed_generator_decides_the_mask():
 def test_random_bits_are_uniform():
     import tensorflow as tf
 
-    from keras_samplecnn.layers.relu_dropout import _random_bits
+    from keras_samplecnn.layers.dropout import _random_bits
 
     bits = _random_bits(tf.constant([3, 1001, 7]), tf.constant([1, 2])).numpy()  # not a multiple of 4
     assert bits.shape == (3, 1001, 7) and bits.dtype == np.uint16

@@ -1,4 +1,4 @@
-"""ReLU then dropout in one pass over the activations, with cheaper random numbers."""
+"""Dropout on TensorFlow: ReLU then dropout in one pass, with cheaper random numbers."""
 
 import keras
 
