@@ -43,6 +43,7 @@ def _can_fuse(relu, dropout):
         keras.config.backend() == "tensorflow"
         and dropout.noise_shape is None
         and 0 < dropout.rate < 1
+        and round(dropout.rate * 2**BITS) < 2**BITS  # a rate within 2^-17 of 1 would drop all
         and relu.negative_slope == 0
         and relu.threshold == 0
         and relu.max_value is None

@@ -112,3 +112,12 @@ def test_a_res_block_trains_through_the_fused_path():
     assert "StatelessRandomUniformFullIntV2" in graph_types and "StatelessRandomUniformV2" not in graph_types
     gradients = tape.gradient(loss, block.trainable_weights)
     assert all(g is not None and np.isfinite(g.numpy()).all() for g in gradients)
+
+
+@tensorflow_only
+def test_a_rate_that_rounds_to_one_keeps_keras_dropout():
+    import tensorflow as tf
+
+    x = tf.ones((1, 10, 4))
+    y = relu_dropout(x, *layers(1 - 2**-20, seed=3), training=True).numpy()
+    assert np.isfinite(y).all()  # no division by a keep probability of zero
